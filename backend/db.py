@@ -1,0 +1,146 @@
+"""Database engine selection, pool lifecycle, raw queries and the write transaction.
+
+SQLite (default, one store) and PostgreSQL (production, CI) run the same SQL: queries use
+`{}` placeholders that Piccolo compiles to `?` or `$n`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import asyncpg
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.querystring import QueryString
+from piccolo.table import Table
+
+from backend.settings import Settings
+
+T = TypeVar("T")
+
+WRITE_ATTEMPTS_MAX = 8
+_RETRY_BACKOFF_S = 0.005
+
+_engine: Engine | None = None
+
+
+class EngineNotConfigured(RuntimeError):
+    pass
+
+
+def _all_tables() -> list[type[Table]]:
+    found: list[type[Table]] = []
+    stack = list(Table.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
+def _make_engine(settings: Settings) -> Engine:
+    if settings.is_sqlite:
+        path = settings.sqlite_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=str(path), timeout=settings.sqlite_busy_timeout_s)
+    return PostgresEngine(config={"dsn": settings.database_url}, extensions=(), log_queries=False)
+
+
+def configure(settings: Settings) -> Engine:
+    """Create the engine for `settings` and bind every table to it (no I/O)."""
+    global _engine
+    # Import the domain tables so that every Table subclass exists before binding.
+    import backend.domain.schema  # noqa: F401
+
+    _engine = _make_engine(settings)
+    for table in _all_tables():
+        table._meta.db = _engine
+    return _engine
+
+
+def engine() -> Engine:
+    if _engine is None:
+        raise EngineNotConfigured("call backend.db.configure(settings) first")
+    return _engine
+
+
+def is_postgres() -> bool:
+    return isinstance(engine(), PostgresEngine)
+
+
+async def connect(settings: Settings) -> Engine:
+    """Configure the engine and open the pool (Postgres); called from app/worker lifespans."""
+    eng = configure(settings)
+    if isinstance(eng, PostgresEngine):
+        await eng.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    return eng
+
+
+async def disconnect() -> None:
+    eng = _engine
+    if isinstance(eng, PostgresEngine) and eng.pool is not None:
+        await eng.close_connection_pool()
+
+
+def _as_dicts(rows: Any) -> list[dict[str, Any]]:
+    return [dict(r) for r in rows or []]
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Run one statement with `{}` placeholders; joins the current transaction if any."""
+    return _as_dicts(await engine().run_querystring(QueryString(sql, *args)))
+
+
+async def fetch_one(sql: str, *args: Any) -> dict[str, Any] | None:
+    rows = await fetch(sql, *args)
+    return rows[0] if rows else None
+
+
+async def execute_ddl(statement: str) -> None:
+    await engine().run_ddl(statement)
+
+
+@asynccontextmanager
+async def transaction(write: bool = True) -> AsyncIterator[None]:
+    """One explicit transaction. On SQLite writes take the lock up front (BEGIN IMMEDIATE)."""
+    eng = engine()
+    if isinstance(eng, SQLiteEngine):
+        kind = TransactionType.immediate if write else TransactionType.deferred
+        async with eng.transaction(transaction_type=kind):
+            yield
+    else:
+        async with eng.transaction():
+            yield
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+async def run_in_transaction(work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` in one write transaction, retrying transient lock conflicts.
+
+    The attempt runs in its own task under `asyncio.shield`: a caller that goes away
+    (client disconnect) cannot cancel a commit halfway, and SQLite's worker thread is not
+    leaked mid-statement.
+    """
+
+    async def attempt_all() -> T:
+        for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
+            try:
+                async with transaction(write=True):
+                    return await work()
+            except Exception as exc:  # noqa: BLE001 - only transient errors are retried
+                if attempt == WRITE_ATTEMPTS_MAX or not _is_transient(exc):
+                    raise
+                await asyncio.sleep(_RETRY_BACKOFF_S * attempt)
+        raise AssertionError("unreachable")
+
+    return await asyncio.shield(asyncio.ensure_future(attempt_all()))

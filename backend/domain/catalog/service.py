@@ -1,0 +1,313 @@
+"""Item master: items, units of measure, barcodes and kits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import msgspec
+
+from backend import db
+from backend.domain.catalog.gs1 import (
+    GS1Data,
+    gtin_lookup_forms,
+    is_gtin_shaped,
+    looks_like_gs1,
+    parse_gs1,
+    validate_gtin,
+)
+from backend.domain.errors import AlreadyExists, InvalidInput, UnknownBarcode, UnknownItem
+from backend.domain.quantities import require_qty
+
+SKU_LENGTH_MAX = 64
+BARCODE_LENGTH_MAX = 128
+
+
+class UnitSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    unit: str
+    factor: int
+
+
+class BarcodeSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    code: str
+    unit: str = ""  # empty = the item's base unit
+
+
+class ComponentSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    sku: str
+    qty: int
+
+
+class NewItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    sku: str
+    name: str
+    base_unit: str = "each"
+    units: list[UnitSpec] = []
+    barcodes: list[BarcodeSpec] = []
+    lot_tracked: bool = False
+    serial_tracked: bool = False
+    parent_sku: str | None = None
+    variant_attrs: dict[str, str] = {}
+    components: list[ComponentSpec] = []  # non-empty = a kit
+    unit_cost_cents: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    id: int
+    sku: str
+    name: str
+    base_unit: str
+    active: bool
+    lot_tracked: bool
+    serial_tracked: bool
+    is_kit: bool
+    unit_cost_cents: int
+    parent_id: int | None
+    variant_attrs: dict[str, str]
+    units: dict[str, int] = field(default_factory=dict)
+
+    def factor(self, unit: str | None) -> int:
+        if not unit or unit == self.base_unit:
+            return 1
+        if unit not in self.units:
+            known = ", ".join(sorted(self.units)) or self.base_unit
+            raise InvalidInput(f"{self.sku} has no unit {unit!r} (known: {known}).")
+        return self.units[unit]
+
+
+def sku_key(sku: str) -> str:
+    return sku.strip().casefold()
+
+
+def _validate_sku(sku: str) -> str:
+    cleaned = sku.strip()
+    if not cleaned or len(cleaned) > SKU_LENGTH_MAX or any(c.isspace() for c in cleaned):
+        raise InvalidInput(f"SKU must be 1–{SKU_LENGTH_MAX} characters without spaces, got {sku!r}.")
+    return cleaned
+
+
+def _validate_barcode(code: str) -> str:
+    cleaned = code.strip()
+    if not cleaned or len(cleaned) > BARCODE_LENGTH_MAX:
+        raise InvalidInput(f"Barcode must be 1–{BARCODE_LENGTH_MAX} characters.")
+    if is_gtin_shaped(cleaned):
+        validate_gtin(cleaned)
+    return cleaned
+
+
+def _row_to_item(row: dict, units: dict[str, int]) -> ItemView:
+    return ItemView(
+        id=row["id"],
+        sku=row["sku"],
+        name=row["name"],
+        base_unit=row["base_unit"],
+        active=bool(row["active"]),
+        lot_tracked=bool(row["lot_tracked"]),
+        serial_tracked=bool(row["serial_tracked"]),
+        is_kit=bool(row["is_kit"]),
+        unit_cost_cents=row["unit_cost_cents"],
+        parent_id=row["parent_id"],
+        variant_attrs=json.loads(row["variant_attrs"] or "{}"),
+        units=units,
+    )
+
+
+_ITEM_COLUMNS = (
+    "id, sku, name, base_unit, active, lot_tracked, serial_tracked, is_kit, unit_cost_cents,"
+    " parent_id, variant_attrs"
+)
+
+
+async def _units_for(item_ids: list[int]) -> dict[int, dict[str, int]]:
+    units: dict[int, dict[str, int]] = {i: {} for i in item_ids}
+    if not item_ids:
+        return units
+    marks = ", ".join("{}" for _ in item_ids)
+    for r in await db.fetch(f"SELECT item_id, unit, factor FROM item_units WHERE item_id IN ({marks})", *item_ids):
+        units[r["item_id"]][r["unit"]] = r["factor"]
+    return units
+
+
+async def find_item(sku: str) -> ItemView | None:
+    row = await db.fetch_one(f"SELECT {_ITEM_COLUMNS} FROM items WHERE sku_key = {{}}", sku_key(sku))
+    if row is None:
+        return None
+    return _row_to_item(row, (await _units_for([row["id"]]))[row["id"]])
+
+
+async def get_item(sku: str) -> ItemView:
+    item = await find_item(sku)
+    if item is None:
+        raise UnknownItem(sku)
+    return item
+
+
+async def get_item_by_id(item_id: int) -> ItemView:
+    row = await db.fetch_one(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = {{}}", item_id)
+    if row is None:
+        raise UnknownItem(f"#{item_id}")
+    return _row_to_item(row, (await _units_for([item_id]))[item_id])
+
+
+async def list_items(after_sku_key: str = "", limit: int = 50, query: str = "") -> list[ItemView]:
+    pattern = f"%{query.casefold()}%"
+    rows = await db.fetch(
+        f"SELECT {_ITEM_COLUMNS}, sku_key FROM items WHERE sku_key > {{}}"
+        " AND (sku_key LIKE {} OR LOWER(name) LIKE {}) ORDER BY sku_key LIMIT {}",
+        after_sku_key,
+        pattern,
+        pattern,
+        limit,
+    )
+    units = await _units_for([r["id"] for r in rows])
+    return [_row_to_item(r, units[r["id"]]) for r in rows]
+
+
+async def barcodes_of(item_id: int) -> list[dict[str, str]]:
+    rows = await db.fetch("SELECT code, unit FROM barcodes WHERE item_id = {} ORDER BY code", item_id)
+    return [{"code": r["code"], "unit": r["unit"]} for r in rows]
+
+
+async def kit_components(kit_id: int) -> list[tuple[int, int]]:
+    rows = await db.fetch(
+        "SELECT component_id, qty FROM kit_components WHERE kit_id = {} ORDER BY component_id", kit_id
+    )
+    return [(r["component_id"], r["qty"]) for r in rows]
+
+
+async def _barcode_taken(code: str) -> bool:
+    row = await db.fetch_one(
+        "SELECT 1 AS taken FROM barcodes WHERE code = {} UNION ALL SELECT 1 FROM locations WHERE barcode = {}",
+        code,
+        code,
+    )
+    return row is not None
+
+
+async def _insert_barcode(item: ItemView, spec: BarcodeSpec) -> None:
+    code = _validate_barcode(spec.code)
+    unit = spec.unit or item.base_unit
+    item.factor(unit)  # raises for a unit the item does not have
+    if await _barcode_taken(code):
+        raise AlreadyExists(f"Barcode {code} is already in use.")
+    await db.fetch("INSERT INTO barcodes (code, item_id, unit) VALUES ({}, {}, {})", code, item.id, unit)
+
+
+def _check_new_item(spec: NewItem) -> str:
+    sku = _validate_sku(spec.sku)
+    if not spec.name.strip():
+        raise InvalidInput("Item name is required.")
+    if spec.unit_cost_cents < 0:
+        raise InvalidInput("Unit cost cannot be negative.")
+    seen = {spec.base_unit}
+    for u in spec.units:
+        require_qty(u.factor, f"Factor of unit {u.unit!r}")
+        if u.unit in seen:
+            raise InvalidInput(f"Unit {u.unit!r} is listed twice.")
+        seen.add(u.unit)
+    if spec.components and (spec.lot_tracked or spec.serial_tracked):
+        raise InvalidInput("A kit is built from its components and cannot be lot or serial tracked.")
+    return sku
+
+
+async def create_item(spec: NewItem) -> ItemView:
+    """Create an item with its units, barcodes and kit components, in one transaction."""
+    sku = _check_new_item(spec)
+
+    async def work() -> ItemView:
+        if await find_item(sku) is not None:
+            raise AlreadyExists(f"SKU {sku} already exists.")
+        parent_id = (await get_item(spec.parent_sku)).id if spec.parent_sku else None
+        row = await db.fetch_one(
+            "INSERT INTO items (sku, sku_key, name, base_unit, lot_tracked, serial_tracked, is_kit,"
+            " unit_cost_cents, parent_id, variant_attrs, created_at)"
+            " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) RETURNING id",
+            sku,
+            sku_key(sku),
+            spec.name.strip(),
+            spec.base_unit,
+            spec.lot_tracked,
+            spec.serial_tracked,
+            bool(spec.components),
+            spec.unit_cost_cents,
+            parent_id,
+            json.dumps(spec.variant_attrs, sort_keys=True),
+            datetime.now(UTC),
+        )
+        assert row is not None
+        for u in spec.units:
+            await db.fetch(
+                "INSERT INTO item_units (item_id, unit, factor) VALUES ({}, {}, {})", row["id"], u.unit, u.factor
+            )
+        item = await get_item_by_id(row["id"])
+        for b in spec.barcodes:
+            await _insert_barcode(item, b)
+        for c in spec.components:
+            component = await get_item(c.sku)
+            if component.is_kit or component.id == item.id:
+                raise InvalidInput(f"{c.sku} cannot be a component of kit {sku}.")
+            await db.fetch(
+                "INSERT INTO kit_components (kit_id, component_id, qty) VALUES ({}, {}, {})",
+                item.id,
+                component.id,
+                require_qty(c.qty, f"Quantity of component {c.sku}"),
+            )
+        return item
+
+    return await db.run_in_transaction(work)
+
+
+async def add_barcode(sku: str, spec: BarcodeSpec) -> None:
+    async def work() -> None:
+        await _insert_barcode(await get_item(sku), spec)
+
+    await db.run_in_transaction(work)
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedItem:
+    item: ItemView
+    unit: str
+    factor: int
+    count: int
+    lot: str = ""
+    expiry: date | None = None
+    serial: str = ""
+
+    @property
+    def qty_base(self) -> int:
+        return self.factor * self.count
+
+
+async def _item_for_code(codes: list[str]) -> tuple[ItemView, str] | None:
+    for code in codes:
+        row = await db.fetch_one("SELECT item_id, unit FROM barcodes WHERE code = {}", code)
+        if row is not None:
+            return await get_item_by_id(row["item_id"]), row["unit"]
+    return None
+
+
+async def resolve_item_scan(code: str) -> ScannedItem:
+    """An item barcode of any unit, or a GS1 element string carrying GTIN, lot, expiry, serial, count."""
+    code = code.strip()
+    gs1: GS1Data | None = None
+    if looks_like_gs1(code):
+        gs1 = parse_gs1(code)
+        candidates = gtin_lookup_forms(gs1.gtin)
+    elif is_gtin_shaped(code):
+        validate_gtin(code)
+        candidates = gtin_lookup_forms(code)
+    else:
+        candidates = [code]
+    found = await _item_for_code(candidates)
+    if found is None:
+        raise UnknownBarcode(code)
+    item, unit = found
+    factor = item.factor(unit)
+    if gs1 is None:
+        return ScannedItem(item=item, unit=unit, factor=factor, count=1)
+    return ScannedItem(
+        item=item, unit=unit, factor=factor, count=gs1.count, lot=gs1.lot, expiry=gs1.expiry, serial=gs1.serial
+    )

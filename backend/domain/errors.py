@@ -1,0 +1,135 @@
+"""Typed domain errors. Messages are written for the person holding the scanner.
+
+The HTTP layer maps each class to a status in one place (backend/http/errors.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    code = "domain_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def details(self) -> dict[str, object]:
+        return {}
+
+
+class InvalidInput(DomainError):
+    """The request itself is wrong (quantity, missing reason code, bad check digit...)."""
+
+    code = "invalid_input"
+
+
+class InvalidQuantity(InvalidInput):
+    code = "invalid_quantity"
+
+
+class InvalidBarcode(InvalidInput):
+    code = "invalid_barcode"
+
+
+class UnknownReference(DomainError):
+    """Something the request names does not exist."""
+
+    code = "unknown_reference"
+
+
+class UnknownItem(UnknownReference):
+    code = "unknown_item"
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"No item with SKU {sku!r}. Check the label or look the item up.")
+        self.sku = sku
+
+
+class UnknownBarcode(UnknownReference):
+    code = "unknown_barcode"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"Barcode {code!r} is not known. Scan the item or bin label again.")
+        self.barcode = code
+
+
+class UnknownLocation(UnknownReference):
+    code = "unknown_location"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"No location {code!r}. Scan the bin label.")
+        self.location = code
+
+
+class UnknownReservation(UnknownReference):
+    code = "unknown_reservation"
+
+    def __init__(self, reservation_id: int) -> None:
+        super().__init__(f"No open reservation #{reservation_id}.")
+        self.reservation_id = reservation_id
+
+
+class UnknownMovement(UnknownReference):
+    code = "unknown_movement"
+
+    def __init__(self, movement_id: int) -> None:
+        super().__init__(f"No movement #{movement_id}.")
+
+
+class Conflict(DomainError):
+    """The request is valid but the current state does not allow it."""
+
+    code = "conflict"
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+
+
+class AlreadyReversed(Conflict):
+    code = "already_reversed"
+
+
+class IdempotencyConflict(DomainError):
+    code = "idempotency_key_reused"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency key {key!r} was already used for a different request. "
+            "Use a new key for a new action."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    location: str
+    available: int
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+
+    def __init__(
+        self, sku: str, location: str, requested: int, available: int, elsewhere: list[Availability]
+    ) -> None:
+        where = ", ".join(f"{a.location}: {a.available}" for a in elsewhere[:5])
+        message = f"Not enough {sku} in {location}: {requested} needed, {available} available."
+        if where:
+            message += f" Available elsewhere: {where}."
+        super().__init__(message)
+        self.sku = sku
+        self.location = location
+        self.requested = requested
+        self.available = available
+        self.elsewhere = elsewhere
+
+    def details(self) -> dict[str, object]:
+        return {
+            "sku": self.sku,
+            "location": self.location,
+            "requested": self.requested,
+            "available": self.available,
+            "elsewhere": [{"location": a.location, "available": a.available} for a in self.elsewhere],
+        }

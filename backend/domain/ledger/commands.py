@@ -1,0 +1,352 @@
+"""Ledger commands. Each `execute()` is one transaction: claim the idempotency key, plan the
+movements from current state, apply guarded balance updates, insert movements, store the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+
+import msgspec
+
+from backend import db
+from backend.domain.catalog.service import ItemView, get_item, get_item_by_id
+from backend.domain.errors import AlreadyReversed, InvalidInput, UnknownMovement, UnknownReservation
+from backend.domain.ledger.posting import CommandResult, Delta, Leg, Plan, check_key, claim_key, payload_hash, post
+from backend.domain.locations.service import (
+    LocationView,
+    get_location,
+    get_location_by_id,
+    staging_of,
+    virtual,
+)
+from backend.domain.quantities import require_qty, to_base_units
+
+State = Literal["available", "quarantined", "damaged"]
+ADJUST_REASONS = ("count_correction", "found", "lost", "damaged", "expired", "theft", "data_error")
+RESERVE_LINES_MAX = 500
+RESERVATION_TTL_MIN_MAX = 60 * 24 * 30
+DOC_REF_LENGTH_MAX = 128
+
+
+class _Cmd(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    doc_ref: str = ""
+
+
+class Receive(_Cmd, frozen=True):
+    sku: str
+    qty: int
+    to_location: str
+    unit: str | None = None
+    lot: str = ""
+    expiry: date | None = None
+    state: State = "available"
+
+
+class Move(_Cmd, frozen=True):
+    sku: str
+    qty: int
+    from_location: str
+    to_location: str
+    unit: str | None = None
+    lot: str = ""
+
+
+class Adjust(_Cmd, frozen=True):
+    sku: str
+    delta: int  # + found, - lost; in `unit`
+    location: str
+    reason: str
+    unit: str | None = None
+    lot: str = ""
+
+
+class Quarantine(_Cmd, frozen=True):
+    sku: str
+    qty: int
+    location: str
+    unit: str | None = None
+    lot: str = ""
+    state: Literal["quarantined", "damaged"] = "quarantined"
+
+
+class ReleaseQuarantine(_Cmd, frozen=True):
+    sku: str
+    qty: int
+    location: str
+    unit: str | None = None
+    lot: str = ""
+    state: Literal["quarantined", "damaged"] = "quarantined"
+
+
+class Scrap(_Cmd, frozen=True):
+    sku: str
+    qty: int
+    location: str
+    unit: str | None = None
+    lot: str = ""
+    state: State = "damaged"
+
+
+class ReserveLine(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    sku: str
+    qty: int
+    location: str
+    lot: str = ""
+    unit: str | None = None
+
+
+class Reserve(_Cmd, frozen=True):
+    lines: list[ReserveLine]
+    order_ref: str = ""
+    ttl_min: int = 0  # 0 = no expiry
+
+
+class ReleaseReservation(_Cmd, frozen=True):
+    reservation_id: int
+    qty: int | None = None  # None = everything still open
+    reason: str = "released"
+
+
+class Pick(_Cmd, frozen=True):
+    reservation_id: int
+    qty: int
+    to_location: str | None = None  # default: the warehouse's staging area
+
+
+class Ship(_Cmd, frozen=True):
+    sku: str
+    qty: int
+    from_location: str
+    unit: str | None = None
+    lot: str = ""
+
+
+class Reverse(_Cmd, frozen=True):
+    movement_id: int
+    reason: str
+
+
+Command = Receive | Move | Adjust | Quarantine | ReleaseQuarantine | Scrap | Reserve | ReleaseReservation | Pick | Ship | Reverse
+
+
+def _check_doc_ref(cmd: _Cmd) -> None:
+    if len(cmd.doc_ref) > DOC_REF_LENGTH_MAX:
+        raise InvalidInput(f"Document reference is longer than {DOC_REF_LENGTH_MAX} characters.")
+
+
+async def _stock_item(sku: str) -> ItemView:
+    item = await get_item(sku)
+    if item.is_kit:
+        raise InvalidInput(f"{item.sku} is a kit: it has no stock of its own. Use its components.")
+    if not item.active:
+        raise InvalidInput(f"{item.sku} is inactive and cannot be moved.")
+    return item
+
+
+async def _stock_location(code: str) -> LocationView:
+    loc = await get_location(code)
+    if not loc.holds_stock:
+        raise InvalidInput(f"{loc.code} is a {loc.kind}, not a place that holds stock. Scan a bin.")
+    return loc
+
+
+def _lot_for(item: ItemView, lot: str) -> str:
+    lot = lot.strip()
+    if (item.lot_tracked or item.serial_tracked) and not lot:
+        what = "serial number" if item.serial_tracked else "lot"
+        raise InvalidInput(f"{item.sku} is tracked by {what}: scan or enter the {what}.")
+    if not (item.lot_tracked or item.serial_tracked) and lot:
+        raise InvalidInput(f"{item.sku} is not lot tracked; leave the lot empty.")
+    return lot
+
+
+async def _qty_item_lot(sku: str, qty: int, unit: str | None, lot: str) -> tuple[ItemView, int, str]:
+    item = await _stock_item(sku)
+    base = to_base_units(qty, item.factor(unit), unit or item.base_unit)
+    lot = _lot_for(item, lot)
+    if item.serial_tracked and base != 1:
+        raise InvalidInput(f"{item.sku} is serial tracked: one serial number per unit, so quantity must be 1.")
+    return item, base, lot
+
+
+async def _plan_receive(c: Receive) -> Plan:
+    item, qty, lot = await _qty_item_lot(c.sku, c.qty, c.unit, c.lot)
+    if c.expiry is not None and lot:
+        await db.fetch(
+            "INSERT INTO lots (item_id, lot, expiry) VALUES ({}, {}, {}) ON CONFLICT (item_id, lot) DO NOTHING",
+            item.id, lot, c.expiry,
+        )
+    leg = Leg(item, lot, qty, await virtual("supplier"), await _stock_location(c.to_location),
+              dst_state=c.state, reason="receipt")
+    return Plan([leg], doc_ref=c.doc_ref)
+
+
+async def _plan_move(c: Move) -> Plan:
+    item, qty, lot = await _qty_item_lot(c.sku, c.qty, c.unit, c.lot)
+    src, dst = await _stock_location(c.from_location), await _stock_location(c.to_location)
+    if src.id == dst.id:
+        raise InvalidInput(f"From and to are the same location ({src.code}). Scan the destination bin.")
+    return Plan([Leg(item, lot, qty, src, dst, reason="move")], doc_ref=c.doc_ref)
+
+
+async def _plan_adjust(c: Adjust) -> Plan:
+    if c.reason not in ADJUST_REASONS:
+        raise InvalidInput(f"An adjustment needs a reason code: one of {', '.join(ADJUST_REASONS)}.")
+    if isinstance(c.delta, bool) or c.delta == 0:
+        raise InvalidInput("An adjustment must add or remove at least 1 unit.")
+    item, qty, lot = await _qty_item_lot(c.sku, abs(c.delta), c.unit, c.lot)
+    bin_, outside = await _stock_location(c.location), await virtual("adjustment")
+    src, dst = (outside, bin_) if c.delta > 0 else (bin_, outside)
+    return Plan([Leg(item, lot, qty, src, dst, reason=c.reason)], doc_ref=c.doc_ref)
+
+
+async def _plan_state_change(c: Quarantine | ReleaseQuarantine) -> Plan:
+    item, qty, lot = await _qty_item_lot(c.sku, c.qty, c.unit, c.lot)
+    loc = await _stock_location(c.location)
+    if isinstance(c, Quarantine):
+        leg = Leg(item, lot, qty, loc, loc, "available", c.state, reason=c.state)
+    else:
+        leg = Leg(item, lot, qty, loc, loc, c.state, "available", reason="release")
+    return Plan([leg], doc_ref=c.doc_ref)
+
+
+async def _plan_scrap(c: Scrap) -> Plan:
+    item, qty, lot = await _qty_item_lot(c.sku, c.qty, c.unit, c.lot)
+    leg = Leg(item, lot, qty, await _stock_location(c.location), await virtual("scrap"), c.state, c.state, "scrap")
+    return Plan([leg], doc_ref=c.doc_ref)
+
+
+async def _plan_ship(c: Ship) -> Plan:
+    item, qty, lot = await _qty_item_lot(c.sku, c.qty, c.unit, c.lot)
+    leg = Leg(item, lot, qty, await _stock_location(c.from_location), await virtual("customer"), reason="shipment")
+    return Plan([leg], doc_ref=c.doc_ref)
+
+
+async def _plan_reserve(c: Reserve, key: str) -> Plan:
+    if not c.lines or len(c.lines) > RESERVE_LINES_MAX:
+        raise InvalidInput(f"A reservation needs 1–{RESERVE_LINES_MAX} lines.")
+    if not 0 <= c.ttl_min <= RESERVATION_TTL_MIN_MAX:
+        raise InvalidInput(f"Reservation expiry must be 0–{RESERVATION_TTL_MIN_MAX} minutes.")
+    now = datetime.now(UTC)
+    expires_at = now + timedelta(minutes=c.ttl_min) if c.ttl_min else None
+    resolved = []
+    for line in c.lines:
+        item, qty, lot = await _qty_item_lot(line.sku, line.qty, line.unit, line.lot)
+        resolved.append((item, await _stock_location(line.location), lot, qty))
+    plan = Plan(doc_ref=c.doc_ref)
+    # Lock order: balances are updated sorted by (item, location, lot) in post().
+    for item, loc, lot, qty in sorted(resolved, key=lambda r: (r[0].id, r[1].id, r[2])):
+        plan.extra.append(Delta(item, loc, lot, reserved=qty))
+        row = await db.fetch_one(
+            "INSERT INTO reservations (command_key, item_id, location_id, lot, qty, open_qty, status,"
+            " order_ref, expires_at, created_at) VALUES ({}, {}, {}, {}, {}, {}, 'open', {}, {}, {}) RETURNING id",
+            key, item.id, loc.id, lot, qty, qty, c.order_ref or c.doc_ref, expires_at, now,
+        )
+        assert row is not None
+        plan.reservation_ids.append(row["id"])
+    return plan
+
+
+async def _take_from_reservation(reservation_id: int, qty: int | None, final_status: str) -> tuple[dict, int]:
+    """Guarded decrement of a reservation's open quantity; returns (row, qty taken)."""
+    row = await db.fetch_one(
+        "SELECT id, item_id, location_id, lot, open_qty FROM reservations WHERE id = {} AND status = 'open'",
+        reservation_id,
+    )
+    if row is None:
+        raise UnknownReservation(reservation_id)
+    take = row["open_qty"] if qty is None else require_qty(qty)
+    if take > row["open_qty"]:
+        raise InvalidInput(f"Reservation #{reservation_id} has only {row['open_qty']} open, not {take}.")
+    updated = await db.fetch(
+        "UPDATE reservations SET open_qty = open_qty - {},"
+        " status = CASE WHEN open_qty - {} = 0 THEN {} ELSE status END"
+        " WHERE id = {} AND status = 'open' AND open_qty >= {} RETURNING id",
+        take, take, final_status, reservation_id, take,
+    )
+    if not updated:
+        raise InvalidInput(f"Reservation #{reservation_id} changed while you worked; look it up again.")
+    return row, take
+
+
+async def _plan_release(c: ReleaseReservation) -> Plan:
+    final_status = "expired" if c.reason == "expired" else "released"
+    row, take = await _take_from_reservation(c.reservation_id, c.qty, final_status)
+    item, loc = await get_item_by_id(row["item_id"]), await get_location_by_id(row["location_id"])
+    return Plan(extra=[Delta(item, loc, row["lot"], reserved=-take)], reservation_ids=[c.reservation_id],
+                doc_ref=c.doc_ref)
+
+
+async def _plan_pick(c: Pick) -> Plan:
+    row, take = await _take_from_reservation(c.reservation_id, c.qty, "consumed")
+    item, src = await get_item_by_id(row["item_id"]), await get_location_by_id(row["location_id"])
+    if c.to_location:
+        dst = await _stock_location(c.to_location)
+    else:
+        assert src.warehouse_id is not None
+        dst = await staging_of(src.warehouse_id)
+    plan = Plan([Leg(item, row["lot"], take, src, dst, reason="pick")], reservation_ids=[c.reservation_id],
+                doc_ref=c.doc_ref)
+    plan.extra.append(Delta(item, src, row["lot"], reserved=-take))
+    return plan
+
+
+async def _plan_reverse(c: Reverse) -> Plan:
+    if not c.reason.strip():
+        raise InvalidInput("Say why the movement is reversed.")
+    row = await db.fetch_one("SELECT * FROM movements WHERE id = {}", c.movement_id)
+    if row is None:
+        raise UnknownMovement(c.movement_id)
+    if row["reversal_of"] is not None:
+        raise InvalidInput(f"Movement #{c.movement_id} is itself a reversal; post the original again instead.")
+    if await db.fetch_one("SELECT id FROM movements WHERE reversal_of = {}", c.movement_id):
+        raise AlreadyReversed(f"Movement #{c.movement_id} was already reversed.")
+    item = await get_item_by_id(row["item_id"])
+    src, dst = await get_location_by_id(row["to_location_id"]), await get_location_by_id(row["from_location_id"])
+    leg = Leg(item, row["lot"], row["qty"], src, dst, row["to_state"], row["from_state"],
+              reason=f"reversal: {c.reason.strip()}", reversal_of=row["id"])
+    return Plan([leg], doc_ref=c.doc_ref or row["doc_ref"])
+
+
+_PLANNERS: dict[type, Callable[..., Awaitable[Plan]]] = {
+    Receive: _plan_receive,
+    Move: _plan_move,
+    Adjust: _plan_adjust,
+    Quarantine: _plan_state_change,
+    ReleaseQuarantine: _plan_state_change,
+    Scrap: _plan_scrap,
+    Ship: _plan_ship,
+    ReleaseReservation: _plan_release,
+    Pick: _plan_pick,
+    Reverse: _plan_reverse,
+}
+
+
+def kind_of(command: Command) -> str:
+    return type(command).__name__
+
+
+async def execute(command: Command, *, key: str, actor: str) -> CommandResult:
+    """Run one ledger command exactly once per idempotency key, in one transaction.
+
+    The same key with the same payload returns the first result (nothing posted twice);
+    the same key with another payload raises IdempotencyConflict.
+    """
+    check_key(key)
+    _check_doc_ref(command)
+    kind = kind_of(command)
+    digest = payload_hash(kind, command)
+
+    async def work() -> CommandResult:
+        stored = await claim_key(key, kind, digest, actor)
+        if stored is not None:
+            return stored
+        if isinstance(command, Reserve):
+            plan = await _plan_reserve(command, key)
+        else:
+            plan = await _PLANNERS[type(command)](command)
+        return await post(key, kind, plan, actor)
+
+    return await db.run_in_transaction(work)

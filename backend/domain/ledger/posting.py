@@ -1,0 +1,231 @@
+"""The core of the ledger: idempotent command log, guarded balance updates, movement inserts.
+
+Every command runs `post()` inside one transaction. Balance rows are touched in a fixed
+order (item_id, location_id, lot) so two commands that touch the same rows in different
+orders queue behind each other instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import msgspec
+
+from backend import db
+from backend.domain.catalog.service import ItemView
+from backend.domain.errors import Availability, IdempotencyConflict, InsufficientStock, InvalidInput
+from backend.domain.locations.service import LocationView
+
+IDEMPOTENCY_KEY_LENGTH_MAX = 128
+ELSEWHERE_MAX = 5
+STATES = ("available", "quarantined", "damaged")
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One movement: qty of an item (and lot) from one location/state to another."""
+
+    item: ItemView
+    lot: str
+    qty: int
+    src: LocationView
+    dst: LocationView
+    src_state: str = "available"
+    dst_state: str = "available"
+    reason: str = ""
+    reversal_of: int | None = None
+
+
+@dataclass(slots=True)
+class Delta:
+    item: ItemView
+    location: LocationView
+    lot: str
+    on_hand: int = 0
+    reserved: int = 0
+    quarantined: int = 0
+    damaged: int = 0
+
+    @property
+    def sort_key(self) -> tuple[int, int, str]:
+        return (self.item.id, self.location.id, self.lot)
+
+    @property
+    def only_adds(self) -> bool:
+        """True when the update cannot break any balance invariant (no guard needed)."""
+        parts = (self.on_hand, self.reserved, self.quarantined, self.damaged)
+        free = self.on_hand - self.reserved - self.quarantined - self.damaged
+        return min(parts) >= 0 and free >= 0
+
+
+@dataclass(slots=True)
+class Plan:
+    legs: list[Leg] = field(default_factory=list)
+    extra: list[Delta] = field(default_factory=list)  # reservation changes: reserved +/- only
+    reservation_ids: list[int] = field(default_factory=list)
+    doc_ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    key: str
+    kind: str
+    movement_ids: list[int]
+    reservation_ids: list[int]
+    replayed: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps({"movement_ids": self.movement_ids, "reservation_ids": self.reservation_ids})
+
+
+def payload_hash(kind: str, payload: msgspec.Struct | dict) -> str:
+    body = msgspec.json.encode(payload, order="sorted")
+    return hashlib.sha256(kind.encode() + b"\0" + body).hexdigest()
+
+
+def check_key(key: str) -> str:
+    if not key or len(key) > IDEMPOTENCY_KEY_LENGTH_MAX or not key.isprintable():
+        raise InvalidInput(f"An idempotency key of 1–{IDEMPOTENCY_KEY_LENGTH_MAX} printable characters is required.")
+    return key
+
+
+async def claim_key(key: str, kind: str, digest: str, actor: str) -> CommandResult | None:
+    """Claim the idempotency key, or return the stored result of the request that claimed it.
+
+    On Postgres a concurrent claim of the same key waits on the unique index until the first
+    transaction ends, so exactly one of them does the work.
+    """
+    claimed = await db.fetch(
+        "INSERT INTO command_log (key, kind, payload_hash, result, actor, created_at)"
+        " VALUES ({}, {}, {}, '', {}, {}) ON CONFLICT (key) DO NOTHING RETURNING key",
+        key,
+        kind,
+        digest,
+        actor,
+        datetime.now(UTC),
+    )
+    if claimed:
+        return None
+    row = await db.fetch_one("SELECT kind, payload_hash, result FROM command_log WHERE key = {}", key)
+    assert row is not None, "claimed key vanished"
+    if row["payload_hash"] != digest or row["kind"] != kind:
+        raise IdempotencyConflict(key)
+    stored = json.loads(row["result"])
+    return CommandResult(key, kind, stored["movement_ids"], stored["reservation_ids"], replayed=True)
+
+
+def _deltas(plan: Plan) -> list[Delta]:
+    """Net balance change per (item, location, lot), in lock order."""
+    merged: dict[tuple[int, int, str], Delta] = {}
+
+    def delta(item: ItemView, loc: LocationView, lot: str) -> Delta:
+        return merged.setdefault((item.id, loc.id, lot), Delta(item, loc, lot))
+
+    for leg in plan.legs:
+        for loc, sign, state in ((leg.src, -1, leg.src_state), (leg.dst, +1, leg.dst_state)):
+            if not loc.holds_stock:
+                continue
+            d = delta(leg.item, loc, leg.lot)
+            d.on_hand += sign * leg.qty
+            if state == "quarantined":
+                d.quarantined += sign * leg.qty
+            elif state == "damaged":
+                d.damaged += sign * leg.qty
+    for extra in plan.extra:
+        delta(extra.item, extra.location, extra.lot).reserved += extra.reserved
+    changed = (d for d in merged.values() if any((d.on_hand, d.reserved, d.quarantined, d.damaged)))
+    return sorted(changed, key=lambda d: d.sort_key)
+
+
+async def _availability_elsewhere(item_id: int, exclude_location_id: int) -> list[Availability]:
+    rows = await db.fetch(
+        "SELECT l.code, b.on_hand - b.reserved - b.quarantined - b.damaged AS available"
+        " FROM balances b JOIN locations l ON l.id = b.location_id"
+        " WHERE b.item_id = {} AND b.location_id <> {} AND l.kind = 'bin'"
+        " AND b.on_hand - b.reserved - b.quarantined - b.damaged > 0"
+        " ORDER BY available DESC, l.code LIMIT {}",
+        item_id,
+        exclude_location_id,
+        ELSEWHERE_MAX,
+    )
+    return [Availability(r["code"], r["available"]) for r in rows]
+
+
+async def _insufficient(d: Delta) -> InsufficientStock:
+    row = await db.fetch_one(
+        "SELECT on_hand, reserved, quarantined, damaged FROM balances"
+        " WHERE item_id = {} AND location_id = {} AND lot = {}",
+        d.item.id,
+        d.location.id,
+        d.lot,
+    )
+    row = row or {"on_hand": 0, "reserved": 0, "quarantined": 0, "damaged": 0}
+    if d.quarantined < 0:
+        requested, have = -d.quarantined, row["quarantined"]
+    elif d.damaged < 0:
+        requested, have = -d.damaged, row["damaged"]
+    elif d.reserved < 0:
+        requested, have = -d.reserved, row["reserved"]
+    else:
+        requested = -(d.on_hand - d.reserved - d.quarantined - d.damaged)
+        have = row["on_hand"] - row["reserved"] - row["quarantined"] - row["damaged"]
+    where = d.location.code + (f" (lot {d.lot})" if d.lot else "")
+    elsewhere = await _availability_elsewhere(d.item.id, d.location.id)
+    return InsufficientStock(d.item.sku, where, requested, have, elsewhere)
+
+
+async def _apply(d: Delta) -> None:
+    if d.only_adds:
+        await db.fetch(
+            "INSERT INTO balances (item_id, location_id, lot, on_hand, reserved, quarantined, damaged)"
+            " VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT (item_id, location_id, lot) DO UPDATE SET"
+            " on_hand = balances.on_hand + excluded.on_hand, reserved = balances.reserved + excluded.reserved,"
+            " quarantined = balances.quarantined + excluded.quarantined,"
+            " damaged = balances.damaged + excluded.damaged",
+            d.item.id, d.location.id, d.lot, d.on_hand, d.reserved, d.quarantined, d.damaged,
+        )
+        return
+    # Guarded conditional update: the database checks and changes the row in one statement,
+    # so two concurrent pickers can never both take the last unit.
+    updated = await db.fetch(
+        "UPDATE balances SET on_hand = on_hand + {}, reserved = reserved + {},"
+        " quarantined = quarantined + {}, damaged = damaged + {}"
+        " WHERE item_id = {} AND location_id = {} AND lot = {}"
+        " AND on_hand + {} >= 0 AND reserved + {} >= 0 AND quarantined + {} >= 0 AND damaged + {} >= 0"
+        " AND (on_hand + {}) - (reserved + {}) - (quarantined + {}) - (damaged + {}) >= 0"
+        " RETURNING id",
+        d.on_hand, d.reserved, d.quarantined, d.damaged,
+        d.item.id, d.location.id, d.lot,
+        d.on_hand, d.reserved, d.quarantined, d.damaged,
+        d.on_hand, d.reserved, d.quarantined, d.damaged,
+    )
+    if not updated:
+        raise await _insufficient(d)
+
+
+async def _insert_movement(key: str, index: int, leg: Leg, actor: str, doc_ref: str, now: datetime) -> int:
+    row = await db.fetch_one(
+        "INSERT INTO movements (idempotency_key, command_key, item_id, lot, qty, from_location_id,"
+        " to_location_id, from_state, to_state, reason, actor, doc_ref, reversal_of, created_at)"
+        " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) RETURNING id",
+        f"{key}#{index}", key, leg.item.id, leg.lot, leg.qty, leg.src.id, leg.dst.id,
+        leg.src_state, leg.dst_state, leg.reason, actor, doc_ref, leg.reversal_of, now,
+    )
+    assert row is not None
+    return row["id"]
+
+
+async def post(key: str, kind: str, plan: Plan, actor: str) -> CommandResult:
+    """Apply a plan inside the caller's transaction and record its result under `key`."""
+    for leg in plan.legs:
+        assert leg.qty > 0 and leg.src_state in STATES and leg.dst_state in STATES, leg
+    for d in _deltas(plan):
+        await _apply(d)
+    now = datetime.now(UTC)
+    movement_ids = [await _insert_movement(key, i, leg, actor, plan.doc_ref, now) for i, leg in enumerate(plan.legs)]
+    result = CommandResult(key, kind, movement_ids, plan.reservation_ids)
+    await db.fetch("UPDATE command_log SET result = {} WHERE key = {}", result.to_json(), key)
+    return result

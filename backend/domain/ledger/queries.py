@@ -1,0 +1,142 @@
+"""Read side of the ledger: balances, movements, reservations, availability (incl. kits)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from backend import db
+from backend.domain.catalog.service import ItemView, kit_components
+
+PAGE_LIMIT_MAX = 500
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRow:
+    id: int
+    sku: str
+    item_name: str
+    location: str
+    lot: str
+    on_hand: int
+    reserved: int
+    quarantined: int
+    damaged: int
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved - self.quarantined - self.damaged
+
+
+def _limit(limit: int) -> int:
+    return max(1, min(limit, PAGE_LIMIT_MAX))
+
+
+async def balances(
+    *, item_id: int | None = None, location_id: int | None = None, after_id: int = 0, limit: int = 100
+) -> list[BalanceRow]:
+    rows = await db.fetch(
+        "SELECT b.id, i.sku, i.name AS item_name, l.code AS location, b.lot, b.on_hand, b.reserved,"
+        " b.quarantined, b.damaged FROM balances b JOIN items i ON i.id = b.item_id"
+        " JOIN locations l ON l.id = b.location_id"
+        " WHERE b.id > {} AND ({} = 0 OR b.item_id = {}) AND ({} = 0 OR b.location_id = {})"
+        " AND b.on_hand > 0 ORDER BY b.id LIMIT {}",
+        after_id, item_id or 0, item_id or 0, location_id or 0, location_id or 0, _limit(limit),
+    )
+    return [BalanceRow(**r) for r in rows]
+
+
+async def available_by_item(item_id: int) -> int:
+    row = await db.fetch_one(
+        "SELECT COALESCE(SUM(b.on_hand - b.reserved - b.quarantined - b.damaged), 0) AS available"
+        " FROM balances b JOIN locations l ON l.id = b.location_id WHERE b.item_id = {} AND l.kind = 'bin'",
+        item_id,
+    )
+    return int(row["available"]) if row else 0
+
+
+async def available_to_sell(item: ItemView) -> int:
+    """Available units in bins; for a kit, how many complete kits its components allow."""
+    if not item.is_kit:
+        return await available_by_item(item.id)
+    components = await kit_components(item.id)
+    if not components:
+        return 0
+    return min([await available_by_item(cid) // qty for cid, qty in components])
+
+
+@dataclass(frozen=True, slots=True)
+class MovementRow:
+    id: int
+    sku: str
+    lot: str
+    qty: int
+    from_location: str
+    to_location: str
+    from_state: str
+    to_state: str
+    reason: str
+    actor: str
+    doc_ref: str
+    reversal_of: int | None
+    idempotency_key: str
+    created_at: datetime | str
+
+
+async def movements(
+    *,
+    after_id: int = 0,
+    limit: int = 100,
+    item_id: int | None = None,
+    location_id: int | None = None,
+    reason: str = "",
+    doc_ref: str = "",
+) -> list[MovementRow]:
+    rows = await db.fetch(
+        "SELECT m.id, i.sku, m.lot, m.qty, lf.code AS from_location, lt.code AS to_location, m.from_state,"
+        " m.to_state, m.reason, m.actor, m.doc_ref, m.reversal_of, m.idempotency_key, m.created_at"
+        " FROM movements m JOIN items i ON i.id = m.item_id"
+        " JOIN locations lf ON lf.id = m.from_location_id JOIN locations lt ON lt.id = m.to_location_id"
+        " WHERE m.id > {} AND ({} = 0 OR m.item_id = {})"
+        " AND ({} = 0 OR m.from_location_id = {} OR m.to_location_id = {})"
+        " AND ({} = '' OR m.reason = {}) AND ({} = '' OR m.doc_ref = {})"
+        " ORDER BY m.id LIMIT {}",
+        after_id, item_id or 0, item_id or 0, location_id or 0, location_id or 0, location_id or 0,
+        reason, reason, doc_ref, doc_ref, _limit(limit),
+    )
+    return [MovementRow(**r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationRow:
+    id: int
+    sku: str
+    location: str
+    lot: str
+    qty: int
+    open_qty: int
+    status: str
+    order_ref: str
+    expires_at: datetime | str | None
+
+
+async def reservations(
+    *, after_id: int = 0, limit: int = 100, status: str = "", order_ref: str = ""
+) -> list[ReservationRow]:
+    rows = await db.fetch(
+        "SELECT r.id, i.sku, l.code AS location, r.lot, r.qty, r.open_qty, r.status, r.order_ref, r.expires_at"
+        " FROM reservations r JOIN items i ON i.id = r.item_id JOIN locations l ON l.id = r.location_id"
+        " WHERE r.id > {} AND ({} = '' OR r.status = {}) AND ({} = '' OR r.order_ref = {})"
+        " ORDER BY r.id LIMIT {}",
+        after_id, status, status, order_ref, order_ref, _limit(limit),
+    )
+    return [ReservationRow(**r) for r in rows]
+
+
+async def expired_reservation_ids(now: datetime, limit: int = 500) -> list[int]:
+    rows = await db.fetch(
+        "SELECT id FROM reservations WHERE status = 'open' AND expires_at IS NOT NULL AND expires_at <= {}"
+        " ORDER BY id LIMIT {}",
+        now, _limit(limit),
+    )
+    return [r["id"] for r in rows]

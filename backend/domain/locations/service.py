@@ -1,0 +1,164 @@
+"""Warehouses, zones, bins and the virtual locations stock flows through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+
+from backend import db
+from backend.domain.errors import AlreadyExists, InvalidInput, UnknownLocation
+
+# Kinds that hold stock (have balances). Supplier, customer and adjustment are the ledger's
+# outside world: stock appears from them and disappears into them.
+STOCK_KINDS = ("bin", "staging", "in_transit", "scrap")
+VIRTUAL_CODES = {
+    "supplier": "SUPPLIER",
+    "customer": "CUSTOMER",
+    "adjustment": "ADJUSTMENT",
+    "in_transit": "IN-TRANSIT",
+    "scrap": "SCRAP",
+}
+CODE_LENGTH_MAX = 40
+
+
+class NewLocation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    code: str
+    kind: str  # warehouse | zone | bin
+    parent: str | None = None  # warehouse for a zone, zone for a bin
+    name: str = ""
+    barcode: str = ""  # defaults to the code
+    walk_seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LocationView:
+    id: int
+    code: str
+    barcode: str
+    name: str
+    kind: str
+    parent_id: int | None
+    warehouse_id: int | None
+    walk_seq: int
+
+    @property
+    def holds_stock(self) -> bool:
+        return self.kind in STOCK_KINDS
+
+
+_COLUMNS = "id, code, barcode, name, kind, parent_id, warehouse_id, walk_seq"
+
+
+def _view(row: dict) -> LocationView:
+    return LocationView(**{k: row[k] for k in LocationView.__slots__})
+
+
+async def find_location(code: str) -> LocationView | None:
+    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM locations WHERE code_key = {{}}", code.strip().casefold())
+    return _view(row) if row else None
+
+
+async def get_location(code: str) -> LocationView:
+    loc = await find_location(code)
+    if loc is None:
+        raise UnknownLocation(code)
+    return loc
+
+
+async def get_location_by_id(location_id: int) -> LocationView:
+    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM locations WHERE id = {{}}", location_id)
+    if row is None:
+        raise UnknownLocation(f"#{location_id}")
+    return _view(row)
+
+
+async def find_by_barcode(code: str) -> LocationView | None:
+    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM locations WHERE barcode = {{}}", code.strip())
+    return _view(row) if row else None
+
+
+async def virtual(kind: str) -> LocationView:
+    return await get_location(VIRTUAL_CODES[kind])
+
+
+async def staging_of(warehouse_id: int) -> LocationView:
+    row = await db.fetch_one(
+        f"SELECT {_COLUMNS} FROM locations WHERE warehouse_id = {{}} AND kind = 'staging' ORDER BY id LIMIT 1",
+        warehouse_id,
+    )
+    if row is None:
+        raise UnknownLocation(f"staging area of warehouse #{warehouse_id}")
+    return _view(row)
+
+
+async def list_locations(kind: str | None = None, after_id: int = 0, limit: int = 100) -> list[LocationView]:
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM locations WHERE id > {{}} AND ({{}} = '' OR kind = {{}})"
+        " ORDER BY id LIMIT {}",
+        after_id,
+        kind or "",
+        kind or "",
+        limit,
+    )
+    return [_view(r) for r in rows]
+
+
+def _check_code(code: str) -> str:
+    cleaned = code.strip()
+    if not cleaned or len(cleaned) > CODE_LENGTH_MAX or any(c.isspace() for c in cleaned):
+        raise InvalidInput(f"Location code must be 1–{CODE_LENGTH_MAX} characters without spaces, got {code!r}.")
+    return cleaned
+
+
+async def _insert(code: str, barcode: str, name: str, kind: str, parent_id, warehouse_id, walk_seq: int) -> int:
+    if await find_location(code) is not None:
+        raise AlreadyExists(f"Location {code} already exists.")
+    taken = await db.fetch_one(
+        "SELECT 1 AS taken FROM locations WHERE barcode = {} UNION ALL SELECT 1 FROM barcodes WHERE code = {}",
+        barcode,
+        barcode,
+    )
+    if taken:
+        raise AlreadyExists(f"Barcode {barcode} is already in use.")
+    row = await db.fetch_one(
+        "INSERT INTO locations (code, code_key, barcode, name, kind, parent_id, warehouse_id, walk_seq)"
+        " VALUES ({}, {}, {}, {}, {}, {}, {}, {}) RETURNING id",
+        code,
+        code.casefold(),
+        barcode,
+        name,
+        kind,
+        parent_id,
+        warehouse_id,
+        walk_seq,
+    )
+    assert row is not None
+    return row["id"]
+
+
+async def create_in_transaction(spec: NewLocation) -> LocationView:
+    code = _check_code(spec.code)
+    barcode = (spec.barcode or code).strip()
+    if spec.kind == "warehouse":
+        if spec.parent:
+            raise InvalidInput("A warehouse has no parent location.")
+        wh_id = await _insert(code, barcode, spec.name, "warehouse", None, None, 0)
+        await db.fetch("UPDATE locations SET warehouse_id = {} WHERE id = {}", wh_id, wh_id)
+        # Every warehouse gets a staging area where picked stock waits for packing and shipping.
+        await _insert(f"{code}-STAGE", f"{barcode}-STAGE", f"{code} staging", "staging", wh_id, wh_id, 0)
+        return await get_location_by_id(wh_id)
+    expected_parent = {"zone": "warehouse", "bin": "zone"}.get(spec.kind)
+    if expected_parent is None:
+        raise InvalidInput(f"Location kind must be warehouse, zone or bin, got {spec.kind!r}.")
+    if not spec.parent:
+        raise InvalidInput(f"A {spec.kind} needs a parent {expected_parent}.")
+    parent = await get_location(spec.parent)
+    if parent.kind != expected_parent:
+        raise InvalidInput(f"The parent of a {spec.kind} must be a {expected_parent}; {parent.code} is a {parent.kind}.")
+    new_id = await _insert(code, barcode, spec.name, spec.kind, parent.id, parent.warehouse_id, spec.walk_seq)
+    return await get_location_by_id(new_id)
+
+
+async def create_location(spec: NewLocation) -> LocationView:
+    return await db.run_in_transaction(lambda: create_in_transaction(spec))

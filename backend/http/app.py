@@ -1,0 +1,82 @@
+"""Litestar app factory: thin controllers over the domain, one error mapper, DB pool in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar, Router, get
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from backend import db
+from backend.http.controllers.api import (
+    ItemController,
+    LocationController,
+    MovementController,
+    ReservationController,
+    StockController,
+    resolve_barcode,
+)
+from backend.http.controllers.commands import COMMAND_ROUTES
+from backend.http.controllers.pages import lookup_page
+from backend.http.errors import EXCEPTION_HANDLERS
+from backend.logging import configure_logging
+from backend.settings import Settings
+from jobs.inprocess import InProcessJobs
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+
+@get("/healthz", include_in_schema=False, cache=False)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    jobs = InProcessJobs(settings) if (run_jobs if run_jobs is not None else settings.redis_url is None) else None
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await db.connect(settings)
+        if jobs:
+            jobs.start()
+        try:
+            yield
+        finally:
+            if jobs:
+                await jobs.stop()
+            await db.disconnect()
+
+    api = Router(
+        path="/api/v1",
+        route_handlers=[
+            ItemController, LocationController, StockController, MovementController, ReservationController,
+            resolve_barcode, *COMMAND_ROUTES,
+        ],
+    )
+    return Litestar(
+        route_handlers=[
+            api, lookup_page, healthz,
+            create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
+        ],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="Stockline API",
+            version="1",
+            path="/api/v1/schema",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="stl_ token")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,167 @@
+"""Read endpoints and item/location creation for `/api/v1`. Lists use cursor pagination."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+
+from backend.domain.catalog import service as catalog
+from backend.domain.errors import UnknownBarcode
+from backend.domain.ledger import queries
+from backend.domain.locations import service as locations
+from backend.http.errors import NotFound
+from backend.http.guards import require_read, require_write
+
+Limit = Parameter(ge=1, le=queries.PAGE_LIMIT_MAX, default=100)
+
+
+def _page(rows: list[Any], cursor_of, limit: int) -> dict[str, Any]:
+    items = [asdict(r) if hasattr(r, "__dataclass_fields__") else r for r in rows]
+    return {"items": items, "next_cursor": str(cursor_of(rows[-1])) if len(rows) == limit else None}
+
+
+async def _item_or_404(sku: str) -> catalog.ItemView:
+    item = await catalog.find_item(sku)
+    if item is None:
+        raise NotFound(f"No item with SKU {sku!r}.")
+    return item
+
+
+async def _location_or_404(code: str) -> locations.LocationView:
+    loc = await locations.find_location(code)
+    if loc is None:
+        raise NotFound(f"No location {code!r}.")
+    return loc
+
+
+def _int_cursor(cursor: str | None) -> int:
+    return int(cursor) if cursor and cursor.isdigit() else 0
+
+
+def _balance(b: queries.BalanceRow) -> dict[str, Any]:
+    return {**asdict(b), "available": b.available}
+
+
+class ItemController(Controller):
+    path = "/items"
+    tags = ["catalog"]
+
+    @get("/", guards=[require_read])
+    async def list_items(self, q: str = "", cursor: str = "", limit: int = Limit) -> dict[str, Any]:
+        rows = await catalog.list_items(after_sku_key=cursor, limit=limit, query=q)
+        return {"items": [asdict(r) for r in rows],
+                "next_cursor": catalog.sku_key(rows[-1].sku) if len(rows) == limit else None}
+
+    @post("/", guards=[require_write])
+    async def create_item(self, data: catalog.NewItem) -> dict[str, Any]:
+        item = await catalog.create_item(data)
+        return await self._detail(item)
+
+    @get("/{sku:str}", guards=[require_read])
+    async def get_item(self, sku: str) -> dict[str, Any]:
+        return await self._detail(await _item_or_404(sku))
+
+    @post("/{sku:str}/barcodes", guards=[require_write])
+    async def add_barcode(self, sku: str, data: catalog.BarcodeSpec) -> dict[str, Any]:
+        await _item_or_404(sku)
+        await catalog.add_barcode(sku, data)
+        return await self._detail(await _item_or_404(sku))
+
+    @staticmethod
+    async def _detail(item: catalog.ItemView) -> dict[str, Any]:
+        components = await catalog.kit_components(item.id)
+        return {
+            **asdict(item),
+            "barcodes": await catalog.barcodes_of(item.id),
+            "components": [{"item_id": cid, "qty": qty} for cid, qty in components],
+            "available": await queries.available_to_sell(item),
+        }
+
+
+class LocationController(Controller):
+    path = "/locations"
+    tags = ["locations"]
+
+    @get("/", guards=[require_read])
+    async def list_locations(self, kind: str = "", cursor: str = "", limit: int = Limit) -> dict[str, Any]:
+        rows = await locations.list_locations(kind or None, after_id=_int_cursor(cursor), limit=limit)
+        return _page(rows, lambda r: r.id, limit)
+
+    @post("/", guards=[require_write])
+    async def create_location(self, data: locations.NewLocation) -> dict[str, Any]:
+        return asdict(await locations.create_location(data))
+
+    @get("/{code:str}", guards=[require_read])
+    async def get_location(self, code: str) -> dict[str, Any]:
+        return asdict(await _location_or_404(code))
+
+
+class StockController(Controller):
+    path = "/stock"
+    tags = ["ledger"]
+
+    @get("/", guards=[require_read])
+    async def list_balances(
+        self, sku: str = "", location: str = "", cursor: str = "", limit: int = Limit
+    ) -> dict[str, Any]:
+        item_id = (await _item_or_404(sku)).id if sku else None
+        location_id = (await _location_or_404(location)).id if location else None
+        rows = await queries.balances(item_id=item_id, location_id=location_id,
+                                      after_id=_int_cursor(cursor), limit=limit)
+        return {"items": [_balance(b) for b in rows],
+                "next_cursor": str(rows[-1].id) if len(rows) == limit else None}
+
+
+class MovementController(Controller):
+    path = "/movements"
+    tags = ["ledger"]
+
+    @get("/", guards=[require_read])
+    async def list_movements(
+        self, sku: str = "", location: str = "", reason: str = "", doc_ref: str = "",
+        cursor: str = "", limit: int = Limit,
+    ) -> dict[str, Any]:
+        item_id = (await _item_or_404(sku)).id if sku else None
+        location_id = (await _location_or_404(location)).id if location else None
+        rows = await queries.movements(after_id=_int_cursor(cursor), limit=limit, item_id=item_id,
+                                       location_id=location_id, reason=reason, doc_ref=doc_ref)
+        return _page(rows, lambda r: r.id, limit)
+
+
+class ReservationController(Controller):
+    path = "/reservations"
+    tags = ["ledger"]
+
+    @get("/", guards=[require_read])
+    async def list_reservations(
+        self, status: str = "", order_ref: str = "", cursor: str = "", limit: int = Limit
+    ) -> dict[str, Any]:
+        rows = await queries.reservations(after_id=_int_cursor(cursor), limit=limit, status=status,
+                                          order_ref=order_ref)
+        return _page(rows, lambda r: r.id, limit)
+
+
+@get("/barcodes/resolve", guards=[require_read], tags=["catalog"])
+async def resolve_barcode(code: str) -> dict[str, Any]:
+    """What a scanned string is: a bin, or an item with unit, quantity, lot, expiry and serial."""
+    loc = await locations.find_by_barcode(code)
+    if loc is not None:
+        return {"kind": "location", "location": asdict(loc)}
+    try:
+        scan = await catalog.resolve_item_scan(code)
+    except UnknownBarcode as exc:
+        raise NotFound(exc.message) from exc
+    return {
+        "kind": "item",
+        "item": asdict(scan.item),
+        "unit": scan.unit,
+        "factor": scan.factor,
+        "count": scan.count,
+        "qty": scan.qty_base,
+        "lot": scan.lot,
+        "expiry": scan.expiry.isoformat() if scan.expiry else None,
+        "serial": scan.serial,
+    }

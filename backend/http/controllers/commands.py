@@ -1,0 +1,54 @@
+"""POST endpoints for ledger commands: one route per command, all built the same way.
+
+Every write needs an `Idempotency-Key` header: a retry with the same key and body returns the
+first result (header `Idempotent-Replayed: true`), nothing is posted twice.
+"""
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, post
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import Parameter
+
+from backend.domain.ledger import commands as c
+from backend.domain.ledger.posting import CommandResult
+from backend.http.guards import actor_of, require_write
+
+IdempotencyKey = Annotated[
+    str, Parameter(header="Idempotency-Key", min_length=1, max_length=128, description="Client-made unique key")
+]
+
+
+def result_body(result: CommandResult) -> dict[str, Any]:
+    return {
+        "idempotency_key": result.key,
+        "kind": result.kind,
+        "movement_ids": result.movement_ids,
+        "reservation_ids": result.reservation_ids,
+        "replayed": result.replayed,
+    }
+
+
+def _command_route(path: str, command_type: type, name: str, summary: str) -> HTTPRouteHandler:
+    async def handler(request: Request, data: command_type, idempotency_key: IdempotencyKey) -> Response:  # type: ignore[valid-type]
+        result = await c.execute(data, key=idempotency_key, actor=actor_of(request))
+        headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+        return Response(result_body(result), status_code=201, headers=headers)
+
+    handler.__name__ = name
+    return post(path, name=name, guards=[require_write], summary=summary, tags=["ledger"])(handler)
+
+
+COMMAND_ROUTES = [
+    _command_route("/movements/receive", c.Receive, "receive", "Receive stock from a supplier into a bin"),
+    _command_route("/movements/move", c.Move, "move", "Move stock between bins"),
+    _command_route("/movements/adjust", c.Adjust, "adjust", "Adjust stock up or down with a reason code"),
+    _command_route("/movements/quarantine", c.Quarantine, "quarantine", "Put stock on hold (quarantined or damaged)"),
+    _command_route("/movements/release", c.ReleaseQuarantine, "release_quarantine", "Release held stock"),
+    _command_route("/movements/scrap", c.Scrap, "scrap", "Scrap stock"),
+    _command_route("/movements/ship", c.Ship, "ship", "Ship stock from staging to the customer"),
+    _command_route("/movements/reverse", c.Reverse, "reverse", "Post the reversal of a movement"),
+    _command_route("/reservations", c.Reserve, "reserve", "Reserve stock for order lines"),
+    _command_route("/reservations/release", c.ReleaseReservation, "release_reservation", "Release a reservation"),
+    _command_route("/reservations/pick", c.Pick, "pick", "Pick reserved stock to staging"),
+]

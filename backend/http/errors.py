@@ -1,0 +1,89 @@
+"""The one place where errors become HTTP responses: `{"error": {"code", "message", ...}}`."""
+
+from __future__ import annotations
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from backend.domain import errors as e
+
+log = structlog.get_logger("stockline.http")
+
+_DOMAIN_STATUS: list[tuple[type[e.DomainError], int]] = [
+    (e.IdempotencyConflict, HTTP_422_UNPROCESSABLE_ENTITY),
+    (e.InvalidInput, HTTP_422_UNPROCESSABLE_ENTITY),
+    (e.UnknownReference, HTTP_422_UNPROCESSABLE_ENTITY),
+    (e.Conflict, HTTP_409_CONFLICT),
+]
+
+
+class NotFound(e.DomainError):
+    """A resource named in the URL path does not exist (404, unlike references in a body)."""
+
+    code = "not_found"
+
+
+def _body(code: str, message: str, status: int, **details: object) -> Response:
+    error: dict[str, object] = {"code": code, "message": message, **details}
+    return Response({"error": error}, status_code=status, media_type="application/json")
+
+
+def domain_error(_: Request, exc: e.DomainError) -> Response:
+    if isinstance(exc, NotFound):
+        return _body(exc.code, exc.message, HTTP_404_NOT_FOUND)
+    status = next((s for cls, s in _DOMAIN_STATUS if isinstance(exc, cls)), HTTP_422_UNPROCESSABLE_ENTITY)
+    return _body(exc.code, exc.message, status, **exc.details())
+
+
+def validation_error(_: Request, exc: ValidationException) -> Response:
+    detail = str(exc.detail)
+    if "malformed" in detail.lower():
+        return _body("malformed_json", "The request body is not valid JSON.", HTTP_400_BAD_REQUEST)
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    fields = [
+        {"field": p.get("key"), "source": p.get("source"), "message": p.get("message")}
+        for p in problems
+        if isinstance(p, dict)
+    ]
+    in_request_line = "header" in detail or "query" in detail
+    if in_request_line or any(f["source"] in ("header", "query", "path", "cookie") for f in fields):
+        message = "; ".join(str(f["message"]) for f in fields) or detail
+        return _body("bad_request", message, HTTP_400_BAD_REQUEST, fields=fields)
+    message = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or detail
+    return _body("validation_error", message, HTTP_422_UNPROCESSABLE_ENTITY, fields=fields)
+
+
+def http_error(_: Request, exc: HTTPException) -> Response:
+    codes = {
+        HTTP_401_UNAUTHORIZED: "unauthorized",
+        HTTP_403_FORBIDDEN: "forbidden",
+        HTTP_404_NOT_FOUND: "not_found",
+    }
+    status = exc.status_code
+    return _body(codes.get(status, "http_error"), str(exc.detail), status)
+
+
+def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("http.unhandled", path=request.url.path, error=type(exc).__name__)
+    return _body("internal_error", "Something went wrong on the server; nothing was changed.",
+                 HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+EXCEPTION_HANDLERS = {
+    e.DomainError: domain_error,
+    ValidationException: validation_error,
+    NotAuthorizedException: http_error,
+    PermissionDeniedException: http_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

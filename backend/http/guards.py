@@ -1,0 +1,36 @@
+"""API token guards: a read or write scope per route. 401 without a valid token, 403 without the scope."""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from backend.domain.auth.tokens import TokenView, verify_token
+
+
+async def _token(connection: ASGIConnection) -> TokenView:
+    header = connection.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value:
+        raise NotAuthorizedException("Send an API token: 'Authorization: Bearer stl_...'.")
+    token = await verify_token(value.strip())
+    if token is None:
+        raise NotAuthorizedException("This API token is not valid or was revoked.")
+    connection.scope.setdefault("state", {})["token"] = token
+    return token
+
+
+async def require_read(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    await _token(connection)
+
+
+async def require_write(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    token = await _token(connection)
+    if not token.allows("write"):
+        raise PermissionDeniedException(f"Token {token.name!r} is read-only; this action needs a write token.")
+
+
+def actor_of(connection: ASGIConnection) -> str:
+    token: TokenView = connection.scope["state"]["token"]
+    return f"token:{token.name}"

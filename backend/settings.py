@@ -1,0 +1,61 @@
+"""One typed settings object, read from the environment (STOCKLINE_*)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_SQLITE_PATH = Path("var") / "stockline.db"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = field(default_factory=lambda: f"sqlite:///{DEFAULT_SQLITE_PATH}")
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db_pool_min: int = 2
+    db_pool_max: int = 20
+    sqlite_busy_timeout_s: int = 30
+    reservation_ttl_min: int = 0  # 0 = reservations do not expire unless a request says so
+    log_level: str = "info"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    @property
+    def sqlite_path(self) -> Path:
+        assert self.is_sqlite
+        return Path(self.database_url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        defaults = cls()
+        url = os.environ.get("STOCKLINE_DATABASE_URL") or defaults.database_url
+        if not (url.startswith("sqlite:") or url.startswith(("postgres://", "postgresql://"))):
+            raise ValueError(
+                "STOCKLINE_DATABASE_URL must start with sqlite:/// or postgresql://, got " + url
+            )
+        return cls(
+            database_url=url,
+            redis_url=os.environ.get("STOCKLINE_REDIS_URL") or None,
+            host=os.environ.get("STOCKLINE_HOST", defaults.host),
+            port=_env_int("STOCKLINE_PORT", defaults.port),
+            db_pool_min=_env_int("STOCKLINE_DB_POOL_MIN", defaults.db_pool_min),
+            db_pool_max=_env_int("STOCKLINE_DB_POOL_MAX", defaults.db_pool_max),
+            sqlite_busy_timeout_s=_env_int("STOCKLINE_SQLITE_BUSY_TIMEOUT_S", defaults.sqlite_busy_timeout_s),
+            reservation_ttl_min=_env_int("STOCKLINE_RESERVATION_TTL_MIN", defaults.reservation_ttl_min),
+            log_level=os.environ.get("STOCKLINE_LOG_LEVEL", defaults.log_level),
+        )

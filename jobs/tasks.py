@@ -1,0 +1,42 @@
+"""Job functions: thin, idempotent adapters onto domain commands (they may run more than once)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import structlog
+
+from backend.domain.errors import UnknownReservation
+from backend.domain.ledger import commands
+from backend.domain.ledger.check import check_ledger
+from backend.domain.ledger.queries import expired_reservation_ids
+
+log = structlog.get_logger("stockline.jobs")
+EXPIRE_BATCH_MAX = 500
+
+
+async def expire_reservations(ctx: dict | None = None) -> int:
+    """Release reservations past their expiry. Each release is its own command, keyed by the
+    reservation id, so a second run (or a concurrent worker) posts nothing twice."""
+    now = datetime.now(UTC)
+    released = 0
+    for reservation_id in await expired_reservation_ids(now, limit=EXPIRE_BATCH_MAX):
+        try:
+            result = await commands.execute(
+                commands.ReleaseReservation(reservation_id=reservation_id, reason="expired"),
+                key=f"expire-reservation:{reservation_id}",
+                actor="job:expire_reservations",
+            )
+        except UnknownReservation:
+            continue  # picked or released in the meantime
+        released += 0 if result.replayed else 1
+    if released:
+        log.info("jobs.reservations_expired", count=released)
+    return released
+
+
+async def ledger_check(ctx: dict | None = None) -> int:
+    drifts = await check_ledger()
+    if drifts:
+        log.error("jobs.ledger_drift", count=len(drifts), first=str(drifts[0]))
+    return len(drifts)

@@ -1,0 +1,88 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+Postgres tests use a fresh schema per test (DROP SCHEMA ... CASCADE + migrate), because the
+ledger refuses TRUNCATE/DELETE by design. After each test the ledger check must be clean.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from backend import db
+from backend.domain.ledger.check import check_ledger
+from backend.migrations import migrate
+from backend.settings import Settings
+
+PG_ADMIN_URL = os.environ.get("STOCKLINE_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_TEST_DB = os.environ.get("STOCKLINE_TEST_PG_DB", "stockline_test")
+PG_TEST_URL = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DB
+REDIS_TEST_URL = os.environ.get("STOCKLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+BACKENDS = ("sqlite", "postgres")
+
+
+async def _ensure_pg_database() -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", PG_TEST_DB)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{PG_TEST_DB}"')
+    finally:
+        await conn.close()
+
+
+async def reset_pg_schema() -> None:
+    conn = await asyncpg.connect(PG_TEST_URL)
+    try:
+        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+_pg_ready = False
+
+
+async def pg_database() -> str:
+    global _pg_ready
+    if not _pg_ready:
+        await _ensure_pg_database()
+        _pg_ready = True
+    return PG_TEST_URL
+
+
+def settings_for(backend: str, tmp_path: Path) -> Settings:
+    if backend == "sqlite":
+        return Settings(database_url=f"sqlite:///{tmp_path / 'stockline.db'}")
+    return Settings(database_url=PG_TEST_URL, db_pool_min=1, db_pool_max=20)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+async def empty_db(backend: str, tmp_path: Path) -> AsyncIterator[Settings]:
+    """A connected, empty (unmigrated) database of the parametrized backend."""
+    if backend == "postgres":
+        await pg_database()
+        await reset_pg_schema()
+    settings = settings_for(backend, tmp_path)
+    await db.connect(settings)
+    try:
+        yield settings
+    finally:
+        await db.disconnect()
+
+
+@pytest.fixture
+async def ledger_db(empty_db: Settings) -> AsyncIterator[Settings]:
+    """A migrated database; after the test the ledger must reconcile with 0 drift."""
+    await migrate()
+    yield empty_db
+    drifts = await check_ledger()
+    assert drifts == [], f"ledger drift after test: {[str(d) for d in drifts]}"
