@@ -75,6 +75,7 @@ def is_postgres() -> bool:
 
 async def connect(settings: Settings) -> Engine:
     """Configure the engine and open the pool (Postgres); called from app/worker lifespans."""
+    await disconnect()
     eng = configure(settings)
     if isinstance(eng, PostgresEngine):
         await eng.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)

@@ -70,6 +70,8 @@ def http_error(_: Request, exc: HTTPException) -> Response:
         HTTP_404_NOT_FOUND: "not_found",
     }
     status = exc.status_code
+    if status == HTTP_400_BAD_REQUEST and "malformed" in str(exc.detail).lower():
+        return _body("malformed_json", "The request body is not valid JSON.", status)
     return _body(codes.get(status, "http_error"), str(exc.detail), status)
 
 

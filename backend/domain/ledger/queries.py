@@ -29,7 +29,7 @@ class BalanceRow:
 
 
 def _limit(limit: int) -> int:
-    return max(1, min(limit, PAGE_LIMIT_MAX))
+    return max(1, min(limit, PAGE_LIMIT_MAX + 1))  # + 1: callers peek for a next page
 
 
 async def balances(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from typing import Annotated
+
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from backend.domain.catalog import service as catalog
 from backend.domain.errors import UnknownBarcode
@@ -15,12 +18,16 @@ from backend.domain.locations import service as locations
 from backend.http.errors import NotFound
 from backend.http.guards import require_read, require_write
 
-Limit = Parameter(ge=1, le=queries.PAGE_LIMIT_MAX, default=100)
+Limit = Annotated[int, QueryParameter(ge=1, le=queries.PAGE_LIMIT_MAX)]
+Q = FromQuery[str]
 
 
-def _page(rows: list[Any], cursor_of, limit: int) -> dict[str, Any]:
-    items = [asdict(r) if hasattr(r, "__dataclass_fields__") else r for r in rows]
-    return {"items": items, "next_cursor": str(cursor_of(rows[-1])) if len(rows) == limit else None}
+def _page(rows: list[Any], cursor_of: Callable[[Any], object], limit: int,
+          render: Callable[[Any], dict[str, Any]] = asdict) -> dict[str, Any]:
+    """Rows were fetched with limit + 1: the extra row only tells whether there is a next page."""
+    page = rows[:limit]
+    more = len(rows) > limit
+    return {"items": [render(r) for r in page], "next_cursor": str(cursor_of(page[-1])) if more else None}
 
 
 async def _item_or_404(sku: str) -> catalog.ItemView:
@@ -50,22 +57,21 @@ class ItemController(Controller):
     tags = ["catalog"]
 
     @get("/", guards=[require_read])
-    async def list_items(self, q: str = "", cursor: str = "", limit: int = Limit) -> dict[str, Any]:
-        rows = await catalog.list_items(after_sku_key=cursor, limit=limit, query=q)
-        return {"items": [asdict(r) for r in rows],
-                "next_cursor": catalog.sku_key(rows[-1].sku) if len(rows) == limit else None}
+    async def list_items(self, q: Q = "", cursor: Q = "", limit: Limit = 100) -> dict[str, Any]:
+        rows = await catalog.list_items(after_sku_key=cursor, limit=limit + 1, query=q)
+        return _page(rows, lambda r: catalog.sku_key(r.sku), limit)
 
     @post("/", guards=[require_write])
-    async def create_item(self, data: catalog.NewItem) -> dict[str, Any]:
+    async def create_item(self, data: JSONBody[catalog.NewItem]) -> dict[str, Any]:
         item = await catalog.create_item(data)
         return await self._detail(item)
 
     @get("/{sku:str}", guards=[require_read])
-    async def get_item(self, sku: str) -> dict[str, Any]:
+    async def get_item(self, sku: FromPath[str]) -> dict[str, Any]:
         return await self._detail(await _item_or_404(sku))
 
     @post("/{sku:str}/barcodes", guards=[require_write])
-    async def add_barcode(self, sku: str, data: catalog.BarcodeSpec) -> dict[str, Any]:
+    async def add_barcode(self, sku: FromPath[str], data: JSONBody[catalog.BarcodeSpec]) -> dict[str, Any]:
         await _item_or_404(sku)
         await catalog.add_barcode(sku, data)
         return await self._detail(await _item_or_404(sku))
@@ -86,16 +92,16 @@ class LocationController(Controller):
     tags = ["locations"]
 
     @get("/", guards=[require_read])
-    async def list_locations(self, kind: str = "", cursor: str = "", limit: int = Limit) -> dict[str, Any]:
-        rows = await locations.list_locations(kind or None, after_id=_int_cursor(cursor), limit=limit)
+    async def list_locations(self, kind: Q = "", cursor: Q = "", limit: Limit = 100) -> dict[str, Any]:
+        rows = await locations.list_locations(kind or None, after_id=_int_cursor(cursor), limit=limit + 1)
         return _page(rows, lambda r: r.id, limit)
 
     @post("/", guards=[require_write])
-    async def create_location(self, data: locations.NewLocation) -> dict[str, Any]:
+    async def create_location(self, data: JSONBody[locations.NewLocation]) -> dict[str, Any]:
         return asdict(await locations.create_location(data))
 
     @get("/{code:str}", guards=[require_read])
-    async def get_location(self, code: str) -> dict[str, Any]:
+    async def get_location(self, code: FromPath[str]) -> dict[str, Any]:
         return asdict(await _location_or_404(code))
 
 
@@ -105,14 +111,13 @@ class StockController(Controller):
 
     @get("/", guards=[require_read])
     async def list_balances(
-        self, sku: str = "", location: str = "", cursor: str = "", limit: int = Limit
+        self, sku: Q = "", location: Q = "", cursor: Q = "", limit: Limit = 100
     ) -> dict[str, Any]:
         item_id = (await _item_or_404(sku)).id if sku else None
         location_id = (await _location_or_404(location)).id if location else None
         rows = await queries.balances(item_id=item_id, location_id=location_id,
-                                      after_id=_int_cursor(cursor), limit=limit)
-        return {"items": [_balance(b) for b in rows],
-                "next_cursor": str(rows[-1].id) if len(rows) == limit else None}
+                                      after_id=_int_cursor(cursor), limit=limit + 1)
+        return _page(rows, lambda r: r.id, limit, _balance)
 
 
 class MovementController(Controller):
@@ -121,12 +126,12 @@ class MovementController(Controller):
 
     @get("/", guards=[require_read])
     async def list_movements(
-        self, sku: str = "", location: str = "", reason: str = "", doc_ref: str = "",
-        cursor: str = "", limit: int = Limit,
+        self, sku: Q = "", location: Q = "", reason: Q = "", doc_ref: Q = "",
+        cursor: Q = "", limit: Limit = 100,
     ) -> dict[str, Any]:
         item_id = (await _item_or_404(sku)).id if sku else None
         location_id = (await _location_or_404(location)).id if location else None
-        rows = await queries.movements(after_id=_int_cursor(cursor), limit=limit, item_id=item_id,
+        rows = await queries.movements(after_id=_int_cursor(cursor), limit=limit + 1, item_id=item_id,
                                        location_id=location_id, reason=reason, doc_ref=doc_ref)
         return _page(rows, lambda r: r.id, limit)
 
@@ -137,15 +142,15 @@ class ReservationController(Controller):
 
     @get("/", guards=[require_read])
     async def list_reservations(
-        self, status: str = "", order_ref: str = "", cursor: str = "", limit: int = Limit
+        self, status: Q = "", order_ref: Q = "", cursor: Q = "", limit: Limit = 100
     ) -> dict[str, Any]:
-        rows = await queries.reservations(after_id=_int_cursor(cursor), limit=limit, status=status,
+        rows = await queries.reservations(after_id=_int_cursor(cursor), limit=limit + 1, status=status,
                                           order_ref=order_ref)
         return _page(rows, lambda r: r.id, limit)
 
 
 @get("/barcodes/resolve", guards=[require_read], tags=["catalog"])
-async def resolve_barcode(code: str) -> dict[str, Any]:
+async def resolve_barcode(code: Q) -> dict[str, Any]:
     """What a scanned string is: a bin, or an item with unit, quantity, lot, expiry and serial."""
     loc = await locations.find_by_barcode(code)
     if loc is not None:

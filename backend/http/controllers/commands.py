@@ -8,14 +8,14 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, post
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, JSONBody
 
 from backend.domain.ledger import commands as c
 from backend.domain.ledger.posting import CommandResult
 from backend.http.guards import actor_of, require_write
 
 IdempotencyKey = Annotated[
-    str, Parameter(header="Idempotency-Key", min_length=1, max_length=128, description="Client-made unique key")
+    str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=128, description="Client-made unique key")
 ]
 
 
@@ -30,7 +30,7 @@ def result_body(result: CommandResult) -> dict[str, Any]:
 
 
 def _command_route(path: str, command_type: type, name: str, summary: str) -> HTTPRouteHandler:
-    async def handler(request: Request, data: command_type, idempotency_key: IdempotencyKey) -> Response:  # type: ignore[valid-type]
+    async def handler(request: Request, data: JSONBody[command_type], idempotency_key: IdempotencyKey) -> Response:  # type: ignore[valid-type]
         result = await c.execute(data, key=idempotency_key, actor=actor_of(request))
         headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
         return Response(result_body(result), status_code=201, headers=headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from backend.domain.catalog import service as catalog
@@ -34,7 +35,7 @@ async def _lookup(code: str) -> dict[str, Any]:
 
 
 @get("/", name="lookup", include_in_schema=False)
-async def lookup_page(request: Request, code: str = "") -> Template:
+async def lookup_page(request: Request, code: FromQuery[str] = "") -> Template:
     context = {"code": code, **(await _lookup(code))}
     template = "partials/lookup_result.html" if request.headers.get("hx-request") else "lookup.html"
     return Template(template_name=template, context=context, headers={"Vary": "HX-Request"})
