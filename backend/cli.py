@@ -67,12 +67,13 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @main.command(help="Run the background job worker (arq; needs STOCKLINE_REDIS_URL).")
-def worker() -> None:
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+def worker(burst: bool) -> None:
     from arq.worker import run_worker
 
     from jobs.worker import worker_settings
 
-    run_worker(worker_settings(Settings.from_env()))  # type: ignore[arg-type]
+    run_worker(worker_settings(Settings.from_env(), burst=burst))  # type: ignore[arg-type]
 
 
 @main.command(help="Migrate, seed a demo warehouse (once) and serve it on localhost.")

@@ -23,6 +23,7 @@ def _env_int(name: str, default: int) -> int:
 class Settings:
     database_url: str = field(default_factory=lambda: f"sqlite:///{DEFAULT_SQLITE_PATH}")
     redis_url: str | None = None
+    job_queue: str = "stockline:jobs"
     host: str = "127.0.0.1"
     port: int = 8000
     db_pool_min: int = 2
@@ -51,6 +52,7 @@ class Settings:
         return cls(
             database_url=url,
             redis_url=os.environ.get("STOCKLINE_REDIS_URL") or None,
+            job_queue=os.environ.get("STOCKLINE_JOB_QUEUE", defaults.job_queue),
             host=os.environ.get("STOCKLINE_HOST", defaults.host),
             port=_env_int("STOCKLINE_PORT", defaults.port),
             db_pool_min=_env_int("STOCKLINE_DB_POOL_MIN", defaults.db_pool_min),

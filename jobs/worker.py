@@ -20,7 +20,7 @@ async def on_shutdown(ctx: dict) -> None:
     await db.disconnect()
 
 
-def worker_settings(settings: Settings, queue_name: str = "stockline:jobs") -> dict:
+def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
     if not settings.redis_url:
         raise SystemExit("stockline worker needs STOCKLINE_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
 
@@ -37,7 +37,8 @@ def worker_settings(settings: Settings, queue_name: str = "stockline:jobs") -> d
         "on_startup": startup,
         "on_shutdown": on_shutdown,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
-        "queue_name": queue_name,
+        "queue_name": settings.job_queue,
+        "burst": burst,
         "job_timeout": JOB_TIMEOUT_S,
         "max_tries": 5,
     }
