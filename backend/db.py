@@ -17,7 +17,6 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
-from piccolo.table import Table
 
 from backend.settings import Settings
 
@@ -33,16 +32,6 @@ class EngineNotConfigured(RuntimeError):
     pass
 
 
-def _all_tables() -> list[type[Table]]:
-    found: list[type[Table]] = []
-    stack = list(Table.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        found.append(cls)
-        stack.extend(cls.__subclasses__())
-    return found
-
-
 def _make_engine(settings: Settings) -> Engine:
     if settings.is_sqlite:
         path = settings.sqlite_path
@@ -54,11 +43,10 @@ def _make_engine(settings: Settings) -> Engine:
 def configure(settings: Settings) -> Engine:
     """Create the engine for `settings` and bind every table to it (no I/O)."""
     global _engine
-    # Import the domain tables so that every Table subclass exists before binding.
-    import backend.domain.schema  # noqa: F401
-
     _engine = _make_engine(settings)
-    for table in _all_tables():
+    from backend.domain.schema import ALL_TABLES
+
+    for table in ALL_TABLES:
         table._meta.db = _engine
     return _engine
 
@@ -132,6 +120,9 @@ async def run_in_transaction(work: Callable[[], Awaitable[T]]) -> T:
     (client disconnect) cannot cancel a commit halfway, and SQLite's worker thread is not
     leaked mid-statement.
     """
+
+    if engine().transaction_exists():
+        return await work()  # nested: the outermost command owns the transaction and its retries
 
     async def attempt_all() -> T:
         for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):

@@ -6,6 +6,7 @@ ledger refuses TRUNCATE/DELETE by design. After each test the ledger check must 
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +20,8 @@ from backend.migrations import migrate
 from backend.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("STOCKLINE_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
-PG_TEST_DB = os.environ.get("STOCKLINE_TEST_PG_DB", "stockline_test")
+# One database per test run, so parallel runs on one machine never reset each other's schema.
+PG_TEST_DB = os.environ.get("STOCKLINE_TEST_PG_DB", f"stockline_test_{os.getpid()}")
 PG_TEST_URL = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DB
 REDIS_TEST_URL = os.environ.get("STOCKLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 BACKENDS = ("sqlite", "postgres")
@@ -44,6 +46,19 @@ async def reset_pg_schema() -> None:
 
 
 _pg_ready = False
+
+
+async def _drop_pg_database() -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _pg_ready:
+        asyncio.run(_drop_pg_database())
 
 
 async def pg_database() -> str:

@@ -1,8 +1,32 @@
-"""Every Piccolo table of the domain, imported in one place so the engine can bind them."""
+"""Every Piccolo table of the domain: each area's `tables.py` is imported here so the engine can
+bind them all (backend.db.configure) and tests can compare them with the migrated schema."""
 
-from backend.domain.auth.tables import ApiToken
-from backend.domain.catalog.tables import Barcode, Item, ItemUnit, KitComponent
-from backend.domain.ledger.tables import Balance, CommandLog, Lot, Movement, Reservation
-from backend.domain.locations.tables import Location
+from __future__ import annotations
 
-ALL_TABLES = (Item, ItemUnit, Barcode, KitComponent, Location, Lot, CommandLog, Movement, Balance, Reservation, ApiToken)
+import importlib
+import pkgutil
+
+from piccolo.table import Table
+
+import backend.domain as _domain
+
+
+def _load_area_tables() -> tuple[type[Table], ...]:
+    for area in pkgutil.iter_modules(_domain.__path__):
+        if area.ispkg:
+            try:
+                importlib.import_module(f"{_domain.__name__}.{area.name}.tables")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{_domain.__name__}.{area.name}.tables":
+                    raise
+    found: list[type[Table]] = []
+    stack = list(Table.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        if cls.__module__.startswith(_domain.__name__ + "."):
+            found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return tuple(sorted(found, key=lambda t: t._meta.tablename))
+
+
+ALL_TABLES = _load_area_tables()

@@ -31,7 +31,9 @@ def test_every_command_has_help(args, tmp_path):
 async def test_migrate_is_safe_twice(empty_db):
     first = stockline(empty_db, "migrate")
     second = stockline(empty_db, "migrate")
-    assert first.returncode == 0 and "applied 1 migration" in first.stdout
+    from backend.migrations import available
+
+    assert first.returncode == 0 and f"applied {len(available())} migration" in first.stdout
     assert second.returncode == 0 and "applied 0 migration" in second.stdout
 
 
