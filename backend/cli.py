@@ -80,7 +80,7 @@ def worker(burst: bool) -> None:
 @click.option("--port", default=None, type=int, help="Port (default 8000).")
 @click.option("--no-serve", is_flag=True, help="Seed only, do not start the server.")
 def demo(port: int | None, no_serve: bool) -> None:
-    from backend.demo import seed_demo
+    from backend.demo import DEMO_USERS, seed_demo
 
     settings = Settings.from_env()
     token = _with_db(seed_demo)
@@ -88,8 +88,29 @@ def demo(port: int | None, no_serve: bool) -> None:
     click.echo(f"Stockline demo: {url}")
     click.echo(f"API token (write): {token}   e.g. curl -H 'Authorization: Bearer {token}' {url}api/v1/items")
     click.echo(f"API schema: {url}api/v1/schema")
+    click.echo("Sign in on the floor screens with a badge code and PIN:")
+    for code, name, role, pin in DEMO_USERS:
+        click.echo(f"  {code:<8} PIN {pin}  {role:<8} {name}")
     if not no_serve:
         _serve(settings, settings.host, port or settings.port)
+
+
+@main.group(help="Floor users (badge code + PIN).")
+def user() -> None:
+    pass
+
+
+@user.command("create", help="Create a floor user; the PIN is asked for, never echoed.")
+@click.option("--code", required=True, help="Badge code printed on the user's badge.")
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["picker", "receiver", "counter", "lead", "manager", "admin"]))
+@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True, help="4–8 digits.")
+def user_create(code: str, name: str, role: str, pin: str) -> None:
+    from backend.domain.auth.audit import Actor
+    from backend.domain.auth.users import create_user
+
+    created = _with_db(lambda: create_user(code, name, role, pin, Actor("system:cli")))
+    click.echo(f"created {created.code} ({created.role})")
 
 
 @main.group(help="API tokens for integrations.")

@@ -7,7 +7,9 @@ import random
 from datetime import UTC, datetime
 
 from backend import db
+from backend.domain.auth.audit import Actor
 from backend.domain.auth.tokens import create_token
+from backend.domain.auth.users import create_user
 from backend.domain.catalog.gs1 import gtin_check_digit
 from backend.domain.catalog.service import get_item_by_id
 from backend.domain.ledger import commands
@@ -119,6 +121,22 @@ async def _seed_reservations(rng: random.Random) -> None:
                                key=f"demo:reserve:{n}", actor="system:demo")
 
 
+DEMO_USERS = (  # badge code, name, role, PIN
+    ("U-ADMIN", "Alex Admin", "admin", "1111"),
+    ("U-MGR", "Morgan Manager", "manager", "2222"),
+    ("U-LEAD", "Lee Lead", "lead", "3333"),
+    ("U-PICK", "Pat Picker", "picker", "4444"),
+    ("U-RECV", "Robin Receiver", "receiver", "5555"),
+    ("U-COUNT", "Casey Counter", "counter", "6666"),
+)
+
+
+async def _seed_users() -> None:
+    system = Actor("system:demo")
+    for code, name, role, pin in DEMO_USERS:
+        await create_user(code, name, role, pin, system)
+
+
 async def is_seeded() -> bool:
     return await db.fetch_one("SELECT id FROM locations WHERE code_key = {}", WAREHOUSES[0].casefold()) is not None
 
@@ -137,5 +155,6 @@ async def seed_demo() -> str:
 
         await db.run_in_transaction(seed_master_data)
         await _seed_reservations(rng)
+        await _seed_users()
     await get_location(WAREHOUSES[0])
     return await create_token("demo", "write")

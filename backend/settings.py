@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,11 @@ class Settings:
     sqlite_busy_timeout_s: int = 30
     reservation_ttl_min: int = 0  # 0 = reservations do not expire unless a request says so
     log_level: str = "info"
+    secret: str = ""  # signs CSRF tokens; empty = generated once and kept in var/secret
+    secure_cookies: bool = False  # set true behind HTTPS
+    idle_signout_s: int = 900
+    adjust_approval_units: int = 10
+    adjust_approval_value_cents: int = 5000
 
     @property
     def is_sqlite(self) -> bool:
@@ -40,6 +46,16 @@ class Settings:
     def sqlite_path(self) -> Path:
         assert self.is_sqlite
         return Path(self.database_url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+
+    def csrf_secret(self) -> str:
+        if self.secret:
+            return self.secret
+        path = Path("var") / "secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -60,4 +76,11 @@ class Settings:
             sqlite_busy_timeout_s=_env_int("STOCKLINE_SQLITE_BUSY_TIMEOUT_S", defaults.sqlite_busy_timeout_s),
             reservation_ttl_min=_env_int("STOCKLINE_RESERVATION_TTL_MIN", defaults.reservation_ttl_min),
             log_level=os.environ.get("STOCKLINE_LOG_LEVEL", defaults.log_level),
+            secret=os.environ.get("STOCKLINE_SECRET", ""),
+            secure_cookies=os.environ.get("STOCKLINE_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            idle_signout_s=_env_int("STOCKLINE_IDLE_SIGNOUT_S", defaults.idle_signout_s),
+            adjust_approval_units=_env_int("STOCKLINE_ADJUST_APPROVAL_UNITS", defaults.adjust_approval_units),
+            adjust_approval_value_cents=_env_int(
+                "STOCKLINE_ADJUST_APPROVAL_VALUE_CENTS", defaults.adjust_approval_value_cents
+            ),
         )

@@ -133,3 +133,21 @@ class InsufficientStock(Conflict):
             "available": self.available,
             "elsewhere": [{"location": a.location, "available": a.available} for a in self.elsewhere],
         }
+
+
+class WrongScan(InvalidInput):
+    """The picker or packer scanned a different bin or item than the task asks for."""
+
+    code = "wrong_scan"
+
+
+class NotPermitted(DomainError):
+    """The person is signed in but their role may not do this (e.g. a picker approving)."""
+
+    code = "not_permitted"
+
+
+class SegregationOfDuties(NotPermitted):
+    """The same person may not both do the work and approve it."""
+
+    code = "segregation_of_duties"

@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar, Router, get
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -23,13 +25,13 @@ from backend.http.controllers.api import (
     resolve_barcode,
 )
 from backend.http.controllers.commands import COMMAND_ROUTES
-from backend.http.controllers.pages import lookup_page
+from backend.http.floor import auth_pages, pwa, stock
 from backend.http.errors import EXCEPTION_HANDLERS
 from backend.logging import configure_logging
 from backend.settings import Settings
 from jobs.inprocess import InProcessJobs
 
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+from backend.http.app_paths import WEB_DIR
 
 
 @get("/healthz", include_in_schema=False, cache=False)
@@ -63,10 +65,15 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
     )
     return Litestar(
         route_handlers=[
-            api, lookup_page, healthz,
+            api, healthz, *auth_pages.ROUTES, *stock.ROUTES, *pwa.ROUTES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         lifespan=[lifespan],
+        state=State({"settings": settings}),
+        # Screens use cookie sessions, so every form and htmx POST carries a CSRF token; the JSON API
+        # uses bearer tokens (no ambient credentials), so it is excluded.
+        csrf_config=CSRFConfig(secret=settings.csrf_secret(), cookie_secure=settings.secure_cookies,
+                               cookie_samesite="strict", exclude=["/api/"]),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(

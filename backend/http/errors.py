@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 from litestar import Request, Response
+from litestar.response import Redirect, Template
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
@@ -33,22 +34,44 @@ class NotFound(e.DomainError):
     code = "not_found"
 
 
-def _body(code: str, message: str, status: int, **details: object) -> Response:
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def _html(request: Request, message: str, status: int) -> Response:
+    """Screens: htmx gets the feedback partial swapped into #feedback (the half-done form stays);
+    a plain form post gets an error page. 401 sends the person to sign in."""
+    htmx = bool(request.headers.get("hx-request"))
+    signin = request.app.route_reverse("signin")
+    if status == HTTP_401_UNAUTHORIZED:
+        if htmx:
+            return Response("", status_code=status, headers={"HX-Redirect": signin})
+        return Redirect(path=signin, status_code=303)
+    if htmx:
+        return Template(template_name="floor/_feedback.html", context={"error": message}, status_code=status,
+                        headers={"HX-Retarget": "#feedback", "HX-Reswap": "outerHTML", "Vary": "HX-Request"})
+    return Template(template_name="floor/error.html", context={"message": message, "title": "Problem"},
+                    status_code=status)
+
+
+def _body(code: str, message: str, status: int, request: Request | None = None, **details: object) -> Response:
+    if request is not None and _wants_html(request):
+        return _html(request, message, status)
     error: dict[str, object] = {"code": code, "message": message, **details}
     return Response({"error": error}, status_code=status, media_type="application/json")
 
 
-def domain_error(_: Request, exc: e.DomainError) -> Response:
+def domain_error(request: Request, exc: e.DomainError) -> Response:
     if isinstance(exc, NotFound):
-        return _body(exc.code, exc.message, HTTP_404_NOT_FOUND)
+        return _body(exc.code, exc.message, HTTP_404_NOT_FOUND, request)
     status = next((s for cls, s in _DOMAIN_STATUS if isinstance(exc, cls)), HTTP_422_UNPROCESSABLE_ENTITY)
-    return _body(exc.code, exc.message, status, **exc.details())
+    return _body(exc.code, exc.message, status, request, **exc.details())
 
 
-def validation_error(_: Request, exc: ValidationException) -> Response:
+def validation_error(request: Request, exc: ValidationException) -> Response:
     detail = str(exc.detail)
     if "malformed" in detail.lower():
-        return _body("malformed_json", "The request body is not valid JSON.", HTTP_400_BAD_REQUEST)
+        return _body("malformed_json", "The request body is not valid JSON.", HTTP_400_BAD_REQUEST, request)
     problems = exc.extra if isinstance(exc.extra, list) else []
     fields = [
         {"field": p.get("key"), "source": p.get("source"), "message": p.get("message")}
@@ -58,27 +81,30 @@ def validation_error(_: Request, exc: ValidationException) -> Response:
     in_request_line = "header" in detail or "query" in detail
     if in_request_line or any(f["source"] in ("header", "query", "path", "cookie") for f in fields):
         message = "; ".join(str(f["message"]) for f in fields) or detail
-        return _body("bad_request", message, HTTP_400_BAD_REQUEST, fields=fields)
+        return _body("bad_request", message, HTTP_400_BAD_REQUEST, request, fields=fields)
     message = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or detail
-    return _body("validation_error", message, HTTP_422_UNPROCESSABLE_ENTITY, fields=fields)
+    return _body("validation_error", message, HTTP_422_UNPROCESSABLE_ENTITY, request, fields=fields)
 
 
-def http_error(_: Request, exc: HTTPException) -> Response:
+def http_error(request: Request, exc: HTTPException) -> Response:
     codes = {
         HTTP_401_UNAUTHORIZED: "unauthorized",
         HTTP_403_FORBIDDEN: "forbidden",
         HTTP_404_NOT_FOUND: "not_found",
     }
     status = exc.status_code
-    if status == HTTP_400_BAD_REQUEST and "malformed" in str(exc.detail).lower():
-        return _body("malformed_json", "The request body is not valid JSON.", status)
-    return _body(codes.get(status, "http_error"), str(exc.detail), status)
+    detail = str(exc.detail)
+    if status == HTTP_400_BAD_REQUEST and "malformed" in detail.lower():
+        return _body("malformed_json", "The request body is not valid JSON.", status, request)
+    if "CSRF" in detail:
+        detail = "This screen expired. Reload it and scan again."
+    return _body(codes.get(status, "http_error"), detail, status, request)
 
 
 def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("http.unhandled", path=request.url.path, error=type(exc).__name__)
     return _body("internal_error", "Something went wrong on the server; nothing was changed.",
-                 HTTP_500_INTERNAL_SERVER_ERROR)
+                 HTTP_500_INTERNAL_SERVER_ERROR, request)
 
 
 EXCEPTION_HANDLERS = {

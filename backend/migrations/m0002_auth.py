@@ -20,7 +20,6 @@ CREATE TABLE sessions (
   token_hash TEXT NOT NULL UNIQUE,
   user_id BIGINT NOT NULL REFERENCES users(id),
   device_id TEXT NOT NULL DEFAULT '',
-  csrf_token TEXT NOT NULL,
   created_at TIMESTAMPTZ NOT NULL,
   last_seen_at TIMESTAMPTZ NOT NULL,
   ended_at TIMESTAMPTZ NULL

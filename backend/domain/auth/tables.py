@@ -29,7 +29,6 @@ class Session(Table, tablename="sessions"):
     token_hash = Text(unique=True)
     user_id = BigInt()
     device_id = Text(default="")
-    csrf_token = Text()
     created_at = Timestamptz()
     last_seen_at = Timestamptz()
     ended_at = Timestamptz(null=True, default=None)

@@ -1,5 +1,5 @@
 """Floor users: badge code + 4–8 digit PIN (argon2), lockout after repeated failures,
-server-side sessions with an idle timeout, and a CSRF token per session."""
+and server-side sessions with an idle timeout."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from backend.domain.errors import AlreadyExists, DomainError, InvalidInput
 PIN_LENGTHS = range(4, 9)
 FAILED_PINS_MAX = 5
 LOCKOUT_MIN = 15
-IDLE_TIMEOUT_MIN_DEFAULT = 15
+IDLE_TIMEOUT_S_DEFAULT = 15 * 60
 USER_CODE_LENGTH_MAX = 40
 _hasher = PasswordHasher()
 
@@ -46,7 +46,6 @@ class SessionView:
     id: int
     user: UserView
     device_id: str
-    csrf_token: str
 
 
 def _check_pin(pin: str) -> str:
@@ -142,18 +141,18 @@ async def sign_in(code: str, pin: str, device_id: str) -> tuple[str, SessionView
             actor = audit.Actor(f"user:{row['code']}", device_id, row["id"], row["role"])
             await audit.record(actor, "auth.pin_failed", "user", row["id"], after={"locked": bool(lock)})
             return AccountLocked(f"Too many wrong PINs. Locked for {LOCKOUT_MIN} min.") if lock else generic
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        token = secrets.token_urlsafe(32)
         await db.fetch("UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = {}", row["id"])
         session = await db.fetch_one(
-            "INSERT INTO sessions (token_hash, user_id, device_id, csrf_token, created_at, last_seen_at)"
-            " VALUES ({}, {}, {}, {}, {}, {}) RETURNING id",
-            _hash(token), row["id"], device_id, csrf, _now(), _now(),
+            "INSERT INTO sessions (token_hash, user_id, device_id, created_at, last_seen_at)"
+            " VALUES ({}, {}, {}, {}, {}) RETURNING id",
+            _hash(token), row["id"], device_id, _now(), _now(),
         )
         assert session is not None
         user = UserView(row["id"], row["code"], row["name"], row["role"], True)
         await audit.record(audit.Actor(f"user:{user.code}", device_id, user.id, user.role), "auth.sign_in",
                            "user", user.id)
-        return token, SessionView(session["id"], user, device_id, csrf)
+        return token, SessionView(session["id"], user, device_id)
 
     # Failed attempts must be committed, so failures are returned (not raised) from the transaction.
     outcome = await db.run_in_transaction(work)
@@ -162,12 +161,12 @@ async def sign_in(code: str, pin: str, device_id: str) -> tuple[str, SessionView
     return outcome
 
 
-async def session_for(token: str, idle_timeout_min: int = IDLE_TIMEOUT_MIN_DEFAULT) -> SessionView | None:
+async def session_for(token: str, idle_timeout_s: int = IDLE_TIMEOUT_S_DEFAULT) -> SessionView | None:
     """The live session for a cookie token, touching last_seen; None when unknown, ended or idle too long."""
     if not token or len(token) > 100:
         return None
     row = await db.fetch_one(
-        "SELECT s.id, s.device_id, s.csrf_token, s.last_seen_at, u.id AS user_id, u.code, u.name, u.role, u.active"
+        "SELECT s.id, s.device_id, s.last_seen_at, u.id AS user_id, u.code, u.name, u.role, u.active"
         " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = {} AND s.ended_at IS NULL",
         _hash(token),
     )
@@ -176,12 +175,12 @@ async def session_for(token: str, idle_timeout_min: int = IDLE_TIMEOUT_MIN_DEFAU
     now = _now()
     last_seen = _as_utc(row["last_seen_at"])
     assert last_seen is not None
-    if now - last_seen > timedelta(minutes=idle_timeout_min):
+    if now - last_seen > timedelta(seconds=idle_timeout_s):
         await end_session(token, reason="idle")
         return None
     await db.fetch("UPDATE sessions SET last_seen_at = {} WHERE id = {}", now, row["id"])
     user = UserView(row["user_id"], row["code"], row["name"], row["role"], True)
-    return SessionView(row["id"], user, row["device_id"], row["csrf_token"])
+    return SessionView(row["id"], user, row["device_id"])
 
 
 async def end_session(token: str, reason: str = "sign_out") -> None:

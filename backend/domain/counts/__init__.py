@@ -1,0 +1,47 @@
+"""Cycle counts, blind counts, variance approval and manual adjustment requests."""
+
+from backend.domain.counts._common import Thresholds
+from backend.domain.counts.adjustments import (
+    AdjustmentOutcome,
+    approve_adjustment,
+    reject_adjustment,
+    request_adjustment,
+)
+from backend.domain.counts.approvals import ApprovalEntry, ApprovalLine, approvals_queue, approve_count, reject_count
+from backend.domain.counts.service import (
+    CountedLine,
+    CounterView,
+    CountOutcome,
+    CountTaskView,
+    RecordedCount,
+    counter_view,
+    create_count_task,
+    open_count_tasks,
+    record_count,
+    start_count,
+    submit_count,
+)
+
+__all__ = [
+    "AdjustmentOutcome",
+    "ApprovalEntry",
+    "ApprovalLine",
+    "CountOutcome",
+    "CountTaskView",
+    "CountedLine",
+    "CounterView",
+    "RecordedCount",
+    "Thresholds",
+    "approvals_queue",
+    "approve_adjustment",
+    "approve_count",
+    "counter_view",
+    "create_count_task",
+    "open_count_tasks",
+    "record_count",
+    "reject_adjustment",
+    "reject_count",
+    "request_adjustment",
+    "start_count",
+    "submit_count",
+]

@@ -1,0 +1,135 @@
+"""What counts and adjustment requests share: thresholds, roles, lot rules and run-once commands."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import msgspec
+
+from backend import db
+from backend.domain.auth.audit import Actor
+from backend.domain.auth import permissions
+from backend.domain.catalog.service import ItemView
+from backend.domain.errors import InvalidInput, NotPermitted, SegregationOfDuties
+from backend.domain.ledger.posting import IDEMPOTENCY_KEY_LENGTH_MAX, check_key, claim_key, payload_hash
+
+R = TypeVar("R")
+
+NOTE_LENGTH_MAX = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Largest variance that posts without a manager: both limits must hold (inclusive)."""
+
+    units: int = 10
+    value_cents: int = 5000
+
+    def __post_init__(self) -> None:
+        if self.units < 0 or self.value_cents < 0:
+            raise InvalidInput("Approval thresholds cannot be negative.")
+
+    def allows(self, delta: int, unit_cost_cents: int) -> bool:
+        return abs(delta) <= self.units and abs(delta) * unit_cost_cents <= self.value_cents
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def ledger_key(key: str, suffix: str) -> str:
+    """The key of a ledger command run on behalf of the command `key` (unique because `key` is)."""
+    derived = f"{key}:{suffix}"
+    if len(derived) <= IDEMPOTENCY_KEY_LENGTH_MAX:
+        return derived
+    # A long client key would push the derived key over the limit; its digest is as unique.
+    return f"{hashlib.sha256(key.encode()).hexdigest()[:40]}:{suffix}"
+
+
+def lot_for(item: ItemView, lot: str) -> str:
+    lot = lot.strip()
+    tracked = item.lot_tracked or item.serial_tracked
+    if tracked and not lot:
+        what = "serial number" if item.serial_tracked else "lot"
+        raise InvalidInput(f"{item.sku} is tracked by {what}: scan or enter the {what}.")
+    if not tracked and lot:
+        raise InvalidInput(f"{item.sku} is not lot tracked; leave the lot empty.")
+    return lot
+
+
+def clean_note(note: str) -> str:
+    note = note.strip()
+    if not note:
+        raise InvalidInput("Say why you reject it, so the team knows what to fix.")
+    if len(note) > NOTE_LENGTH_MAX:
+        raise InvalidInput(f"Keep the note under {NOTE_LENGTH_MAX} characters.")
+    return note
+
+
+def require_counter(actor: Actor) -> None:
+    # Submitting a count posts small corrections without a manager, so it needs the right.
+    if not permissions.allows(actor.role, "count"):
+        raise NotPermitted("Counting needs a counter, lead or manager sign-in.")
+
+
+def may_adjust_directly(actor: Actor) -> bool:
+    return permissions.allows(actor.role, "adjust")
+
+
+def require_approver(actor: Actor) -> None:
+    if not permissions.allows(actor.role, "approve"):
+        raise NotPermitted("Only a manager can approve or reject this. Ask a manager to review it.")
+    if actor.user_id is None:
+        # Without a user id we cannot tell the approver from the person who did the work.
+        raise NotPermitted("Sign in with your own badge to approve or reject.")
+
+
+def refuse_own_work(actor: Actor, worker_ids: set[int | None], message: str) -> None:
+    if actor.user_id in worker_ids:
+        raise SegregationOfDuties(message)
+
+
+async def run_once(kind: str, payload: dict[str, Any], key: str, actor: Actor,
+                   result_type: type[R], work: Callable[[], Awaitable[R]]) -> R:
+    """Run `work` in one transaction, once per idempotency key; a replay returns the first result.
+
+    The key is claimed in the ledger's command_log, so it shares one namespace (and one
+    uniqueness guarantee) with every ledger command.
+    """
+    check_key(key)
+    digest = payload_hash(kind, payload)
+
+    async def txn() -> R:
+        if await claim_key(key, kind, digest, actor.label) is not None:
+            return await _replay(key, result_type)
+        result = await work()
+        await store_result(key, result)
+        return result
+
+    return await db.run_in_transaction(txn)
+
+
+async def store_result(key: str, result: Any) -> None:
+    # movement_ids / reservation_ids keep the row readable by the ledger's claim_key().
+    body = {
+        "movement_ids": list(getattr(result, "movement_ids", [])),
+        "reservation_ids": [],
+        "value": msgspec.to_builtins(result),
+    }
+    await db.fetch("UPDATE command_log SET result = {} WHERE key = {}", json.dumps(body), key)
+
+
+async def _replay(key: str, result_type: type[R]) -> R:
+    row = await db.fetch_one("SELECT result FROM command_log WHERE key = {}", key)
+    assert row is not None and row["result"], "a claimed key always has its result stored"
+    value = msgspec.convert(json.loads(row["result"])["value"], result_type)
+    return dataclasses.replace(value, replayed=True)  # type: ignore[type-var]

@@ -1,0 +1,169 @@
+"""Manager decisions on counts, and the approvals queue for the manager's tablet.
+
+Managers may see expected quantities; the counter's screen never calls anything here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from backend import db
+from backend.domain.auth import audit
+from backend.domain.auth.audit import Actor
+from backend.domain.catalog.service import get_item_by_id
+from backend.domain.counts import _tasks
+from backend.domain.counts._common import (
+    clean_note,
+    ledger_key,
+    now,
+    refuse_own_work,
+    require_approver,
+    run_once,
+    store_result,
+)
+from backend.domain.counts._settle import WAITING_STATUSES, settle
+from backend.domain.counts.service import CountOutcome
+from backend.domain.ledger.posting import claim_key, payload_hash
+from backend.domain.locations.service import get_location_by_id
+
+APPROVALS_QUEUE_MAX = 200
+_DECISION = "decided_by = {}, decided_by_user_id = {}, decided_at = {}"
+
+
+async def approve_count(task_id: int, key: str, actor: Actor) -> CountOutcome:
+    """Post the waiting lines (counted − expected at start, against the current balance)."""
+    require_approver(actor)
+
+    async def work() -> CountOutcome:
+        task = await _tasks.transition(task_id, "pending_approval", _DECISION, actor.label, actor.user_id, now())
+        refuse_own_work(actor, await _tasks.counter_ids(task), "You counted this bin; another manager must approve it.")
+        lines = await _tasks.lines_to_settle(task_id, WAITING_STATUSES)
+        movement_ids, waiting = await settle(task_id, await get_location_by_id(task["bin_id"]), lines, None, key,
+                                             actor)
+        # A line that still cannot be posted (stock moved meanwhile) stays for review.
+        status = "pending_approval" if waiting else "completed"
+        await _tasks.set_status(task_id, status)
+        await audit.record(actor, "count.approved", "count_task", task_id, {"status": "pending_approval"},
+                           {"status": status, "movement_ids": movement_ids})
+        return CountOutcome(task_id, status, movement_ids)
+
+    return await run_once("CountApprove", {"task_id": task_id}, key, actor, CountOutcome, work)
+
+
+async def _create_recount(task: dict[str, Any], key: str, actor: Actor) -> int:
+    # The recount task gets its own key (derived, so a replay of the reject finds it claimed).
+    recount_key = ledger_key(key, "recount")
+    claimed = await claim_key(recount_key, "CountCreate", payload_hash("CountCreate", {"recount_of": task["id"]}),
+                              actor.label)
+    assert claimed is None, "the reject's own key was fresh, so its derived key is too"
+    bin_ = await get_location_by_id(task["bin_id"])
+    item = await get_item_by_id(task["item_id"]) if task["item_id"] else None
+    recount_id = await _tasks.insert_task(bin_, item, "recount", recount_key, actor, recount_of=task["id"])
+    await store_result(recount_key, CountOutcome(recount_id, "open"))
+    await audit.record(actor, "count.created", "count_task", recount_id, None,
+                       {"bin": bin_.code, "item": item.sku if item else None, "reason": "recount",
+                        "recount_of": task["id"]})
+    return recount_id
+
+
+async def reject_count(task_id: int, key: str, actor: Actor, note: str, recount: bool = True) -> CountOutcome:
+    """Post nothing for the waiting lines; by default ask for a recount of the same bin (and item)."""
+    require_approver(actor)
+    note = clean_note(note)
+
+    async def work() -> CountOutcome:
+        task = await _tasks.transition(task_id, "pending_approval",
+                                       "status = 'rejected', decision_note = {}, " + _DECISION,
+                                       note, actor.label, actor.user_id, now())
+        refuse_own_work(actor, await _tasks.counter_ids(task), "You counted this bin; another manager must decide.")
+        await db.fetch(
+            "UPDATE count_lines SET status = 'rejected' WHERE task_id = {}"
+            " AND status IN ('pending_approval', 'needs_review')",
+            task_id,
+        )
+        recount_id = await _create_recount(task, key, actor) if recount else None
+        await audit.record(actor, "count.rejected", "count_task", task_id, {"status": "pending_approval"},
+                           {"status": "rejected", "note": note, "recount_task_id": recount_id})
+        return CountOutcome(task_id, "rejected", [], recount_id)
+
+    payload = {"task_id": task_id, "note": note, "recount": recount}
+    return await run_once("CountReject", payload, key, actor, CountOutcome, work)
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalLine:
+    sku: str
+    item_name: str
+    lot: str
+    expected: int | None  # None for an adjustment request (nothing was counted)
+    counted: int | None
+    variance: int
+    value_cents: int
+    status: str
+    review_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalEntry:
+    kind: Literal["count", "adjustment"]
+    id: int
+    location: str
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    lines: list[ApprovalLine]
+
+    @property
+    def value_cents(self) -> int:
+        return sum(line.value_cents for line in self.lines)
+
+
+async def _count_entries(limit: int) -> list[ApprovalEntry]:
+    tasks = await db.fetch(
+        "SELECT t.id, l.code AS location, t.reason, t.submitted_by AS requested_by, t.submitted_at AS requested_at"
+        " FROM count_tasks t JOIN locations l ON l.id = t.bin_id WHERE t.status = 'pending_approval'"
+        " ORDER BY t.submitted_at, t.id LIMIT {}",
+        limit,
+    )
+    if not tasks:
+        return []
+    marks = ", ".join("{}" for _ in tasks)
+    rows = await db.fetch(
+        "SELECT c.task_id, i.sku, i.name AS item_name, c.lot, COALESCE(s.expected_qty, 0) AS expected,"
+        " c.counted_qty AS counted, c.variance, c.value_cents, c.status, c.review_reason"
+        " FROM count_lines c JOIN items i ON i.id = c.item_id LEFT JOIN count_snapshot s"
+        " ON s.task_id = c.task_id AND s.item_id = c.item_id AND s.lot = c.lot"
+        f" WHERE c.task_id IN ({marks}) AND c.status IN ('pending_approval', 'needs_review')"
+        " ORDER BY c.task_id, i.sku_key, c.lot",
+        *[t["id"] for t in tasks],
+    )
+    lines: dict[int, list[ApprovalLine]] = {t["id"]: [] for t in tasks}
+    for r in rows:
+        lines[r.pop("task_id")].append(ApprovalLine(**r))
+    return [ApprovalEntry("count", lines=lines[t["id"]], **t) for t in tasks]
+
+
+async def _adjustment_entries(limit: int) -> list[ApprovalEntry]:
+    rows = await db.fetch(
+        "SELECT a.id, l.code AS location, a.reason, a.requested_by, a.requested_at, i.sku, i.name AS item_name,"
+        " a.lot, a.delta, a.value_cents FROM adjustment_requests a JOIN items i ON i.id = a.item_id"
+        " JOIN locations l ON l.id = a.location_id WHERE a.status = 'pending_approval'"
+        " ORDER BY a.requested_at, a.id LIMIT {}",
+        limit,
+    )
+    return [
+        ApprovalEntry("adjustment", r["id"], r["location"], r["reason"], r["requested_by"], r["requested_at"],
+                      [ApprovalLine(r["sku"], r["item_name"], r["lot"], None, None, r["delta"], r["value_cents"],
+                                    "pending_approval")])
+        for r in rows
+    ]
+
+
+async def approvals_queue(limit: int = 100) -> list[ApprovalEntry]:
+    """Counts and adjustment requests waiting for a manager, oldest first."""
+    limit = max(1, min(limit, APPROVALS_QUEUE_MAX))
+    entries = await _count_entries(limit) + await _adjustment_entries(limit)
+    entries.sort(key=lambda e: (e.requested_at, e.kind, e.id))
+    return entries[:limit]

@@ -1,0 +1,164 @@
+"""Browser tests: Debian's Chromium driven by Playwright against a real `stockline serve` process,
+on SQLite and on PostgreSQL. Screens are 360×640 handhelds driven like a wedge scanner."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import BACKENDS, PG_ADMIN_URL
+from tests.e2e.seed import USERS
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+HANDHELD = {"width": 360, "height": 640}
+TABLET = {"width": 800, "height": 1280}
+ARTIFACTS = Path(os.environ.get("STOCKLINE_TEST_ARTIFACTS", "test-artifacts"))
+SERVER_START_S = 60
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+    env: dict[str, str]
+    process: subprocess.Popen
+
+    def api(self, path: str, **params) -> dict:
+        r = httpx.get(f"{self.url}/api/v1{path}", params=params, headers={"Authorization": f"Bearer {self.token}"},
+                      timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def on_hand(self, sku: str, location: str) -> int:
+        rows = self.api("/stock", sku=sku, location=location)["items"]
+        return sum(r["on_hand"] for r in rows)
+
+    def check(self) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "backend", "check"], env=self.env, capture_output=True,
+                              text=True, timeout=120)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _database_url(backend: str, tmp: Path, name: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'e2e.db'}"
+    import asyncio
+
+    import asyncpg
+
+    async def fresh() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(fresh())
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def start_server(backend: str, tmp: Path, **settings: str) -> Server:
+    name = f"stockline_e2e_{os.getpid()}_{len(list(tmp.parent.iterdir()))}"
+    env = {**os.environ, "STOCKLINE_DATABASE_URL": _database_url(backend, tmp, name),
+           "STOCKLINE_SECRET": "e2e-secret", **settings}
+    env.pop("STOCKLINE_REDIS_URL", None)
+    token_file = tmp / "token"
+    subprocess.run([sys.executable, "-m", "tests.e2e.seed", str(token_file)], env=env, check=True, timeout=120)
+    port = _free_port()
+    log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen([sys.executable, "-m", "backend", "serve", "--port", str(port)], env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return Server(url, token_file.read_text().strip(), env, process)
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not start: {(tmp / 'server.log').read_text()[-2000:]}")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(request, tmp_path_factory) -> Iterator[Server]:
+    srv = start_server(request.param, tmp_path_factory.mktemp(f"e2e-{request.param}"))
+    yield srv
+    stop_server(srv)
+    result = srv.check()
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def handheld(browser: Browser, server: Server) -> Iterator[Page]:
+    context = browser.new_context(viewport=HANDHELD, has_touch=True, base_url=server.url)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def tablet(browser: Browser, server: Server) -> Iterator[Page]:
+    context = browser.new_context(viewport=TABLET, has_touch=True, base_url=server.url)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def wedge(page: Page, code: str) -> None:
+    """What a keyboard-wedge scanner does: type into whatever has focus, then Enter."""
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+
+
+def sign_in(page: Page, role: str) -> None:
+    badge, pin = USERS[role]
+    page.goto("/signin")
+    wedge(page, badge)
+    expect(page.locator("#pin")).to_be_focused()
+    page.keyboard.type(pin)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/floor")
+
+
+def feedback(page: Page):
+    return page.locator("#feedback")
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

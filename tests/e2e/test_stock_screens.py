@@ -1,0 +1,108 @@
+"""Lookup, receive, putaway and move at 360×640, driven like a wedge scanner; ledger checked via the API."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import feedback, screenshot, sign_in, wedge
+from tests.e2e.seed import MUG_CASE_GTIN, MUG_GTIN, TEA_GTIN
+
+
+def test_lookup_item_and_bin(handheld):
+    sign_in(handheld, "picker")
+    handheld.goto("/floor/lookup")
+    expect(handheld.locator("#scan")).to_be_focused()
+    wedge(handheld, MUG_GTIN)
+    expect(handheld.locator("table.stock")).to_contain_text("A-01")
+    screenshot(handheld, "lookup-item")
+    wedge(handheld, "B-01")
+    expect(handheld.locator("table.stock")).to_contain_text("LAMP")
+
+
+def test_unknown_barcode_gives_error_feedback_and_keeps_focus(handheld):
+    sign_in(handheld, "picker")
+    handheld.goto("/floor/lookup")
+    wedge(handheld, "NOT-A-REAL-CODE")
+    expect(feedback(handheld)).to_contain_text("not known")
+    expect(feedback(handheld)).to_have_attribute("data-feedback", "error")
+    expect(handheld.locator("#scan")).to_be_focused()
+    expect(handheld.locator("#scan")).to_have_value("")
+    screenshot(handheld, "scan-error")
+
+
+def test_focus_returns_to_scan_field_after_tapping_elsewhere(handheld):
+    sign_in(handheld, "picker")
+    handheld.goto("/floor/lookup")
+    handheld.locator("header").tap()
+    expect(handheld.locator("#scan")).to_be_focused()
+    expect(handheld.locator("#scan")).to_have_attribute("inputmode", "none")
+
+
+def test_receive_case_and_damaged_units(handheld, server):
+    sign_in(handheld, "receiver")
+    handheld.goto("/floor/receive")
+    before = server.on_hand("MUG", "A-02")
+    wedge(handheld, MUG_CASE_GTIN)  # a case: 24 each
+    wedge(handheld, MUG_GTIN)
+    expect(handheld.locator("#qty")).to_have_value("25")
+    handheld.locator("#damaged").fill("2")
+    handheld.locator("#scan").focus()
+    screenshot(handheld, "receive")
+    wedge(handheld, "A-02")
+    expect(feedback(handheld)).to_contain_text("Received 25 MUG into A-02 (2 damaged)")
+    assert server.on_hand("MUG", "A-02") == before + 25
+    stock = server.api("/stock", sku="MUG", location="A-02")["items"][0]
+    assert stock["damaged"] >= 2
+
+
+def test_receive_lot_tracked_item_from_gs1_label(handheld, server):
+    sign_in(handheld, "receiver")
+    handheld.goto("/floor/receive")
+    wedge(handheld, f"]C101{'0' * 6}{TEA_GTIN}1727123110L-2027")
+    expect(handheld.locator("#lot")).to_have_value("L-2027")
+    wedge(handheld, "A-03")
+    expect(feedback(handheld)).to_contain_text("Received 1 TEA")
+    assert server.api("/stock", sku="TEA", location="A-03")["items"][0]["lot"] == "L-2027"
+
+
+def test_move_bin_item_bin(handheld, server):
+    sign_in(handheld, "receiver")
+    handheld.goto("/floor/move")
+    before = server.on_hand("LAMP", "B-02")
+    wedge(handheld, "B-01")
+    wedge(handheld, "LAMP")
+    wedge(handheld, "LAMP")
+    expect(handheld.locator("#qty")).to_have_value("2")
+    screenshot(handheld, "move")
+    wedge(handheld, "B-02")
+    expect(feedback(handheld)).to_contain_text("Moved 2 LAMP B-01 → B-02")
+    assert server.on_hand("LAMP", "B-02") == before + 2
+
+
+def test_move_more_than_available_is_blocked_with_numbers(handheld, server):
+    sign_in(handheld, "receiver")
+    handheld.goto("/floor/move")
+    wedge(handheld, "A-04")
+    wedge(handheld, "LAMP")
+    wedge(handheld, "B-02")
+    expect(feedback(handheld)).to_contain_text("Not enough LAMP in A-04")
+    expect(handheld.locator("input[name=from_bin]")).to_have_value("A-04")  # the screen keeps its state
+
+
+def test_putaway_suggests_the_bin_and_override_needs_a_reason(handheld, server):
+    sign_in(handheld, "receiver")
+    handheld.goto("/floor/receive")
+    wedge(handheld, MUG_GTIN)
+    wedge(handheld, "DOCK-1")
+    handheld.goto("/floor/putaway")
+    wedge(handheld, "DOCK-1")
+    wedge(handheld, MUG_GTIN)
+    rows = [r for r in server.api("/stock", sku="MUG")["items"] if r["location"] != "DOCK-1"]
+    fullest = max(rows, key=lambda r: r["on_hand"])["location"]
+    expect(handheld.locator(".suggested")).to_have_text(fullest)  # same item first: the bin holding most
+    wedge(handheld, "B-02")
+    expect(feedback(handheld)).to_contain_text("not the suggested bin")
+    screenshot(handheld, "putaway-override")
+    handheld.get_by_label("consolidating").check()
+    handheld.get_by_role("button", name="Put in B-02").tap()
+    expect(feedback(handheld)).to_contain_text("Put away 1 MUG in B-02")
