@@ -121,8 +121,18 @@ async def run_in_transaction(work: Callable[[], Awaitable[T]]) -> T:
     leaked mid-statement.
     """
 
-    if engine().transaction_exists():
-        return await work()  # nested: the outermost command owns the transaction and its retries
+    current = engine().current_transaction.get()
+    if current is not None:
+        # Nested: the outermost command owns the transaction and its retries; a savepoint keeps
+        # this part all-or-nothing even if the caller catches its error and carries on.
+        savepoint = await current.savepoint()
+        try:
+            result = await work()
+        except BaseException:
+            await savepoint.rollback_to()
+            raise
+        await savepoint.release()
+        return result
 
     async def attempt_all() -> T:
         for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):

@@ -21,6 +21,7 @@ from backend.domain import errors as e
 log = structlog.get_logger("stockline.http")
 
 _DOMAIN_STATUS: list[tuple[type[e.DomainError], int]] = [
+    (e.NotPermitted, HTTP_403_FORBIDDEN),
     (e.IdempotencyConflict, HTTP_422_UNPROCESSABLE_ENTITY),
     (e.InvalidInput, HTTP_422_UNPROCESSABLE_ENTITY),
     (e.UnknownReference, HTTP_422_UNPROCESSABLE_ENTITY),

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +72,9 @@ def _database_url(backend: str, tmp: Path, name: str) -> str:
         finally:
             await conn.close()
 
-    asyncio.run(fresh())
+    # Playwright's sync API owns this thread's event loop: run the setup on a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, fresh()).result()
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 

@@ -108,6 +108,18 @@ async def test_pick_list_lines_follow_walk_sequence_then_bin_code():
     assert (await f.get_order("SO-1")).status == "picking"
 
 
+async def test_one_pick_list_walks_the_bins_of_several_orders():
+    b1, b2, _ = await warehouse()
+    await item("MUG")
+    await item("TEA")
+    await receive("MUG", 1, b2)
+    await receive("TEA", 1, b1)
+    await order("SO-1", MUG=1)
+    await order("SO-2", TEA=1)
+    pick_list = await f.create_pick_list(["SO-1", "SO-2"], key=key(), actor=LEAD)
+    assert [(line.bin, line.order_ref) for line in pick_list.lines] == [(b1, "SO-2"), (b2, "SO-1")]
+
+
 async def test_next_pick_line_and_open_pick_lists():
     pick_list = await stocked_pick_list()
     [summary] = await f.list_open_pick_lists()
@@ -243,6 +255,22 @@ async def test_order_with_a_backorder_ships_partially():
     await f.finish_carton(carton.id, key=key(), actor=PICKER)
     await f.confirm_shipment("SO-1", "DHL", "JD0146000033", key=key(), actor=LEAD)
     assert (await f.get_order("SO-1")).status == "partially_shipped"
+
+
+async def test_lot_tracked_stock_ships_the_lots_that_were_picked():
+    b1, b2, _ = await warehouse()
+    await item("COFFEE", lot_tracked=True)
+    await receive("COFFEE", 3, b1, lot="L1")
+    await receive("COFFEE", 2, b2, lot="L2")
+    await order("SO-1", COFFEE=5)
+    await pick_all(await f.create_pick_list("SO-1", key=key(), actor=LEAD))
+    carton = await f.start_carton("SO-1", key=key(), actor=PICKER)
+    packed = await f.pack_scan(carton.id, "COFFEE", 5, key=key(), actor=PICKER)
+    assert [(line.lot, line.qty) for line in packed.lines] == [("L1", 3), ("L2", 2)]
+    await f.finish_carton(carton.id, key=key(), actor=PICKER)
+    await f.confirm_shipment(carton.code, "UPS", "1Z999AA1", key=key(), actor=LEAD)
+    shipped = {(m.lot, m.qty) for m in await ledger_queries.movements(reason="shipment")}
+    assert shipped == {("L1", 3), ("L2", 2)}
 
 
 async def test_shipping_an_unfinished_carton_is_refused():

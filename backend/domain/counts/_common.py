@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 import msgspec
 
 from backend import db
-from backend.domain.auth.audit import Actor
 from backend.domain.auth import permissions
+from backend.domain.auth.audit import Actor
 from backend.domain.catalog.service import ItemView
 from backend.domain.errors import InvalidInput, NotPermitted, SegregationOfDuties
 from backend.domain.ledger.posting import IDEMPOTENCY_KEY_LENGTH_MAX, check_key, claim_key, payload_hash

@@ -122,6 +122,7 @@ async def open_count_tasks(limit: int = 100) -> list[CountTaskView]:
 
 async def start_count(task_id: int, key: str, actor: Actor) -> CountOutcome:
     require_counter(actor)
+
     async def work() -> CountOutcome:
         task = await _tasks.transition(
             task_id, "open", "status = 'counting', started_by = {}, started_by_user_id = {}, started_at = {}",

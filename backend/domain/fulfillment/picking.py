@@ -136,11 +136,11 @@ async def _record_pick(line: PickLineView, order_line_id: int, picked: int) -> N
     updated = await db.fetch(
         "UPDATE pick_list_lines SET picked_qty = picked_qty + {},"
         " status = CASE WHEN picked_qty + {} = qty THEN 'picked' ELSE status END"
-        " WHERE id = {} AND status = 'open' AND picked_qty = {} RETURNING id",
-        picked, picked, line.id, line.picked_qty,
+        " WHERE id = {} AND status = 'open' AND picked_qty + {} <= qty RETURNING id",
+        picked, picked, line.id, picked,
     )
-    if not updated:
-        raise Conflict("Someone else changed this line while you picked. Reload the pick list.")
+    if not updated:  # relative guard: two pickers sharing a line may both add, never past the line
+        raise Conflict("Someone else picked this line while you worked. Reload the pick list.")
     await db.fetch("UPDATE order_lines SET picked_qty = picked_qty + {} WHERE id = {}", picked, order_line_id)
     await _close_list_when_done(line.pick_list_id)
 

@@ -12,7 +12,7 @@ import msgspec
 
 from backend import db
 from backend.domain.catalog.service import ItemView, get_item, get_item_by_id
-from backend.domain.errors import AlreadyReversed, InvalidInput, UnknownMovement, UnknownReservation
+from backend.domain.errors import AlreadyReversed, InvalidInput, InvalidQuantity, UnknownMovement, UnknownReservation
 from backend.domain.ledger.posting import CommandResult, Delta, Leg, Plan, check_key, claim_key, payload_hash, post
 from backend.domain.locations.service import (
     LocationView,
@@ -324,6 +324,16 @@ _PLANNERS: dict[type, Callable[..., Awaitable[Plan]]] = {
 }
 
 
+def _validated(command: Command) -> Command:
+    """Structs are not checked when built in Python: round-trip them so a wrong type (a string for a
+    date, a float for a quantity) is refused here instead of deep in the database driver."""
+    try:
+        return msgspec.convert(msgspec.to_builtins(command), type(command), strict=True)
+    except msgspec.ValidationError as exc:
+        error = InvalidQuantity if any(f"`$.{f}`" in str(exc) for f in ("qty", "delta")) else InvalidInput
+        raise error(f"Invalid {kind_of(command)}: {exc}") from exc
+
+
 def kind_of(command: Command) -> str:
     return type(command).__name__
 
@@ -335,6 +345,7 @@ async def execute(command: Command, *, key: str, actor: str) -> CommandResult:
     the same key with another payload raises IdempotencyConflict.
     """
     check_key(key)
+    command = _validated(command)
     _check_doc_ref(command)
     kind = kind_of(command)
     digest = payload_hash(kind, command)
