@@ -45,6 +45,7 @@ def requires(permission: str) -> Callable[[ASGIConnection, BaseRouteHandler], Aw
             what = _PERMISSION_NAMES.get(permission, permission)
             raise PermissionDeniedException(f"Your role ({session.user.role}) cannot use {what}. Ask a lead.")
 
+    guard.permission = permission  # type: ignore[attr-defined]  # read by the route-coverage test
     return guard
 
 
