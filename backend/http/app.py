@@ -25,7 +25,8 @@ from backend.http.controllers.api import (
     resolve_barcode,
 )
 from backend.http.controllers.commands import COMMAND_ROUTES
-from backend.http.floor import auth_pages, pwa, stock
+from backend.http import tablet
+from backend.http.floor import auth_pages, counting, fulfil, pwa, stock
 from backend.http.errors import EXCEPTION_HANDLERS
 from backend.logging import configure_logging
 from backend.settings import Settings
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
     )
     return Litestar(
         route_handlers=[
-            api, healthz, *auth_pages.ROUTES, *stock.ROUTES, *pwa.ROUTES,
+            api, healthz, *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *pwa.ROUTES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         lifespan=[lifespan],

@@ -188,8 +188,3 @@ async def test_openapi_schema_is_served(client):
     assert r.status_code == 200 and "/api/v1/movements/move" in r.json()["paths"]
 
 
-async def test_lookup_page_shows_stock_per_bin(client, stocked):
-    r = await client.get("/", params={"code": "4006381333931"})
-    assert r.status_code == 200 and stocked[0] in r.text and "Available to sell" in r.text
-    partial = await client.get("/", params={"code": stocked[0]}, headers={"HX-Request": "true"})
-    assert "<html" not in partial.text and "MUG" in partial.text

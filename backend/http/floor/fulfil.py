@@ -1,0 +1,172 @@
+"""Pick, pack and ship screens (handheld), and the carton documents."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Template
+
+from backend.domain.errors import InvalidInput
+from backend.domain.fulfillment import service as f
+from backend.http.floor.common import read_form, scan_bin, screen
+from backend.http.session import actor, requires
+
+SHORT_REASONS = ("empty_bin", "damaged", "not_found")
+CARRIERS = ("DHL", "UPS", "FedEx", "USPS", "Royal Mail", "DPD", "GLS", "Other")
+
+
+@get("/floor/pick", name="floor_pick", guards=[requires("pick")])
+async def pick_lists(request: Request) -> Template:
+    lists = await f.list_open_pick_lists()
+    return screen(request, "floor/page.html", "floor/pick_lists.html", "Tap a pick list", title="Pick",
+                  lists=lists)
+
+
+class PickState(msgspec.Struct):
+    line_id: int = 0
+    bin_ok: bool = False
+    qty: int = 0
+    short_reason: str = ""
+
+
+async def _pick(request: Request, pick_list_id: int, state: PickState, **extra) -> Template:
+    line = await f.next_pick_line(pick_list_id)
+    if line is None:
+        return screen(request, "floor/page.html", "floor/pick.html", "Pick list done", title="Pick",
+                      pick_list_id=pick_list_id, line=None, s=PickState(), reasons=SHORT_REASONS, done=True,
+                      ok=f"{extra.pop('ok', '') or ''} Pick list done. Take the tote to packing.".strip(),
+                      **extra)
+    if line.id != state.line_id:
+        state = PickState(line_id=line.id)
+    prompt = f"Scan the item {line.sku}" if state.bin_ok else f"Go to {line.bin} and scan the bin"
+    return screen(request, "floor/page.html", "floor/pick.html", prompt, title="Pick", pick_list_id=pick_list_id,
+                  line=line, s=state, reasons=SHORT_REASONS, **extra)
+
+
+@get("/floor/pick/{pick_list_id:int}", name="floor_pick_list", guards=[requires("pick")])
+async def pick_screen(request: Request, pick_list_id: FromPath[int]) -> Template:
+    await f.get_pick_list(pick_list_id)
+    return await _pick(request, pick_list_id, PickState())
+
+
+@post("/floor/pick/{pick_list_id:int}", name="floor_pick_scan", guards=[requires("pick")])
+async def pick_scan(request: Request, pick_list_id: FromPath[int]) -> Template:
+    """Scan the bin (wrong bin is blocked), then the item: each scan picks its unit quantity;
+    or type a quantity; or record a short pick with a reason."""
+    state, code, key = await read_form(request, PickState)
+    line = await f.next_pick_line(pick_list_id)
+    if line is None or line.id != state.line_id:
+        return await _pick(request, pick_list_id, PickState(), warn="The pick list changed; here is the next line.")
+    if state.short_reason:
+        await f.short_pick(pick_list_id, line.id, state.short_reason, key=key, actor=actor(request))
+        return await _pick(request, pick_list_id, PickState(), warn=f"Short pick of {line.sku} recorded for a lead.")
+    if not state.bin_ok:
+        if not code:
+            return await _pick(request, pick_list_id, state)
+        loc = await scan_bin(code)
+        if loc is None or loc.code != line.bin:
+            raise InvalidInput(f"Wrong bin: go to {line.bin}.")
+        return await _pick(request, pick_list_id, msgspec.structs.replace(state, bin_ok=True),
+                           ok=f"{line.bin} OK. Scan {line.sku}.")
+    if not code:
+        raise InvalidInput(f"Scan {line.sku} to pick it.")
+    qty = state.qty if state.qty > 0 else 1
+    picked = await f.confirm_pick(pick_list_id, line.id, line.bin, code, qty, key=key, actor=actor(request))
+    left = picked.qty - picked.picked_qty - picked.short_qty
+    msg = f"Picked {picked.picked_qty} of {picked.qty} {picked.sku}" + (f", {left} to go" if left else "")
+    return await _pick(request, pick_list_id, msgspec.structs.replace(state, qty=0), ok=msg)
+
+
+class PackState(msgspec.Struct):
+    carton_id: int = 0
+    finish: bool = False
+
+
+async def _pack(request: Request, state: PackState, **extra) -> Template:
+    carton = await f.get_carton(state.carton_id) if state.carton_id else None
+    if carton is None:
+        prompt = "Scan the order number (pick slip) to start a carton"
+    else:
+        prompt = "Scan each item into the carton" if carton.status == "open" else "Carton closed"
+    return screen(request, "floor/page.html", "floor/pack.html", prompt, title="Pack", s=state, carton=carton,
+                  order=await f.get_order(carton.order_ref) if carton else None, **extra)
+
+
+@get("/floor/pack", name="floor_pack", guards=[requires("pack")])
+async def pack_screen(request: Request) -> Template:
+    return await _pack(request, PackState())
+
+
+@post("/floor/pack", name="floor_pack_scan", guards=[requires("pack")])
+async def pack_scan(request: Request) -> Template:
+    state, code, key = await read_form(request, PackState)
+    who = actor(request)
+    if state.carton_id and state.finish:
+        carton = await f.finish_carton(state.carton_id, key=key, actor=who)
+        return await _pack(request, PackState(carton_id=carton.id), ok=f"Carton {carton.code} closed.", done=True)
+    if not code:
+        return await _pack(request, state)
+    if not state.carton_id:
+        carton = await f.start_carton(code, key=key, actor=who)
+        return await _pack(request, PackState(carton_id=carton.id), ok=f"Carton {carton.code} for {carton.order_ref}.")
+    carton = await f.pack_scan(state.carton_id, code, 1, key=key, actor=who)
+    return await _pack(request, state, ok=f"Packed into {carton.code}.")
+
+
+async def _document(carton_id: int, kind: str) -> Response:
+    if kind == "slip.pdf":
+        return Response(f.packing_slip_pdf(await f.packing_slip(carton_id)), media_type="application/pdf")
+    label = await f.carton_label(carton_id)
+    if kind == "label.pdf":
+        return Response(f.carton_label_pdf(label), media_type="application/pdf")
+    return Response(f.carton_label_zpl(label), media_type="text/plain; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{label.carton_code}.zpl"'})
+
+
+@get("/floor/cartons/{carton_id:int}/{kind:str}", name="carton_document", guards=[requires("pack")])
+async def carton_document(carton_id: FromPath[int], kind: FromPath[str]) -> Response:
+    if kind not in ("slip.pdf", "label.pdf", "label.zpl"):
+        raise InvalidInput("Documents are slip.pdf, label.pdf and label.zpl.")
+    return await _document(carton_id, kind)
+
+
+class ShipState(msgspec.Struct):
+    carton: str = ""
+    carrier: str = ""
+    tracking: str = ""
+
+
+def _ship(request: Request, state: ShipState, **extra) -> Template:
+    if not state.carton:
+        prompt = "Scan the carton label"
+    else:
+        prompt = "Choose the carrier" if not state.carrier else "Scan the tracking number"
+    return screen(request, "floor/page.html", "floor/ship.html", prompt, title="Ship", s=state, carriers=CARRIERS,
+                  **extra)
+
+
+@get("/floor/ship", name="floor_ship", guards=[requires("ship")])
+async def ship_screen(request: Request) -> Template:
+    return _ship(request, ShipState())
+
+
+@post("/floor/ship", name="floor_ship_scan", guards=[requires("ship")])
+async def ship_scan(request: Request) -> Template:
+    state, code, key = await read_form(request, ShipState)
+    if not state.carton:
+        if not code:
+            return _ship(request, state)
+        carton = await f.find_carton_by_code(code)
+        if carton is None:
+            raise InvalidInput(f"No carton {code}. Scan the carton label.")
+        return _ship(request, ShipState(carton=carton.code), ok=f"Carton {carton.code} ({carton.order_ref}).")
+    tracking = code or state.tracking
+    if not state.carrier or not tracking:
+        return _ship(request, msgspec.structs.replace(state, tracking=tracking))
+    shipment = await f.confirm_shipment(state.carton, state.carrier, tracking, key=key, actor=actor(request))
+    return _ship(request, ShipState(), ok=f"Shipped {state.carton} with {shipment.carrier} {shipment.tracking}.",
+                 done=True)
+
+
+ROUTES = [pick_lists, pick_screen, pick_scan, pack_screen, pack_scan, carton_document, ship_screen, ship_scan]

@@ -1,0 +1,67 @@
+"""Blind cycle count on the handheld; the variance waits for a manager who approves it on a tablet."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import feedback, screenshot, sign_in, wedge
+
+
+def test_blind_count_never_shows_expected_and_small_variance_posts(handheld, server):
+    sign_in(handheld, "counter")
+    handheld.goto("/floor/count")
+    expected = server.on_hand("LAMP", "B-02")
+    wedge(handheld, "B-02")
+    expect(feedback(handheld)).to_contain_text("Counting B-02")
+    for _ in range(expected + 1):
+        wedge(handheld, "LAMP")
+    expect(feedback(handheld)).to_contain_text(f"LAMP: {expected + 1} counted")
+    assert "expected" not in handheld.content().lower()
+    screenshot(handheld, "count")
+    handheld.once("dialog", lambda d: d.accept())
+    handheld.get_by_role("button", name="Finish count").tap()
+    expect(feedback(handheld)).to_contain_text("Count done and posted")
+    assert server.on_hand("LAMP", "B-02") == expected + 1
+
+
+def test_large_variance_waits_for_another_manager(handheld, tablet, server):
+    sign_in(handheld, "counter")
+    handheld.goto("/floor/count")
+    wedge(handheld, "A-04")
+    handheld.locator("#qty").fill("40")
+    handheld.locator("#scan").focus()
+    wedge(handheld, "MUG")
+    expect(feedback(handheld)).to_contain_text("MUG: 40 counted")
+    handheld.once("dialog", lambda d: d.accept())
+    handheld.get_by_role("button", name="Finish count").tap()
+    expect(feedback(handheld)).to_contain_text("manager for approval")
+    before = server.on_hand("MUG", "A-04")
+    sign_in(tablet, "manager")
+    tablet.goto("/tablet/approvals")
+    section = tablet.locator("section.approval", has_text="A-04")
+    expect(section).to_contain_text("+40")
+    screenshot(tablet, "tablet-approvals")
+    section.get_by_role("button", name="Approve").click()
+    expect(feedback(tablet)).to_contain_text("approved")
+    assert server.on_hand("MUG", "A-04") == before + 40
+
+
+def test_picker_cannot_open_approvals(handheld):
+    sign_in(handheld, "picker")
+    response = handheld.goto("/tablet/approvals")
+    assert response.status == 403
+    expect(handheld.locator("#feedback")).to_contain_text("cannot use the approvals queue")
+
+
+def test_lead_adjustment_within_threshold_posts_at_once(handheld, server):
+    sign_in(handheld, "lead")
+    handheld.goto("/floor/adjust")
+    wedge(handheld, "A-01")
+    wedge(handheld, "MUG")
+    before = server.on_hand("MUG", "A-01")
+    handheld.locator("#delta").fill("-1")
+    handheld.get_by_label("Reason", exact=True).select_option("damaged")
+    handheld.once("dialog", lambda d: d.accept())
+    handheld.get_by_role("button", name="Adjust stock").tap()
+    expect(feedback(handheld)).to_contain_text("Adjusted MUG in A-01 by -1")
+    assert server.on_hand("MUG", "A-01") == before - 1
