@@ -28,6 +28,7 @@ def test_large_variance_waits_for_another_manager(handheld, tablet, server):
     sign_in(handheld, "counter")
     handheld.goto("/floor/count")
     wedge(handheld, "A-04")
+    expect(feedback(handheld)).to_contain_text("Counting A-04")
     handheld.locator("#qty").fill("40")
     handheld.locator("#scan").focus()
     wedge(handheld, "MUG")
