@@ -4,6 +4,7 @@ const VERSION = "stockline-v1";
 const SHELL = [
   "/static/app.css", "/static/app.js", "/static/htmx.min.js",
   "/static/icons/icon-192.png", "/static/icons/icon-512.png", "/manifest.webmanifest", "/offline",
+  "/static/vendor/barcode-detector/ponyfill.js", "/static/vendor/barcode-detector/zxing_reader.wasm",
 ];
 
 self.addEventListener("install", (event) => {

@@ -92,10 +92,22 @@
   }
 
   // ---- camera scanning: the browser's BarcodeDetector, else the vendored polyfill (no CDN) ----
+  const VENDOR = "/static/vendor/barcode-detector/";
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = src; s.onload = resolve; s.onerror = () => reject(new Error("could not load " + src));
+      document.head.append(s);
+    });
+  }
   async function detectorClass() {
     if ("BarcodeDetector" in window) return window.BarcodeDetector;
-    const mod = await import("/static/vendor/barcode-detector/polyfill.js");
-    return mod.BarcodeDetector;
+    if (!window.BarcodeDetectionAPI) await loadScript(VENDOR + "ponyfill.js");
+    // The WebAssembly reader is served by Stockline (and precached), never fetched from a CDN.
+    window.BarcodeDetectionAPI.setZXingModuleOverrides({
+      locateFile: (path, prefix) => (path.endsWith(".wasm") ? VENDOR + "zxing_reader.wasm" : prefix + path),
+    });
+    return window.BarcodeDetectionAPI.BarcodeDetector;
   }
   async function openCamera() {
     const field = scanField();

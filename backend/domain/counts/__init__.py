@@ -1,4 +1,9 @@
-"""Cycle counts, blind counts, variance approval and manual adjustment requests."""
+"""Cycle counts, blind counts, variance approval and manual adjustment requests.
+
+A count line's variance is counted − the on-hand captured at the first scan of that item (and
+lot), posted against the balance at submit or approval; snapshot items nobody scanned are
+written off against their on-hand at submit. The rule and its reasons: `_settle`.
+"""
 
 from backend.domain.counts._common import Thresholds
 from backend.domain.counts.adjustments import (

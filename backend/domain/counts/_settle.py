@@ -1,7 +1,39 @@
-"""Turning counted lines into ledger corrections: delta = counted − expected at start.
+"""Turning counted lines into ledger corrections: delta = counted − expected at the item's first scan.
 
-The delta is applied to the bin's *current* balance, so stock that moved in or out between
-start and submit is not counted twice (ARCHITECTURE.md, "Cycle counts").
+The rule
+--------
+* The expected quantity of a line is the bin's on-hand of that (item, lot) *when the count of
+  that item started*: the first `record_count` of the (item, lot) in the task reads the current
+  balance into `count_lines.expected_qty`, in the same transaction as the scan. Later scans of
+  the same line (`add` or `set`) change the counted quantity, never the expected one: a `set`
+  corrects what was counted (a typo, a recount of the same moment), it does not restart the clock.
+* The variance `counted − expected` is posted as a delta against the bin's balance *at posting
+  time* (submit, or a manager's approval), never as "set the balance to the count".
+* Snapshot items nobody scanned are settled at submit with counted = 0 and expected = their
+  on-hand at submit: the whole remaining quantity is written off as not found. They go through
+  the same thresholds as any other line, so a large write-off waits for a manager.
+* The start snapshot (`count_snapshot`) is kept as a record of the bin at start (the approvals
+  queue shows it as "at start") and decides which unscanned items are written off, but it never
+  sizes a correction.
+
+Why
+---
+A bin keeps working while it is counted: picks, putaways and moves post between the start of
+the task and the moment the counter gets to each item. A count is a statement about one moment
+("7 here now"), so it must be compared with what the ledger believed at that same moment.
+
+* Movement *before* the item is counted. Start: 10; a picker takes 3; the counter finds 7.
+  Against the start snapshot the delta would be 7 − 10 = −3 on top of the 7 left, ending at 4:
+  the pick counted twice. Against the first-scan expected (7) the delta is 0, ending at 7.
+* Movement *after* the item is counted. Counted 19 of 20 expected (one really missing), then 5
+  are moved out, leaving 15. The delta −1 applied to the current 15 gives 14; setting the
+  balance to the count (19) or comparing with the balance at submit would undo the move.
+
+What it cannot tell apart: stock moving while one item is being counted (between its first
+`add` scan and its last), or a pick posted late against what was physically taken earlier. The
+approvals queue therefore flags counts whose bin had movements between start and submit
+(`moved_during_count`) so a manager can look twice, and a delta that no longer fits the current
+balance (it would go below zero or below what is reserved) waits for review instead of posting.
 """
 
 from __future__ import annotations

@@ -94,19 +94,26 @@ class LineToSettle:
     item: ItemView
     lot: str
     counted: int
-    expected: int
+    expected: int  # on-hand when this item's count started (first scan), see _settle
 
     @property
     def variance(self) -> int:
         return self.counted - self.expected
 
 
+# The expected quantity a line's variance is computed from. A line without one was written by a
+# release before m0005 (in flight during a rolling deploy): it keeps that release's rule, the
+# start snapshot, as the migration's backfill does.
+LINE_EXPECTED_SQL = "COALESCE(l.expected_qty, s.expected_qty, 0)"
+SNAPSHOT_JOIN_SQL = ("LEFT JOIN count_snapshot s"
+                     " ON s.task_id = l.task_id AND s.item_id = l.item_id AND s.lot = l.lot")
+
+
 async def lines_to_settle(task_id: int, statuses: tuple[str, ...]) -> list[LineToSettle]:
     marks = ", ".join("{}" for _ in statuses)
     rows = await db.fetch(
-        "SELECT l.id, l.item_id, l.lot, l.counted_qty, COALESCE(s.expected_qty, 0) AS expected"
-        " FROM count_lines l LEFT JOIN count_snapshot s"
-        " ON s.task_id = l.task_id AND s.item_id = l.item_id AND s.lot = l.lot"
+        f"SELECT l.id, l.item_id, l.lot, l.counted_qty, {LINE_EXPECTED_SQL} AS expected"
+        f" FROM count_lines l {SNAPSHOT_JOIN_SQL}"
         f" WHERE l.task_id = {{}} AND l.status IN ({marks})",
         task_id, *statuses,
     )

@@ -62,8 +62,8 @@ async def _adjustable(sku: str, location: str) -> tuple[ItemView, LocationView]:
 
 
 async def _refuse_while_counted(loc: LocationView) -> None:
-    # The count posts counted − expected at its start: a manual change posted in between
-    # would be corrected a second time by the count.
+    # The count posts counted − expected at each item's first scan: a manual correction posted
+    # after that scan (for the shortage the counter just found) would be corrected a second time.
     task_id = await _tasks.active_task_for_bin(loc.id)
     if task_id is not None:
         raise Conflict(f"{loc.code} is being counted (count #{task_id}). The count will correct it; "

@@ -33,7 +33,7 @@ _DECISION = "decided_by = {}, decided_by_user_id = {}, decided_at = {}"
 
 
 async def approve_count(task_id: int, key: str, actor: Actor) -> CountOutcome:
-    """Post the waiting lines (counted − expected at start, against the current balance)."""
+    """Post the waiting lines (counted − expected at the item's first scan, against the current balance)."""
     require_approver(actor)
 
     async def work() -> CountOutcome:
@@ -97,12 +97,13 @@ class ApprovalLine:
     sku: str
     item_name: str
     lot: str
-    expected: int | None  # None for an adjustment request (nothing was counted)
+    expected: int | None  # on-hand at the item's first scan (the variance's base); None for an adjustment
     counted: int | None
     variance: int
     value_cents: int
     status: str
     review_reason: str = ""
+    expected_at_start: int | None = None  # on-hand when the count started (snapshot); None for an adjustment
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +115,28 @@ class ApprovalEntry:
     requested_by: str
     requested_at: datetime
     lines: list[ApprovalLine]
+    # The bin had ledger movements between the count's start and its submit (not the count's own
+    # corrections): a variance then deserves a second look. Always False for an adjustment.
+    moved_during_count: bool = False
 
     @property
     def value_cents(self) -> int:
         return sum(line.value_cents for line in self.lines)
 
 
+# Movements into or out of the bin from the start to the submit of the count, leaving out the
+# corrections the count itself posted at submit (their command keys are on its lines).
+_MOVED_DURING_COUNT_SQL = (
+    "EXISTS (SELECT 1 FROM movements m WHERE (m.from_location_id = t.bin_id OR m.to_location_id = t.bin_id)"
+    " AND m.created_at >= t.started_at AND m.created_at <= t.submitted_at"
+    " AND NOT EXISTS (SELECT 1 FROM count_lines own WHERE own.task_id = t.id AND own.ledger_key = m.command_key))"
+)
+
+
 async def _count_entries(limit: int) -> list[ApprovalEntry]:
     tasks = await db.fetch(
-        "SELECT t.id, l.code AS location, t.reason, t.submitted_by AS requested_by, t.submitted_at AS requested_at"
+        "SELECT t.id, l.code AS location, t.reason, t.submitted_by AS requested_by, t.submitted_at AS requested_at,"
+        f" {_MOVED_DURING_COUNT_SQL} AS moved_during_count"
         " FROM count_tasks t JOIN locations l ON l.id = t.bin_id WHERE t.status = 'pending_approval'"
         " ORDER BY t.submitted_at, t.id LIMIT {}",
         limit,
@@ -131,18 +145,22 @@ async def _count_entries(limit: int) -> list[ApprovalEntry]:
         return []
     marks = ", ".join("{}" for _ in tasks)
     rows = await db.fetch(
-        "SELECT c.task_id, i.sku, i.name AS item_name, c.lot, COALESCE(s.expected_qty, 0) AS expected,"
-        " c.counted_qty AS counted, c.variance, c.value_cents, c.status, c.review_reason"
-        " FROM count_lines c JOIN items i ON i.id = c.item_id LEFT JOIN count_snapshot s"
-        " ON s.task_id = c.task_id AND s.item_id = c.item_id AND s.lot = c.lot"
-        f" WHERE c.task_id IN ({marks}) AND c.status IN ('pending_approval', 'needs_review')"
-        " ORDER BY c.task_id, i.sku_key, c.lot",
+        f"SELECT l.task_id, i.sku, i.name AS item_name, l.lot, {_tasks.LINE_EXPECTED_SQL} AS expected,"
+        " l.counted_qty AS counted, l.variance, l.value_cents, l.status, l.review_reason,"
+        " COALESCE(s.expected_qty, 0) AS expected_at_start"
+        f" FROM count_lines l JOIN items i ON i.id = l.item_id {_tasks.SNAPSHOT_JOIN_SQL}"
+        f" WHERE l.task_id IN ({marks}) AND l.status IN ('pending_approval', 'needs_review')"
+        " ORDER BY l.task_id, i.sku_key, l.lot",
         *[t["id"] for t in tasks],
     )
     lines: dict[int, list[ApprovalLine]] = {t["id"]: [] for t in tasks}
     for r in rows:
         lines[r.pop("task_id")].append(ApprovalLine(**r))
-    return [ApprovalEntry("count", lines=lines[t["id"]], **t) for t in tasks]
+    entries = []
+    for t in tasks:
+        moved = bool(t.pop("moved_during_count"))  # SQLite answers 0/1
+        entries.append(ApprovalEntry("count", lines=lines[t["id"]], moved_during_count=moved, **t))
+    return entries
 
 
 async def _adjustment_entries(limit: int) -> list[ApprovalEntry]:

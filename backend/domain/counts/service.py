@@ -1,7 +1,11 @@
 """Cycle counts on the floor: create a task, start it (snapshot), scan, submit.
 
-Blind count: the snapshot of expected quantities is captured at start and kept in
-`count_snapshot`; nothing the counter's screen calls (`counter_view`, `record_count`,
+Expected quantities: `start_count` records the bin as it was (`count_snapshot`); the expected
+quantity a line's variance is computed from is the on-hand read at the *first scan* of that
+item and lot (`count_lines.expected_qty`), or at submit for a snapshot item nobody scanned.
+Why, and what gets posted: see `_settle`.
+
+Blind count: nothing the counter's screen calls (`counter_view`, `record_count`,
 `submit_count`) ever returns an expected quantity or a variance.
 """
 
@@ -121,6 +125,7 @@ async def open_count_tasks(limit: int = 100) -> list[CountTaskView]:
 
 
 async def start_count(task_id: int, key: str, actor: Actor) -> CountOutcome:
+    """Start counting: snapshot the bin (a record of the start; it does not size corrections)."""
     require_counter(actor)
 
     async def work() -> CountOutcome:
@@ -192,13 +197,31 @@ async def _line_identity(task: dict, code: str, lot: str) -> tuple[ItemView, int
     return item, per_unit, lot_for(item, lot or scanned_lot)
 
 
-async def _upsert_line(task_id: int, item: ItemView, lot: str, qty: int, mode: Mode) -> int:
+async def _on_hand_now(bin_id: int, item_id: int, lot: str) -> int:
+    # FOR SHARE (Postgres): a ledger command changing this balance right now commits first and
+    # we read its result (the stock it records as moved had physically gone before the scan).
+    # SQLite already holds the database write lock (BEGIN IMMEDIATE).
+    lock = " FOR SHARE" if db.is_postgres() else ""
+    row = await db.fetch_one(
+        "SELECT on_hand FROM balances WHERE item_id = {} AND location_id = {} AND lot = {}" + lock,
+        item_id, bin_id, lot,
+    )
+    return int(row["on_hand"]) if row else 0
+
+
+async def _upsert_line(task: dict, item: ItemView, lot: str, qty: int, mode: Mode) -> int:
+    """Add the scan to its line; the line's first scan also fixes its expected quantity.
+
+    The expected quantity is written on insert only: later scans of the line keep the one
+    captured when the count of this item started (see `_settle`).
+    """
+    expected = await _on_hand_now(task["bin_id"], item.id, lot)
     new_qty = "count_lines.counted_qty + excluded.counted_qty" if mode == "add" else "excluded.counted_qty"
     row = await db.fetch_one(
-        "INSERT INTO count_lines (task_id, item_id, lot, counted_qty, entered, counted_at, status)"
-        " VALUES ({}, {}, {}, {}, {}, {}, 'counted') ON CONFLICT (task_id, item_id, lot) DO UPDATE SET"
+        "INSERT INTO count_lines (task_id, item_id, lot, counted_qty, expected_qty, entered, counted_at, status)"
+        " VALUES ({}, {}, {}, {}, {}, {}, {}, 'counted') ON CONFLICT (task_id, item_id, lot) DO UPDATE SET"
         f" counted_qty = {new_qty}, counted_at = excluded.counted_at RETURNING counted_qty",
-        task_id, item.id, lot, qty, True, now(),
+        task["id"], item.id, lot, qty, expected, True, now(),
     )
     assert row is not None
     counted = int(row["counted_qty"])
@@ -214,6 +237,8 @@ async def record_count(task_id: int, sku_or_barcode: str, qty: int, key: str, ac
     """Counted quantity of one item (and lot): `set` replaces the line's count, `add` adds to it.
 
     `qty` is in the scanned unit: one scan of a case barcode with qty 1 counts 24 each.
+    The first scan of an (item, lot) in the task captures its current on-hand as the line's
+    expected quantity, in this transaction; it is never returned to the counter.
     """
     require_counter(actor)
     _check_count_qty(qty, mode)
@@ -228,7 +253,7 @@ async def record_count(task_id: int, sku_or_barcode: str, qty: int, key: str, ac
             " counted_by_user_id, device, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
             key, task_id, item.id, lot_, base, mode, actor.label, actor.user_id, actor.device, now(),
         )
-        counted = await _upsert_line(task_id, item, lot_, base, mode)
+        counted = await _upsert_line(task, item, lot_, base, mode)
         await audit.record(actor, "count.recorded", "count_task", task_id, None,
                            {"sku": item.sku, "lot": lot_, "qty": base, "mode": mode, "counted": counted})
         return RecordedCount(task_id, CountedLine(item.sku, item.name, lot_, counted))
@@ -236,19 +261,37 @@ async def record_count(task_id: int, sku_or_barcode: str, qty: int, key: str, ac
     return await run_once("CountRecord", payload, key, actor, RecordedCount, work)
 
 
-async def _fill_uncounted(task_id: int) -> None:
-    """Snapshot items nobody scanned were not found: they count as 0."""
+_UNSCANNED_SQL = (
+    " FROM count_snapshot s LEFT JOIN balances b ON b.item_id = s.item_id AND b.lot = s.lot AND b.location_id = {}"
+    " WHERE s.task_id = {} AND NOT EXISTS (SELECT 1 FROM count_lines c"
+    " WHERE c.task_id = s.task_id AND c.item_id = s.item_id AND c.lot = s.lot)"
+)
+
+
+async def _fill_uncounted(task_id: int, bin_id: int) -> None:
+    """Snapshot items nobody scanned were not found: counted 0 against their on-hand now.
+
+    Their count "starts" at submit, so what is written off is what the ledger holds now, not
+    what the snapshot held (stock that left since the start has already been accounted for).
+    """
+    if db.is_postgres():
+        # As for a first scan, wait for ledger commands changing these balances; lock order.
+        await db.fetch(
+            "SELECT b.id" + _UNSCANNED_SQL.replace("LEFT JOIN", "JOIN") + " ORDER BY b.item_id, b.lot FOR SHARE OF b",
+            bin_id, task_id,
+        )
     await db.fetch(
-        "INSERT INTO count_lines (task_id, item_id, lot, counted_qty, entered, status)"
-        " SELECT s.task_id, s.item_id, s.lot, 0, FALSE, 'counted' FROM count_snapshot s"
-        " WHERE s.task_id = {} AND NOT EXISTS (SELECT 1 FROM count_lines c"
-        " WHERE c.task_id = s.task_id AND c.item_id = s.item_id AND c.lot = s.lot)",
-        task_id,
+        "INSERT INTO count_lines (task_id, item_id, lot, counted_qty, expected_qty, entered, status)"
+        " SELECT s.task_id, s.item_id, s.lot, 0, COALESCE(b.on_hand, 0), FALSE, 'counted'" + _UNSCANNED_SQL,
+        bin_id, task_id,
     )
 
 
 async def submit_count(task_id: int, key: str, actor: Actor, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> CountOutcome:
-    """Finish counting: small variances post now (count_correction), larger ones wait for a manager."""
+    """Finish counting: small variances post now (count_correction), larger ones wait for a manager.
+
+    Each line's variance is counted − expected at its first scan, applied to the current balance.
+    """
     require_counter(actor)
     payload = {"task_id": task_id, "units": thresholds.units, "value_cents": thresholds.value_cents}
 
@@ -257,7 +300,7 @@ async def submit_count(task_id: int, key: str, actor: Actor, thresholds: Thresho
             task_id, "counting", "submitted_by = {}, submitted_by_user_id = {}, submitted_at = {}",
             actor.label, actor.user_id, now(),
         )
-        await _fill_uncounted(task_id)
+        await _fill_uncounted(task_id, task["bin_id"])
         lines = await _tasks.lines_to_settle(task_id, ("counted",))
         bin_ = await get_location_by_id(task["bin_id"])
         movement_ids, waiting = await settle(task_id, bin_, lines, thresholds, key, actor)

@@ -25,7 +25,11 @@ class CountTask(Table, tablename="count_tasks"):
 
 
 class CountSnapshot(Table, tablename="count_snapshot"):
-    """On-hand per (item, lot) in the bin when the count started. Never shown to the counter."""
+    """On-hand per (item, lot) in the bin when the count started. Never shown to the counter.
+
+    A record of the bin at start ("at start" in the approvals queue); it decides which items
+    count as not found at submit but never the size of a correction (that is count_lines.expected_qty).
+    """
 
     id = BigSerial(primary_key=True)
     task_id = BigInt()
@@ -56,6 +60,9 @@ class CountLine(Table, tablename="count_lines"):
     item_id = BigInt()
     lot = Text(default="")
     counted_qty = BigInt()
+    # On-hand of (item, bin, lot) when the count of this item started (its first scan), or at
+    # submit for a snapshot item nobody scanned. The variance is counted_qty − expected_qty.
+    expected_qty = BigInt(null=True, default=None)
     entered = Boolean()
     counted_at = Timestamptz(null=True, default=None)
     variance = BigInt(null=True, default=None)
