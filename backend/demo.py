@@ -14,7 +14,13 @@ from backend.domain.catalog.gs1 import gtin_check_digit
 from backend.domain.catalog.service import get_item_by_id
 from backend.domain.ledger import commands
 from backend.domain.ledger.posting import Leg, Plan, claim_key, payload_hash, post
-from backend.domain.locations.service import NewLocation, create_in_transaction, get_location, get_location_by_id, virtual
+from backend.domain.locations.service import (
+    NewLocation,
+    create_in_transaction,
+    get_location,
+    get_location_by_id,
+    virtual,
+)
 from backend.migrations import migrate
 
 WAREHOUSES = ("WH1", "WH2")

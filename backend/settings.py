@@ -58,7 +58,7 @@ class Settings:
         return path.read_text().strip()
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         defaults = cls()
         url = os.environ.get("STOCKLINE_DATABASE_URL") or defaults.database_url
         if not (url.startswith("sqlite:") or url.startswith(("postgres://", "postgresql://"))):

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from litestar import Litestar, Router, get
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import State
 from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from backend import db
+from backend.http import tablet
+from backend.http.app_paths import WEB_DIR
 from backend.http.controllers.api import (
     ItemController,
     LocationController,
@@ -25,14 +26,11 @@ from backend.http.controllers.api import (
     resolve_barcode,
 )
 from backend.http.controllers.commands import COMMAND_ROUTES
-from backend.http import tablet
-from backend.http.floor import auth_pages, counting, fulfil, pwa, stock
 from backend.http.errors import EXCEPTION_HANDLERS
+from backend.http.floor import auth_pages, counting, fulfil, pwa, stock
 from backend.logging import configure_logging
 from backend.settings import Settings
 from jobs.inprocess import InProcessJobs
-
-from backend.http.app_paths import WEB_DIR
 
 
 @get("/healthz", include_in_schema=False, cache=False)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import structlog
 from litestar import Request, Response
-from litestar.response import Redirect, Template
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
+from litestar.response import Redirect, Template
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,

@@ -6,6 +6,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from backend.domain.auth.audit import Actor
 from backend.domain.auth.tokens import TokenView, verify_token
 
 
@@ -35,6 +36,7 @@ require_read.scope = "read"  # type: ignore[attr-defined]  # read by the route-c
 require_write.scope = "write"  # type: ignore[attr-defined]
 
 
-def actor_of(connection: ASGIConnection) -> str:
+def actor_of(connection: ASGIConnection) -> Actor:
+    """The integration behind the token, as recorded in the ledger and the audit log."""
     token: TokenView = connection.scope["state"]["token"]
-    return f"token:{token.name}"
+    return Actor(f"token:{token.name}", device="api")

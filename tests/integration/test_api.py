@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import pytest
 import httpx
+import pytest
 
 from backend.domain.auth.tokens import create_token
 from backend.http.app import create_app
@@ -188,3 +188,13 @@ async def test_openapi_schema_is_served(client):
     assert r.status_code == 200 and "/api/v1/movements/move" in r.json()["paths"]
 
 
+
+
+async def test_writes_leave_an_audit_row_naming_the_integration(client, write_headers, stocked):
+    from backend.domain.auth.audit import recent
+
+    await post_move(client, write_headers, move_body(stocked, 1), key="audited")
+    await post_move(client, write_headers, move_body(stocked, 1), key="audited")  # a replay adds nothing
+    rows = [r for r in await recent(entity="command", entity_id="audited")]
+    assert [(r["action"], r["actor"], r["device"]) for r in rows] == [("ledger.move", "token:tests", "api")]
+    assert '"movement_ids"' in rows[0]["after"]

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from backend.domain import errors
-from backend.domain.catalog.service import BarcodeSpec, NewItem, UnitSpec, add_barcode, create_item, get_item, resolve_item_scan
+from backend.domain.catalog.service import (
+    BarcodeSpec,
+    NewItem,
+    UnitSpec,
+    add_barcode,
+    create_item,
+    get_item,
+    resolve_item_scan,
+)
 from tests.factories import item, warehouse
 
 pytestmark = pytest.mark.usefixtures("ledger_db")

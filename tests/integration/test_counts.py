@@ -58,6 +58,20 @@ async def submit(task_id: int, actor: Actor = COUNTER, **kwargs) -> counts.Count
     return await counts.submit_count(task_id, key("submit"), actor, **kwargs)
 
 
+async def move(sku: str, qty: int, from_bin: str, to_bin: str = "WH1-B2") -> None:
+    """Stock moved by someone else (a pick, a replenishment) while the count is open."""
+    await c.execute(c.Move(sku=sku, qty=qty, from_location=from_bin, to_location=to_bin), key=key(), actor="picker")
+
+
+async def line_expected(task_id: int, sku: str) -> int:
+    row = await db.fetch_one(
+        "SELECT expected_qty FROM count_lines WHERE task_id = {} AND item_id = {} AND lot = ''",
+        task_id, (await get_item(sku)).id,
+    )
+    assert row is not None
+    return int(row["expected_qty"])
+
+
 async def test_counter_view_never_shows_expected_quantities():
     _, task_id = await started_count({"MUG": 37, "TEA": 19})
     recorded = await count(task_id, "MUG", 35)
@@ -86,8 +100,49 @@ async def test_stock_moved_during_the_count_is_not_counted_twice():
     await count(task_id, "MUG", 19)  # one unit really missing
     await c.execute(c.Move(sku="MUG", qty=5, from_location=b1, to_location="WH1-B2"), key=key(), actor="picker")
     await submit(task_id)
-    # counted − expected at start = −1, applied to the 15 left now; not counted − current (19 − 15 = +4).
+    # counted − expected at the first scan (20) = −1, applied to the 15 left now;
+    # not counted − current (19 − 15 = +4).
     assert await on_hand("MUG", b1) == 14
+
+
+async def test_stock_picked_before_the_item_is_counted_is_not_written_off_again():
+    """Start 10, a picker takes 3, the counter finds 7 and enters 7: nothing to correct.
+
+    The expected quantity is read at the item's first scan (7). The old rule compared the count
+    with the snapshot at start (7 − 10 = −3) and applied that to the 7 left, ending at 4.
+    """
+    b1, task_id = await started_count({"MUG": 10})
+    await move("MUG", 3, b1)
+    await count(task_id, "MUG", 7)
+    outcome = await submit(task_id)
+    assert (outcome.status, outcome.movement_ids) == ("completed", [])
+    assert await on_hand("MUG", b1) == 7 and await corrections() == []
+
+
+async def test_variance_uses_the_first_scan_and_posts_against_the_balance_at_submit():
+    b1, task_id = await started_count({"MUG": 20})
+    await move("MUG", 4, b1)  # before MUG is counted: 16 expected from now on
+    await count(task_id, "MUG", 15)  # one really missing
+    await move("MUG", 5, b1)  # after it was counted: 11 left
+    await count(task_id, "MUG", 15)  # the counter re-enters the same count: it does not move the expected
+    assert await line_expected(task_id, "MUG") == 16
+    outcome = await submit(task_id)
+    [moved] = await corrections()
+    assert moved["qty"] == 1 and moved["from_location_id"] == (await get_location(b1)).id
+    assert outcome.movement_ids and await on_hand("MUG", b1) == 10  # 11 − 1: neither move counted twice
+
+
+async def test_approval_posts_the_first_scan_variance_against_the_balance_at_approval():
+    b1, task_id = await started_count({"MUG": 50}, unit_cost_cents=100)
+    await move("MUG", 10, b1)
+    await count(task_id, "MUG", 25)  # 40 there when counted: 15 missing
+    assert (await submit(task_id)).status == "pending_approval"
+    [entry] = await counts.approvals_queue()
+    assert entry.lines == [counts.ApprovalLine("MUG", "Item MUG", "", 40, 25, -15, 1500, "pending_approval",
+                                               expected_at_start=50)]
+    await move("MUG", 5, b1)  # after the count: 35 left
+    assert (await counts.approve_count(task_id, key(), MANAGER)).status == "completed"
+    assert await on_hand("MUG", b1) == 20
 
 
 async def test_correction_that_would_go_below_zero_waits_for_review():
@@ -109,6 +164,31 @@ async def test_uncounted_item_counts_as_zero_at_submit():
     assert await on_hand("TEA", b1) == 0 and await on_hand("MUG", b1) == 5
 
 
+async def test_item_nobody_scanned_is_written_off_against_its_on_hand_at_submit():
+    b1, task_id = await started_count({"MUG": 5, "TEA": 8})
+    await move("TEA", 3, b1)  # 5 TEA left, then nobody finds any
+    await count(task_id, "MUG", 5)
+    assert (await submit(task_id)).status == "completed"
+    [moved] = await corrections()
+    assert moved["qty"] == 5  # what was still on hand, not the 8 of the start snapshot
+    assert await on_hand("TEA", b1) == 0 and await line_expected(task_id, "TEA") == 5
+    assert (await counts.counter_view(task_id)).lines == [counts.CountedLine("MUG", "Item MUG", "", 5)]
+
+
+async def test_large_write_off_of_an_item_nobody_scanned_waits_for_a_manager():
+    b1, task_id = await started_count({"MUG": 5, "TEA": 30})
+    await move("TEA", 10, b1)
+    await count(task_id, "MUG", 5)
+    assert (await submit(task_id)).status == "pending_approval"
+    assert await on_hand("TEA", b1) == 20
+    [entry] = await counts.approvals_queue()
+    # 20 on hand at submit are written off; under the old rule −30 (the snapshot) would not fit the 20.
+    assert entry.lines == [counts.ApprovalLine("TEA", "Item TEA", "", 20, 0, -20, 0, "pending_approval",
+                                               expected_at_start=30)]
+    assert (await counts.approve_count(task_id, key(), MANAGER)).status == "completed"
+    assert await on_hand("TEA", b1) == 0 and await on_hand("MUG", b1) == 5
+
+
 async def test_case_barcode_counts_24_each():
     b1, *_ = await warehouse()
     await item("MUG", case_gtin=CASE_GTIN)
@@ -125,7 +205,10 @@ async def test_variance_beyond_threshold_waits_and_approval_posts_it():
     assert (await submit(task_id)).status == "pending_approval"
     assert await on_hand("MUG", b1) == 50
     [entry] = await counts.approvals_queue()
-    assert entry.lines == [counts.ApprovalLine("MUG", "Item MUG", "", 50, 30, -20, 5000, "pending_approval")]
+    # Nothing moved: expected at the first scan and at the start are both 50.
+    assert entry.lines == [counts.ApprovalLine("MUG", "Item MUG", "", 50, 30, -20, 5000, "pending_approval",
+                                               expected_at_start=50)]
+    assert entry.moved_during_count is False
     approved = await counts.approve_count(task_id, key("ok"), MANAGER)
     assert approved.status == "completed" and await on_hand("MUG", b1) == 30
     assert await counts.approvals_queue() == []
@@ -295,3 +378,25 @@ async def test_approvals_queue_lists_the_oldest_first():
     requested = await counts.request_adjustment("MUG", "WH1-B2", -20, "lost", key(), PICKER)
     queue = await counts.approvals_queue()
     assert [(e.kind, e.id) for e in queue] == [("count", task_id), ("adjustment", requested.request_id)]
+
+
+async def test_approvals_queue_flags_counts_whose_bin_moved_between_start_and_submit():
+    b1, quiet = await started_count({"MUG": 50, "TEA": 20})
+    await count(quiet, "MUG", 30)  # waits for a manager
+    await count(quiet, "TEA", 19)  # small: its own correction posts at submit, which is not "a move"
+    await submit(quiet)
+    await move("MUG", 5, b1)  # after the submit: not during the count
+    busy_out = await counts.create_count_task("WH1-B2", key(), COUNTER)
+    await counts.start_count(busy_out.task_id, key(), COUNTER)
+    await move("MUG", 2, "WH1-B2", "WH1-B3")  # out of the bin
+    await count(busy_out.task_id, "MUG", 1)
+    await submit(busy_out.task_id, thresholds=counts.Thresholds(units=0, value_cents=0))
+    busy_in = await counts.create_count_task("WH1-B3", key(), COUNTER)
+    await counts.start_count(busy_in.task_id, key(), COUNTER)
+    await receive("TEA", 4, "WH1-B3")  # into the bin
+    await count(busy_in.task_id, "TEA", 3)
+    await submit(busy_in.task_id, thresholds=counts.Thresholds(units=0, value_cents=0))
+    queue = await counts.approvals_queue()
+    assert [(e.id, e.moved_during_count) for e in queue] == [
+        (quiet, False), (busy_out.task_id, True), (busy_in.task_id, True),
+    ]

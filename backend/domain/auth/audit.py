@@ -26,6 +26,9 @@ class Actor:
     role: str = ""
 
 
+SYSTEM = Actor("system")  # set-up done by Stockline itself (migrations, demo seed, tests)
+
+
 def _text(value: Any) -> str:
     if value is None or value == "":
         return ""

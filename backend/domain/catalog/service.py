@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime
 import msgspec
 
 from backend import db
+from backend.domain.auth import audit
+from backend.domain.auth.audit import SYSTEM
 from backend.domain.catalog.gs1 import (
     GS1Data,
     gtin_lookup_forms,
@@ -212,7 +214,7 @@ def _check_new_item(spec: NewItem) -> str:
     return sku
 
 
-async def create_item(spec: NewItem) -> ItemView:
+async def create_item(spec: NewItem, actor: audit.Actor = SYSTEM) -> ItemView:
     """Create an item with its units, barcodes and kit components, in one transaction."""
     sku = _check_new_item(spec)
 
@@ -254,14 +256,17 @@ async def create_item(spec: NewItem) -> ItemView:
                 component.id,
                 require_qty(c.qty, f"Quantity of component {c.sku}"),
             )
+        await audit.record(actor, "item.create", "item", item.id, after=msgspec.to_builtins(spec))
         return item
 
     return await db.run_in_transaction(work)
 
 
-async def add_barcode(sku: str, spec: BarcodeSpec) -> None:
+async def add_barcode(sku: str, spec: BarcodeSpec, actor: audit.Actor = SYSTEM) -> None:
     async def work() -> None:
-        await _insert_barcode(await get_item(sku), spec)
+        item = await get_item(sku)
+        await _insert_barcode(item, spec)
+        await audit.record(actor, "item.add_barcode", "item", item.id, after=msgspec.to_builtins(spec))
 
     await db.run_in_transaction(work)
 

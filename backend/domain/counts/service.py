@@ -261,11 +261,13 @@ async def record_count(task_id: int, sku_or_barcode: str, qty: int, key: str, ac
     return await run_once("CountRecord", payload, key, actor, RecordedCount, work)
 
 
-_UNSCANNED_SQL = (
-    " FROM count_snapshot s LEFT JOIN balances b ON b.item_id = s.item_id AND b.lot = s.lot AND b.location_id = {}"
-    " WHERE s.task_id = {} AND NOT EXISTS (SELECT 1 FROM count_lines c"
-    " WHERE c.task_id = s.task_id AND c.item_id = s.item_id AND c.lot = s.lot)"
-)
+def _unscanned_sql(join: Literal["JOIN", "LEFT JOIN"]) -> str:
+    """FROM/WHERE of the snapshot items without a line, with their balance; args: bin id, task id."""
+    return (
+        f" FROM count_snapshot s {join} balances b ON b.item_id = s.item_id AND b.lot = s.lot AND b.location_id = {{}}"
+        " WHERE s.task_id = {} AND NOT EXISTS (SELECT 1 FROM count_lines c"
+        " WHERE c.task_id = s.task_id AND c.item_id = s.item_id AND c.lot = s.lot)"
+    )
 
 
 async def _fill_uncounted(task_id: int, bin_id: int) -> None:
@@ -277,12 +279,12 @@ async def _fill_uncounted(task_id: int, bin_id: int) -> None:
     if db.is_postgres():
         # As for a first scan, wait for ledger commands changing these balances; lock order.
         await db.fetch(
-            "SELECT b.id" + _UNSCANNED_SQL.replace("LEFT JOIN", "JOIN") + " ORDER BY b.item_id, b.lot FOR SHARE OF b",
+            "SELECT b.id" + _unscanned_sql("JOIN") + " ORDER BY b.item_id, b.lot FOR SHARE OF b",
             bin_id, task_id,
         )
     await db.fetch(
         "INSERT INTO count_lines (task_id, item_id, lot, counted_qty, expected_qty, entered, status)"
-        " SELECT s.task_id, s.item_id, s.lot, 0, COALESCE(b.on_hand, 0), FALSE, 'counted'" + _UNSCANNED_SQL,
+        " SELECT s.task_id, s.item_id, s.lot, 0, COALESCE(b.on_hand, 0), FALSE, 'counted'" + _unscanned_sql("LEFT JOIN"),
         bin_id, task_id,
     )
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import msgspec
 
 from backend import db
+from backend.domain.auth import audit
+from backend.domain.auth.audit import SYSTEM
 from backend.domain.errors import AlreadyExists, InvalidInput, UnknownLocation
 
 # Kinds that hold stock (have balances). Supplier, customer and adjustment are the ledger's
@@ -160,5 +162,10 @@ async def create_in_transaction(spec: NewLocation) -> LocationView:
     return await get_location_by_id(new_id)
 
 
-async def create_location(spec: NewLocation) -> LocationView:
-    return await db.run_in_transaction(lambda: create_in_transaction(spec))
+async def create_location(spec: NewLocation, actor: audit.Actor = SYSTEM) -> LocationView:
+    async def work() -> LocationView:
+        loc = await create_in_transaction(spec)
+        await audit.record(actor, "location.create", "location", loc.id, after=msgspec.to_builtins(spec))
+        return loc
+
+    return await db.run_in_transaction(work)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from collections.abc import Callable
-from typing import Any
+from dataclasses import asdict
+from typing import Annotated, Any
 
-from litestar import Controller, get, post
-from typing import Annotated
-
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from backend.domain.catalog import service as catalog
@@ -16,7 +14,7 @@ from backend.domain.errors import UnknownBarcode
 from backend.domain.ledger import queries
 from backend.domain.locations import service as locations
 from backend.http.errors import NotFound
-from backend.http.guards import require_read, require_write
+from backend.http.guards import actor_of, require_read, require_write
 
 Limit = Annotated[int, QueryParameter(ge=1, le=queries.PAGE_LIMIT_MAX)]
 Q = FromQuery[str]
@@ -62,8 +60,8 @@ class ItemController(Controller):
         return _page(rows, lambda r: catalog.sku_key(r.sku), limit)
 
     @post("/", guards=[require_write])
-    async def create_item(self, data: JSONBody[catalog.NewItem]) -> dict[str, Any]:
-        item = await catalog.create_item(data)
+    async def create_item(self, request: Request, data: JSONBody[catalog.NewItem]) -> dict[str, Any]:
+        item = await catalog.create_item(data, actor_of(request))
         return await self._detail(item)
 
     @get("/{sku:str}", guards=[require_read])
@@ -71,9 +69,10 @@ class ItemController(Controller):
         return await self._detail(await _item_or_404(sku))
 
     @post("/{sku:str}/barcodes", guards=[require_write])
-    async def add_barcode(self, sku: FromPath[str], data: JSONBody[catalog.BarcodeSpec]) -> dict[str, Any]:
+    async def add_barcode(self, request: Request, sku: FromPath[str],
+                          data: JSONBody[catalog.BarcodeSpec]) -> dict[str, Any]:
         await _item_or_404(sku)
-        await catalog.add_barcode(sku, data)
+        await catalog.add_barcode(sku, data, actor_of(request))
         return await self._detail(await _item_or_404(sku))
 
     @staticmethod
@@ -97,8 +96,8 @@ class LocationController(Controller):
         return _page(rows, lambda r: r.id, limit)
 
     @post("/", guards=[require_write])
-    async def create_location(self, data: JSONBody[locations.NewLocation]) -> dict[str, Any]:
-        return asdict(await locations.create_location(data))
+    async def create_location(self, request: Request, data: JSONBody[locations.NewLocation]) -> dict[str, Any]:
+        return asdict(await locations.create_location(data, actor_of(request)))
 
     @get("/{code:str}", guards=[require_read])
     async def get_location(self, code: FromPath[str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import HeaderParameter, JSONBody
 
 from backend.domain.ledger import commands as c
+from backend.domain.ledger.audited import execute_as
 from backend.domain.ledger.posting import CommandResult
 from backend.http.guards import actor_of, require_write
 
@@ -31,7 +32,7 @@ def result_body(result: CommandResult) -> dict[str, Any]:
 
 def _command_route(path: str, command_type: type, name: str, summary: str) -> HTTPRouteHandler:
     async def handler(request: Request, data: JSONBody[command_type], idempotency_key: IdempotencyKey) -> Response:  # type: ignore[valid-type]
-        result = await c.execute(data, key=idempotency_key, actor=actor_of(request))
+        result = await execute_as(data, key=idempotency_key, actor=actor_of(request))
         headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
         return Response(result_body(result), status_code=201, headers=headers)
 

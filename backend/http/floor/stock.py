@@ -6,8 +6,8 @@ import msgspec
 from litestar import Request, get, post
 from litestar.response import Template
 
-from backend.domain.catalog.service import get_item
 from backend import db
+from backend.domain.catalog.service import get_item
 from backend.domain.errors import InvalidInput
 from backend.domain.ledger import commands as c
 from backend.domain.ledger import queries

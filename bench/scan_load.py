@@ -1,0 +1,538 @@
+"""Handheld scan load on the Move screen of a real `stockline serve` process on PostgreSQL.
+
+What it does (all on this machine, load generator included):
+
+1. Creates a fresh database (`stockline_bench_scan`) through --pg-url, seeds it (migrate; one warehouse
+   of max(100, 2*D) bins, 50 items, D floor users of role 'receiver' with PINs, and 1,000 units of each
+   device's item in each of its two bins), then starts `python -m backend serve` on a free port with
+   STOCKLINE_DB_POOL_MAX=--pool-max. One server process: `serve` runs `uvicorn.run(app_object)`, which
+   cannot fork workers (that needs an import string / app factory), so multi-process is not an option today.
+2. D simulated handhelds (asyncio + one httpx.AsyncClient each, own cookie jar, keep-alive) sign in
+   (GET /signin for the csrftoken cookie, POST /signin with code + PIN), then:
+   - baseline: every device loops GET /healthz for N seconds;
+   - scan: every device loops the Move flow for N seconds, exactly what htmx sends for the #flow form
+     (HX-Request/HX-Target/HX-Trigger/HX-Current-URL + x-csrftoken headers, the form's hidden fields):
+       step 1 scan-bin   code=<from bin>
+       step 2 scan-item  from_bin=<from bin>, code=<sku>
+       step 3 confirm    from_bin, sku, qty=1, key=<key rendered in the step-2 form>, code=<to bin>
+     Each device moves its own item between its own two bins, back and forth, so moves succeed.
+3. Prints per-step latency percentiles (client-side, ms), scan-step throughput, errors by status,
+   CPU used by the server / this load generator / the whole machine during each phase, bytes of the
+   first load of the Move screen and of one scan round trip.
+
+The last line is `ratio: X.XX` = scan steps/s / healthz requests/s (same clients, same duration).
+Usage: .venv/bin/python bench/scan_load.py [--seconds 30] [--devices 50] [--pg-url URL] [--pool-max 20]
+       [--profile FILE]   (py-spy record of the server during the scan phase, collapsed stacks)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import os
+import random
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from backend import db  # noqa: E402
+from backend.domain.auth.audit import Actor  # noqa: E402
+from backend.domain.auth.users import create_user  # noqa: E402
+from backend.domain.catalog.service import NewItem, create_item  # noqa: E402
+from backend.domain.ledger import commands as c  # noqa: E402
+from backend.domain.locations.service import NewLocation, create_location  # noqa: E402
+from backend.migrations import migrate  # noqa: E402
+from backend.settings import Settings  # noqa: E402
+
+BENCH_DB = "stockline_bench_scan"
+ITEMS, MIN_BINS, STOCK_PER_BIN = 50, 100, 1_000
+SERVER_START_S = 60
+STEPS = ("scan-bin", "scan-item", "confirm")
+STATIC = ("/static/app.css", "/static/app.js", "/static/htmx.min.js")
+USER_AGENT = ("Mozilla/5.0 (Linux; Android 11; TC52) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/120.0.0.0 Mobile Safari/537.36")
+KEY_RE = re.compile(r'name="key" value="([^"]+)"')
+OK_MARK = 'data-feedback="ok"'
+
+
+# --- database and seed -------------------------------------------------------------------------
+
+
+def db_url(admin_url: str, name: str) -> str:
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+async def recreate_database(admin_url: str, name: str) -> str:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return db_url(admin_url, name)
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    n: int
+    code: str
+    pin: str
+    sku: str
+    bin_a: str
+    bin_b: str
+
+
+def plan_devices(count: int) -> tuple[list[str], list[str], list[Device]]:
+    bins = [f"S-{n:03d}" for n in range(1, max(MIN_BINS, 2 * count) + 1)]
+    skus = [f"SCAN-{n:03d}" for n in range(1, ITEMS + 1)]
+    devices = [Device(n, f"DEV-{n:03d}", f"{1000 + n}", skus[n % ITEMS], bins[2 * n], bins[2 * n + 1])
+               for n in range(count)]
+    return bins, skus, devices
+
+
+async def seed(url: str, devices_count: int) -> list[Device]:
+    """Migrate, then one warehouse, its bins, the items, the users and each device's stock."""
+    bins, skus, devices = plan_devices(devices_count)
+    await db.connect(Settings(database_url=url, db_pool_min=1, db_pool_max=4))
+    try:
+        await migrate()
+        await create_location(NewLocation(code="SWH", kind="warehouse", name="Scan bench warehouse"))
+        await create_location(NewLocation(code="SWH-Z", kind="zone", parent="SWH"))
+        for n, code in enumerate(bins, start=1):
+            await create_location(NewLocation(code=code, kind="bin", parent="SWH-Z", walk_seq=n))
+        for sku in skus:
+            await create_item(NewItem(sku=sku, name=f"Scan bench item {sku}"))
+        system = Actor("system:bench")
+        for d in devices:
+            await create_user(d.code, f"Handheld {d.n}", "receiver", d.pin, system)
+            for bin_code in (d.bin_a, d.bin_b):
+                await c.execute(c.Receive(sku=d.sku, qty=STOCK_PER_BIN, to_location=bin_code),
+                                key=f"bench-seed-{d.n}-{bin_code}", actor="bench")
+    finally:
+        await db.disconnect()
+    return devices
+
+
+# --- server ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(url: str, pool_max: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "STOCKLINE_DATABASE_URL": url, "STOCKLINE_SECRET": "bench-scan-secret",
+           "STOCKLINE_DB_POOL_MIN": str(min(pool_max, 4)), "STOCKLINE_DB_POOL_MAX": str(pool_max)}
+    env.pop("STOCKLINE_REDIS_URL", None)
+    port = free_port()
+    log = open(log_path, "w")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen([sys.executable, "-m", "backend", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- CPU accounting ----------------------------------------------------------------------------
+
+
+def proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def self_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def machine_busy_s() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot."""
+    parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = parts[3] + parts[4]
+    tck = os.sysconf("SC_CLK_TCK")
+    return (sum(parts[:8]) - idle) / tck, sum(parts[:8]) / tck
+
+
+async def backend_pids(admin_url: str) -> list[int]:
+    """PostgreSQL backends serving the bench database (the server's pool)."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", BENCH_DB)
+    finally:
+        await conn.close()
+    return [r["pid"] for r in rows]
+
+
+def pids_cpu_s(pids: list[int]) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = proc_cpu_s(pid)
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+    return out
+
+
+class CpuWindow:
+    """CPU used during a phase by the server, its PostgreSQL backends, this load generator, the machine."""
+
+    def __init__(self, server_pid: int, admin_url: str) -> None:
+        self.server_pid, self.admin_url = server_pid, admin_url
+
+    async def start(self) -> CpuWindow:
+        self.pg_start = pids_cpu_s(await backend_pids(self.admin_url))
+        self.t0 = self._sample()
+        return self
+
+    def _sample(self) -> tuple[float, float, float, float, float]:
+        busy, total = machine_busy_s()
+        return time.perf_counter(), proc_cpu_s(self.server_pid), self_cpu_s(), busy, total
+
+    async def report(self) -> str:
+        end = self._sample()
+        pg_end = pids_cpu_s(await backend_pids(self.admin_url))
+        wall = end[0] - self.t0[0]
+        server, client = end[1] - self.t0[1], end[2] - self.t0[2]
+        pg = sum(v - self.pg_start.get(pid, 0.0) for pid, v in pg_end.items())
+        busy, total = end[3] - self.t0[3], end[4] - self.t0[4]
+        other = max(0.0, busy - server - client - pg)
+        return (f"CPU over {wall:.1f} s (100% = one core; {os.cpu_count()} cores): server {100 * server / wall:.0f}%, "
+                f"its PostgreSQL backends {100 * pg / wall:.0f}% ({len(pg_end)}), load generator "
+                f"{100 * client / wall:.0f}%, anything else on the machine {100 * other / wall:.0f}%; "
+                f"machine busy {100 * busy / total if total else 0:.0f}% of all cores")
+
+
+# --- handhelds ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Tally:
+    latencies_ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STEPS})
+    errors: Counter = field(default_factory=Counter)  # (step, status or exception name) -> count
+    ok: int = 0
+    done: int = 0
+    elapsed_s: float = 0.0
+
+
+class Handheld:
+    def __init__(self, base: str, device: Device, connections: int) -> None:
+        self.base = base
+        self.device = device
+        self.client = httpx.AsyncClient(base_url=base, timeout=30.0, follow_redirects=False,
+                                        headers={"User-Agent": USER_AGENT},
+                                        limits=httpx.Limits(max_connections=connections))
+        self.csrf = ""
+        self.forward = True
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def sign_in(self) -> None:
+        r = await self.client.get("/signin")
+        r.raise_for_status()
+        self.csrf = self.client.cookies["csrftoken"]
+        r = await self.client.post("/signin", data={"_csrf_token": self.csrf, "code": self.device.code,
+                                                     "pin": self.device.pin},
+                                   headers={"x-csrftoken": self.csrf, "Origin": self.base})
+        if r.status_code != 303 or "stockline_session" not in self.client.cookies:
+            raise RuntimeError(f"sign-in of {self.device.code} failed: {r.status_code} {r.text[:300]}")
+        r = await self.client.get("/floor/move")  # the screen the handheld works on
+        r.raise_for_status()
+        match = KEY_RE.search(r.text)
+        self.key = match.group(1) if match else uuid.uuid4().hex
+
+    def _htmx_headers(self) -> dict[str, str]:
+        return {"HX-Request": "true", "HX-Target": "flow", "HX-Trigger": "flow",
+                "HX-Current-URL": f"{self.base}/floor/move", "x-csrftoken": self.csrf}
+
+    def forms(self) -> list[dict[str, str]]:
+        """The three form posts of one move, in the order htmx serializes the #flow form."""
+        d = self.device
+        src, dst = (d.bin_a, d.bin_b) if self.forward else (d.bin_b, d.bin_a)
+        base = {"_csrf_token": self.csrf}
+        return [
+            {**base, "key": "", "from_bin": "", "sku": "", "lot": "", "code": src},
+            {**base, "key": "", "from_bin": src, "sku": "", "lot": "", "code": d.sku},
+            {**base, "key": "", "from_bin": src, "sku": d.sku, "lot": "", "qty": "1", "code": dst},
+        ]
+
+    async def step(self, form: dict[str, str]) -> httpx.Response:
+        form["key"] = self.key
+        r = await self.client.post("/floor/move", data=form, headers=self._htmx_headers())
+        match = KEY_RE.search(r.text)
+        if match:
+            self.key = match.group(1)  # the next post carries the key the server rendered into the form
+        return r
+
+    async def scan_loop(self, deadline: float, tally: Tally, think_s: float = 0.0) -> None:
+        while time.perf_counter() < deadline:
+            for name, form in zip(STEPS, self.forms(), strict=True):
+                if think_s:
+                    await asyncio.sleep(think_s * random.uniform(0.5, 1.5))  # the worker walks, aims, scans
+                    if time.perf_counter() >= deadline:
+                        return
+                t0 = time.perf_counter()
+                try:
+                    r = await self.step(form)
+                except httpx.HTTPError as exc:
+                    tally.errors[(name, type(exc).__name__)] += 1
+                    tally.done += 1
+                    break
+                tally.latencies_ms[name].append((time.perf_counter() - t0) * 1000)
+                tally.done += 1
+                if r.status_code != 200 or OK_MARK not in r.text:
+                    tally.errors[(name, str(r.status_code) if r.status_code != 200 else "200-no-ok")] += 1
+                    break
+                tally.ok += 1
+            else:
+                self.forward = not self.forward
+
+    async def healthz_loop(self, deadline: float, tally: Tally) -> None:
+        lat = tally.latencies_ms.setdefault("healthz", [])
+        while time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            try:
+                r = await self.client.get("/healthz")
+            except httpx.HTTPError as exc:
+                tally.errors[("healthz", type(exc).__name__)] += 1
+                tally.done += 1
+                continue
+            lat.append((time.perf_counter() - t0) * 1000)
+            tally.done += 1
+            if r.status_code == 200:
+                tally.ok += 1
+            else:
+                tally.errors[("healthz", str(r.status_code))] += 1
+
+
+async def run_phase(handhelds: list[Handheld], seconds: float, kind: str, think_s: float = 0.0) -> Tally:
+    tally = Tally()
+    start = time.perf_counter()
+    loop = (lambda h: h.scan_loop(start + seconds, tally, think_s)) if kind == "scan" else (
+        lambda h: h.healthz_loop(start + seconds, tally))
+    await asyncio.gather(*(loop(h) for h in handhelds))
+    tally.elapsed_s = time.perf_counter() - start
+    return tally
+
+
+# --- bytes -------------------------------------------------------------------------------------
+
+
+def request_bytes(req: httpx.Request) -> int:
+    line = f"{req.method} {req.url.raw_path.decode()} HTTP/1.1\r\n"
+    headers = "".join(f"{k.decode()}: {v.decode()}\r\n" for k, v in req.headers.raw)
+    return len(line.encode()) + len(headers.encode()) + 2 + len(req.content)
+
+
+def response_header_bytes(r: httpx.Response) -> int:
+    line = f"HTTP/1.1 {r.status_code} {r.reason_phrase}\r\n"
+    return len(line.encode()) + sum(len(k) + len(v) + 4 for k, v in r.headers.raw) + 2
+
+
+async def wire_get(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> dict:
+    """GET as a browser would (Accept-Encoding: gzip, deflate, br); sizes as they cross the wire."""
+    async with client.stream("GET", path, headers=headers) as r:
+        raw = b"".join([chunk async for chunk in r.aiter_raw()])
+        encoding = r.headers.get("content-encoding", "")
+        body = gzip.decompress(raw) if encoding == "gzip" else raw
+        return {"path": path, "status": r.status_code, "encoding": encoding or "none", "wire_body": len(raw),
+                "raw_body": len(body), "gzip_body": len(gzip.compress(body, 6)),
+                "headers": response_header_bytes(r), "request": request_bytes(r.request),
+                "cache": r.headers.get("cache-control", "-"), "etag": "etag" in r.headers,
+                "text": body.decode("utf-8", "replace") if path == "/floor/move" else ""}
+
+
+async def measure_bytes(h: Handheld) -> list[str]:
+    out: list[str] = []
+    accept = {"Accept-Encoding": "gzip, deflate, br"}
+    page = await wire_get(h.client, "/floor/move", {**accept, "Accept": "text/html,application/xhtml+xml,*/*"})
+    assets = [await wire_get(h.client, p, {**accept, "Accept": "*/*"}) for p in STATIC]
+    rows = [page, *assets]
+    compressed = any(r["encoding"] != "none" for r in rows)
+    out.append("first load of the Move screen (GET /floor/move + " + ", ".join(STATIC) + "), "
+               "sent with Accept-Encoding: gzip, deflate, br:")
+    for r in rows:
+        out.append(f"  {r['path']:<22} status {r['status']}  content-encoding {r['encoding']:<5} "
+                   f"body on the wire {r['wire_body']:>7,} B  raw {r['raw_body']:>7,} B  gzip -6 would be "
+                   f"{r['gzip_body']:>6,} B  (+{r['headers']} B response headers, {r['request']} B request; "
+                   f"cache-control {r['cache']}, etag {'yes' if r['etag'] else 'no'})")
+    wire = sum(r["wire_body"] + r["headers"] + r["request"] for r in rows)
+    raw = sum(r["raw_body"] + r["headers"] + r["request"] for r in rows)
+    gz = sum(r["gzip_body"] + r["headers"] + r["request"] for r in rows)
+    if compressed:
+        out.append(f"  first load on the wire (compressed as served): {wire:,} B = {wire / 1024:.1f} KiB")
+    else:
+        out.append("  the server does NOT compress responses (no Content-Encoding on any of them)")
+    out.append(f"  first load on the wire as served: {wire:,} B = {wire / 1024:.1f} KiB; uncompressed {raw:,} B "
+               f"= {raw / 1024:.1f} KiB; if gzip-compressed: {gz:,} B = {gz / 1024:.1f} KiB  (goal < 50 KB)")
+    others = sorted(set(re.findall(r'(?:href|src)="(/[^"]+)"', page["text"])) - set(STATIC) - {"/floor/move"})
+    extra = [await wire_get(h.client, p, {**accept, "Accept": "*/*"}) for p in others]
+    extra = [e for e in extra if e["status"] == 200]
+    if extra:
+        out.append("  also fetched by a browser on first load, not counted above: " + ", ".join(
+            f"{e['path']} {e['wire_body']:,} B (gzip {e['gzip_body']:,} B)" for e in extra))
+
+    # one scan round trip: the three posts of one move, as htmx sends them
+    h.forward = True
+    for name, form in zip(STEPS, h.forms(), strict=True):
+        r = await h.step(form)
+        assert r.status_code == 200 and OK_MARK in r.text, (name, r.status_code, r.text[:300])
+        req, resp = request_bytes(r.request), response_header_bytes(r) + r.num_bytes_downloaded
+        out.append(f"scan round trip {name:<9}: request {req:,} B (body {len(r.request.content)} B) + response "
+                   f"{resp:,} B (body {r.num_bytes_downloaded:,} B, content-encoding "
+                   f"{r.headers.get('content-encoding', 'none')}, gzip would be {len(gzip.compress(r.content, 6))} B)"
+                   f" = {req + resp:,} B")
+    h.forward = False
+    for form in h.forms():  # move it back
+        await h.step(form)
+    return out
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def pct(sorted_ms: list[float], p: float) -> float:
+    if not sorted_ms:
+        return float("nan")
+    k = max(0, min(len(sorted_ms) - 1, int(round(p / 100 * len(sorted_ms) + 0.5)) - 1))
+    return sorted_ms[k]
+
+
+def latency_line(name: str, values: list[float]) -> str:
+    s = sorted(values)
+    return (f"  {name:<10} n={len(s):>6}  p50 {pct(s, 50):7.1f} ms  p95 {pct(s, 95):7.1f} ms  "
+            f"p99 {pct(s, 99):7.1f} ms  max {s[-1] if s else float('nan'):7.1f} ms")
+
+
+def errors_line(tally: Tally) -> str:
+    if not tally.errors:
+        return "  errors: none"
+    return "  errors: " + ", ".join(f"{step} {status}: {n}" for (step, status), n in sorted(tally.errors.items()))
+
+
+async def py_spy(pid: int, seconds: int, out: Path) -> subprocess.Popen | None:
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(exe).exists():
+        print(f"py-spy not found; no profile written to {out}")
+        return None
+    return subprocess.Popen([exe, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
+                             "--format", "raw", "--output", str(out), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def main(args: argparse.Namespace) -> None:
+    d, n = args.devices, args.seconds
+    print(f"scan load: {d} handhelds, {n} s per phase, one server process, DB pool max {args.pool_max}, "
+          f"{os.cpu_count()} CPU cores (load generator on the same machine); load average before start "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    url = await recreate_database(args.pg_url, BENCH_DB)
+    proc: subprocess.Popen | None = None
+    handhelds: list[Handheld] = []
+    try:
+        t0 = time.perf_counter()
+        devices = await seed(url, d)
+        print(f"seeded {len(devices)} users, {max(MIN_BINS, 2 * d)} bins, {ITEMS} items in "
+              f"{time.perf_counter() - t0:.1f} s")
+        log_path = Path(args.server_log)
+        proc, base = start_server(url, args.pool_max, log_path)
+        handhelds = [Handheld(base, dev, 1) for dev in devices]
+        await asyncio.gather(*(h.sign_in() for h in handhelds))
+        for line in await measure_bytes(handhelds[0]):
+            print(line)
+        await run_phase(handhelds, min(3.0, n / 5), "scan")  # warm-up: pool connections, templates, caches
+
+        cpu = await CpuWindow(proc.pid, args.pg_url).start()
+        health = await run_phase(handhelds, n, "healthz")
+        health_rate = health.ok / health.elapsed_s
+        print(f"baseline GET /healthz, {d} clients, {health.elapsed_s:.1f} s: {health_rate:.1f} req/s")
+        print(latency_line("healthz", health.latencies_ms["healthz"]))
+        print(errors_line(health))
+        print("  " + await cpu.report())
+
+        profiler = await py_spy(proc.pid, n, Path(args.profile)) if args.profile else None
+        cpu = await CpuWindow(proc.pid, args.pg_url).start()
+        scan = await run_phase(handhelds, n, "scan", args.think_ms / 1000)
+        scan_rate = scan.ok / scan.elapsed_s
+        pace = f", {args.think_ms} ms mean think time between scans" if args.think_ms else ", no think time"
+        print(f"scan steps (POST /floor/move), {d} handhelds{pace}, {scan.elapsed_s:.1f} s: {scan_rate:.1f} steps/s ok "
+              f"({scan.ok} ok of {scan.done}; {scan_rate / 3:.1f} moves/s)")
+        for name in STEPS:
+            print(latency_line(name, scan.latencies_ms[name]))
+        print(errors_line(scan))
+        print("  " + await cpu.report())
+        p95 = {s: pct(sorted(scan.latencies_ms[s]), 95) for s in STEPS}
+        verdict = "met" if all(v < 50 for v in p95.values()) else "MISSED"
+        print(f"goal p95 < 50 ms per step at {d} devices: {verdict} ("
+              + ", ".join(f"{s} {v:.0f} ms" for s, v in p95.items()) + ")")
+        if profiler is not None:
+            profiler.wait(timeout=n + 60)
+            print(f"py-spy profile of the server during the scan phase: {args.profile}")
+    finally:
+        await asyncio.gather(*(h.close() for h in handhelds), return_exceptions=True)
+        if proc is not None:
+            stop_server(proc)
+        await drop_database(args.pg_url, BENCH_DB)
+    print(f"ratio: {scan_rate / health_rate:.2f}")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=30, help="duration of each timed phase")
+    parser.add_argument("--devices", type=int, default=50, help="concurrent simulated handhelds")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test",
+                        help="admin URL used to create and drop the bench database")
+    parser.add_argument("--think-ms", type=int, default=0,
+                        help="mean pause before each scan (uniform 0.5x-1.5x); 0 = back to back (saturation)")
+    parser.add_argument("--pool-max", type=int, default=20, help="STOCKLINE_DB_POOL_MAX of the server")
+    parser.add_argument("--server-log", default="/tmp/stockline-bench-scan-server.log", help="server output")
+    parser.add_argument("--profile", default="", help="write a py-spy record (raw collapsed stacks) here")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))
