@@ -102,6 +102,23 @@ class IdempotencyConflict(DomainError):
         )
 
 
+class TxnIdReused(IdempotencyConflict):
+    """An offline scan id (txn_id) came back with different content: a device bug, never a retry."""
+
+    code = "txn_id_reused"
+
+    def __init__(self, txn_id: str) -> None:
+        DomainError.__init__(
+            self,
+            f"Scan {txn_id} was already received with different details. Nothing was changed; "
+            "ask a lead to check this scanner.",
+        )
+        self.txn_id = txn_id
+
+    def details(self) -> dict[str, object]:
+        return {"txn_id": self.txn_id}
+
+
 @dataclass(frozen=True, slots=True)
 class Availability:
     location: str

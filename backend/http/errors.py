@@ -35,8 +35,13 @@ class NotFound(e.DomainError):
     code = "not_found"
 
 
+# JSON clients: the bearer-token API, and the handheld's offline outbox (a fetch() that must see
+# 401/422 as such, not follow a redirect to the sign-in page and read it as a 200).
+_JSON_PREFIXES = ("/api/", "/sync/")
+
+
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/")
+    return not request.url.path.startswith(_JSON_PREFIXES)
 
 
 def _html(request: Request, message: str, status: int) -> Response:

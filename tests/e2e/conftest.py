@@ -118,28 +118,30 @@ def server(request, tmp_path_factory) -> Iterator[Server]:
     assert result.returncode == 0, result.stdout
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """Package-scoped: Playwright's sync API holds this thread's event loop while it runs, which the
+    async database tests after this package need back."""
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
 
 
+def _device(browser: Browser, server: Server, viewport: dict[str, int]) -> Iterator[Page]:
+    context = browser.new_context(viewport=viewport, has_touch=True, base_url=server.url)
+    yield context.new_page()
+    context.close()
+
+
 @pytest.fixture
 def handheld(browser: Browser, server: Server) -> Iterator[Page]:
-    context = browser.new_context(viewport=HANDHELD, has_touch=True, base_url=server.url)
-    page = context.new_page()
-    yield page
-    context.close()
+    yield from _device(browser, server, HANDHELD)
 
 
 @pytest.fixture
 def tablet(browser: Browser, server: Server) -> Iterator[Page]:
-    context = browser.new_context(viewport=TABLET, has_touch=True, base_url=server.url)
-    page = context.new_page()
-    yield page
-    context.close()
+    yield from _device(browser, server, TABLET)
 
 
 def wedge(page: Page, code: str) -> None:

@@ -106,3 +106,34 @@ def test_putaway_suggests_the_bin_and_override_needs_a_reason(handheld, server):
     handheld.get_by_label("consolidating").check()
     handheld.get_by_role("button", name="Put in B-02").tap()
     expect(feedback(handheld)).to_contain_text("Put away 1 MUG in B-02")
+
+
+RECORD_FEEDBACK = """
+window.__buzz = []; window.__tones = [];
+navigator.vibrate = (pattern) => { window.__buzz.push(pattern); return true; };
+const realOsc = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () {
+  const osc = realOsc.call(this);
+  const start = osc.start.bind(osc);
+  osc.start = (...args) => { window.__tones.push(osc.frequency.value); return start(...args); };
+  return osc;
+};
+"""
+
+
+def test_every_scan_is_heard_and_felt(handheld):
+    """The platform's vibration and audio APIs are recorded (the browser's, not ours) to prove the
+    screen buzzes and beeps differently for a good and a bad scan."""
+    handheld.add_init_script(RECORD_FEEDBACK)
+    sign_in(handheld, "picker")
+    handheld.goto("/floor/lookup")
+    wedge(handheld, "NOPE-123")
+    expect(feedback(handheld)).to_have_attribute("data-feedback", "error")
+    handheld.wait_for_function("window.__buzz.length === 1")
+    assert handheld.evaluate("window.__buzz") == [[200, 80, 200]]
+    assert set(handheld.evaluate("window.__tones")) == {220}
+    wedge(handheld, MUG_GTIN)
+    expect(feedback(handheld)).to_have_attribute("data-feedback", "ok")
+    handheld.wait_for_function("window.__buzz.length === 2")
+    assert handheld.evaluate("window.__buzz")[1] == 40
+    assert 1320 in handheld.evaluate("window.__tones")

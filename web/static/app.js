@@ -56,7 +56,13 @@
     feedback("error");
   }
 
-  document.addEventListener("htmx:afterSettle", () => { announce(); focusScan(true); });
+  // One answer per response, even when htmx settles several elements (the form and the prompt).
+  let announcedXhr = null;
+  document.addEventListener("htmx:afterSettle", (e) => {
+    if (e.detail.xhr && e.detail.xhr === announcedXhr) return;
+    announcedXhr = e.detail.xhr;
+    announce(); focusScan(true);
+  });
   document.addEventListener("htmx:sendError", () => showError("No connection to the server. Try again."));
   document.addEventListener("htmx:beforeSwap", (e) => {
     if (e.detail.xhr.status === 401) { window.location.href = "/signin"; e.detail.shouldSwap = false; }
@@ -156,6 +162,8 @@
     if (code) { pending.push(code); sendNextScan(); }
     else if (!inFlight) form.requestSubmit();  // Enter on an empty field sends edited quantities
   });
+
+  window.Stockline = { detectorClass };  // used by the camera dialog, and by the browser tests
 
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
   window.addEventListener("DOMContentLoaded", () => { announce(); focusScan(true); });

@@ -116,6 +116,11 @@ async def find_user(code: str) -> UserView | None:
     return UserView(r["id"], r["code"], r["name"], r["role"], bool(r["active"])) if r else None
 
 
+async def get_user(user_id: int) -> UserView | None:
+    r = await db.fetch_one("SELECT id, code, name, role, active FROM users WHERE id = {}", user_id)
+    return UserView(r["id"], r["code"], r["name"], r["role"], bool(r["active"])) if r else None
+
+
 async def sign_in(code: str, pin: str, device_id: str) -> tuple[str, SessionView]:
     """Check badge + PIN; returns (session token for the cookie, session). Locks after repeated failures."""
     generic = SignInFailed("Badge or PIN not recognised. Try again.")

@@ -29,8 +29,10 @@ from backend.domain.ledger.commands import ADJUST_REASONS
 from backend.domain.locations.service import LocationView, get_location, get_location_by_id
 from backend.domain.quantities import QTY_MAX
 
-# count_correction is what cycle counts post; a manual adjustment says what happened instead.
-MANUAL_REASONS = tuple(r for r in ADJUST_REASONS if r != "count_correction")
+# count_correction is what cycle counts post and offline_conflict what the offline replay posts; a
+# manual adjustment says what happened instead.
+SYSTEM_REASONS = ("count_correction", "offline_conflict")
+MANUAL_REASONS = tuple(r for r in ADJUST_REASONS if r not in SYSTEM_REASONS)
 _DECIDED_COLUMNS = "id, item_id, location_id, lot, delta, reason, requested_by_user_id"
 
 

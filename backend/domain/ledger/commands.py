@@ -24,7 +24,10 @@ from backend.domain.locations.service import (
 from backend.domain.quantities import require_qty, to_base_units
 
 State = Literal["available", "quarantined", "damaged"]
-ADJUST_REASONS = ("count_correction", "found", "lost", "damaged", "expired", "theft", "data_error")
+# offline_conflict: found stock posted by the offline-sync replay when two scans took the same units
+# (sync/conflicts.py); count_correction: cycle counts. Neither is a reason a person picks by hand.
+ADJUST_REASONS = ("count_correction", "found", "lost", "damaged", "expired", "theft", "data_error",
+                  "offline_conflict")
 RESERVE_LINES_MAX = 500
 RESERVATION_TTL_MIN_MAX = 60 * 24 * 30
 DOC_REF_LENGTH_MAX = 128
@@ -62,30 +65,25 @@ class Adjust(_Cmd, frozen=True):
     lot: str = ""
 
 
-class Quarantine(_Cmd, frozen=True):
+class _InPlace(_Cmd, frozen=True):
+    """Stock that changes state (or leaves) where it lies."""
+
     sku: str
     qty: int
     location: str
     unit: str | None = None
     lot: str = ""
+
+
+class Quarantine(_InPlace, frozen=True):
     state: Literal["quarantined", "damaged"] = "quarantined"
 
 
-class ReleaseQuarantine(_Cmd, frozen=True):
-    sku: str
-    qty: int
-    location: str
-    unit: str | None = None
-    lot: str = ""
+class ReleaseQuarantine(_InPlace, frozen=True):
     state: Literal["quarantined", "damaged"] = "quarantined"
 
 
-class Scrap(_Cmd, frozen=True):
-    sku: str
-    qty: int
-    location: str
-    unit: str | None = None
-    lot: str = ""
+class Scrap(_InPlace, frozen=True):
     state: State = "damaged"
 
 

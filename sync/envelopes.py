@@ -1,0 +1,199 @@
+"""Offline scan envelopes and their payloads, validated strictly at the boundary.
+
+An envelope is what the handheld's outbox stores before any network attempt (OFFLINE_PROTOCOL.md).
+Reading one has two stages because a malformed envelope still gets a final answer: if its
+identity (txn_id, device_id, seq) is readable, the rejection is stored under it like any other
+result (so a retry is answered as a duplicate and its seq is not reported as a gap); if not, the
+device only gets the rejection back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from backend.domain.quantities import QTY_MAX
+
+DEVICE_ID_LENGTH_MAX = 100
+CODE_LENGTH_MAX = 200  # a scanned barcode, SKU, bin or lot
+SCANNED_AT_LENGTH_MAX = 64
+SEQ_MAX = 2**53 - 1  # the largest integer a browser counts exactly
+
+Kind = Literal["receive", "move", "pick", "count", "adjust"]
+KINDS: tuple[str, ...] = ("receive", "move", "pick", "count", "adjust")
+
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=CODE_LENGTH_MAX)]
+Lot = Annotated[str, msgspec.Meta(max_length=CODE_LENGTH_MAX)]
+Qty = Annotated[int, msgspec.Meta(ge=1, le=QTY_MAX)]
+Id = Annotated[int, msgspec.Meta(ge=1, le=SEQ_MAX)]
+
+
+class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class Envelope(_Strict, frozen=True):
+    txn_id: str
+    device_id: Annotated[str, msgspec.Meta(min_length=1, max_length=DEVICE_ID_LENGTH_MAX)]
+    seq: Id
+    user_id: Id
+    kind: Kind
+    payload: dict[str, Any]
+    scanned_at: Annotated[str, msgspec.Meta(max_length=SCANNED_AT_LENGTH_MAX)]  # device clock: audit only
+
+
+class ReceivePayload(_Strict, frozen=True):
+    sku: Code
+    qty: Qty  # base units, all of them; `damaged` of these arrived damaged
+    to_location: Code
+    lot: Lot = ""
+    expiry: date | None = None
+    damaged: Annotated[int, msgspec.Meta(ge=0, le=QTY_MAX)] = 0
+
+
+class MovePayload(_Strict, frozen=True):
+    sku: Code
+    qty: Qty
+    from_location: Code
+    to_location: Code
+    lot: Lot = ""
+
+
+class PickPayload(_Strict, frozen=True):
+    pick_list_id: Id
+    line_id: Id
+    bin: Code
+    item_code: Code
+    qty: Qty  # in the scanned unit: one case barcode with qty 1 is a case
+
+
+class CountPayload(_Strict, frozen=True):
+    task_id: Id
+    item_code: Code
+    qty: Annotated[int, msgspec.Meta(ge=0, le=QTY_MAX)]  # 0 is a valid "set": the item is not there
+    mode: Literal["set", "add"]
+    lot: Lot = ""  # optional: a GS1 scan carries its lot itself
+
+
+class AdjustPayload(_Strict, frozen=True):
+    sku: Code
+    location: Code
+    delta: Annotated[int, msgspec.Meta(ge=-QTY_MAX, le=QTY_MAX)]
+    reason: Code
+    lot: Lot = ""
+
+
+Payload = ReceivePayload | MovePayload | PickPayload | CountPayload | AdjustPayload
+PAYLOAD_TYPES: dict[str, type[Payload]] = {
+    "receive": ReceivePayload, "move": MovePayload, "pick": PickPayload, "count": CountPayload,
+    "adjust": AdjustPayload,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What an envelope is stored under: enough to answer a retry and to track the device's seq."""
+
+    txn_id: str
+    device_id: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """A fully validated envelope and its typed payload."""
+
+    envelope: Envelope
+    payload: Payload
+
+
+class MalformedEnvelope(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def is_txn_id(value: object) -> bool:
+    """A UUID in the lowercase, hyphenated form `crypto.randomUUID()` makes (echoed back unchanged)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+def read_identity(raw: object) -> Identity | None:
+    if not isinstance(raw, dict) or not is_txn_id(raw.get("txn_id")):
+        return None
+    device, seq = raw.get("device_id"), raw.get("seq")
+    if not isinstance(device, str) or not 0 < len(device) <= DEVICE_ID_LENGTH_MAX:
+        return None
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= SEQ_MAX:
+        return None
+    return Identity(raw["txn_id"], device, seq)
+
+
+def envelope_hash(raw: dict[str, Any]) -> str:
+    """Digest of everything the device sent for this txn: a true retry sends the same bytes' meaning."""
+    return hashlib.sha256(msgspec.json.encode(raw, order="sorted")).hexdigest()
+
+
+def read_scan(raw: object) -> Scan:
+    """Validate an envelope and its payload for its kind, or raise MalformedEnvelope with a reason
+    the person holding the scanner can act on."""
+    if not isinstance(raw, dict):
+        raise MalformedEnvelope("This scan could not be read (it is not a scan record). Redo it.")
+    try:
+        envelope = msgspec.convert(raw, Envelope)
+    except msgspec.ValidationError as exc:
+        raise MalformedEnvelope(_explain(exc, "")) from exc
+    if not is_txn_id(envelope.txn_id):
+        raise MalformedEnvelope("This scan has no valid scan id. Update the scanner app and redo it.")
+    if not _is_timestamp(envelope.scanned_at):
+        raise MalformedEnvelope("This scan has no valid scan time. Check the scanner's clock and redo it.")
+    try:
+        payload = msgspec.convert(envelope.payload, PAYLOAD_TYPES[envelope.kind])
+    except msgspec.ValidationError as exc:
+        raise MalformedEnvelope(_explain(exc, envelope.kind)) from exc
+    return Scan(envelope, payload)
+
+
+def _is_timestamp(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+_FIELD_WORDS = {
+    "txn_id": "scan id", "device_id": "scanner id", "seq": "scan number", "user_id": "user",
+    "kind": "kind of scan", "payload": "scan details", "scanned_at": "scan time", "sku": "item",
+    "item_code": "item", "qty": "quantity", "to_location": "destination bin", "from_location": "source bin",
+    "location": "bin", "bin": "bin", "lot": "lot", "expiry": "expiry date", "damaged": "damaged quantity",
+    "pick_list_id": "pick list", "line_id": "pick line", "task_id": "count task", "mode": "count mode",
+    "delta": "change", "reason": "reason",
+}
+_PATH = re.compile(r"at `\$\.(\w+)")
+_MISSING = re.compile(r"missing required field `(\w+)`")
+_UNKNOWN = re.compile(r"unknown field `(\w+)`")
+
+
+def _explain(exc: msgspec.ValidationError, kind: str) -> str:
+    """msgspec's message, turned into a sentence for the floor (the raw detail stays in brackets)."""
+    text = str(exc)
+    what = f"This {kind} scan" if kind else "This scan"
+    if m := _MISSING.search(text):
+        return f"{what} is missing the {_FIELD_WORDS.get(m[1], m[1])}. Redo the scan."
+    if m := _UNKNOWN.search(text):
+        return f"{what} has an unexpected field ({m[1]}). Update the scanner app, then redo the scan."
+    if m := _PATH.search(text):
+        return f"{what} has an invalid {_FIELD_WORDS.get(m[1], m[1])} ({text.split(' - at ')[0]}). Redo the scan."
+    return f"{what} could not be read ({text}). Redo the scan."
