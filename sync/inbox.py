@@ -51,6 +51,15 @@ async def find(txn_id: str) -> StoredTxn | None:
                      json.loads(row["result"] or "{}"))
 
 
+async def stored_hashes(txn_ids: list[str]) -> dict[str, str]:
+    """txn_id → payload hash of those already in the inbox (one query for a whole batch)."""
+    if not txn_ids:
+        return {}
+    marks = ", ".join("{}" for _ in txn_ids)
+    rows = await db.fetch(f"SELECT txn_id, payload_hash FROM sync_inbox WHERE txn_id IN ({marks})", *txn_ids)
+    return {r["txn_id"]: r["payload_hash"] for r in rows}
+
+
 async def claim(c: Claim) -> int | None:
     """Insert the envelope's row; None when its txn_id or its (device_id, seq) is already taken.
 

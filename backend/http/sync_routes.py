@@ -1,0 +1,72 @@
+"""Offline sync over HTTP: the handheld's outbox drains into POST /sync/txns; managers watch devices,
+gaps and exceptions on /tablet/devices.
+
+The outbox is a fetch() client holding the floor session cookie (and the CSRF header), so errors
+on /sync/ are JSON (backend/http/errors.py). Per-envelope results are always 200: only a batch
+that cannot be read (422) or a reused txn_id (422) is refused as a whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.params import FromPath
+from litestar.response import Template
+
+from backend.domain import counts
+from backend.http.floor.common import new_key
+from backend.http.session import actor, requires, session_of
+from backend.settings import Settings
+from sync import review
+from sync.replay import SYNC_BATCH_MAX, TxnResult, apply_batch
+
+
+class SyncBatch(msgspec.Struct, forbid_unknown_fields=True):
+    device_id: str
+    envelopes: list[Any]  # validated one by one: a malformed envelope is `rejected`, not the batch
+    pending: int = 0  # unsent scans the device reports (for the managers' view)
+    failed: int = 0
+
+
+class SyncResults(msgspec.Struct):
+    results: list[TxnResult]
+
+
+def _thresholds(request: Request) -> counts.Thresholds:
+    settings: Settings = request.app.state.settings
+    return counts.Thresholds(units=settings.adjust_approval_units, value_cents=settings.adjust_approval_value_cents)
+
+
+@post("/sync/txns", name="sync_txns", guards=[requires("lookup")], status_code=200)
+async def sync_txns(request: Request, data: SyncBatch) -> SyncResults:
+    """Any signed-in floor user may relay their device's outbox; each envelope is authorized as its own user."""
+    results = await apply_batch(data.device_id, data.envelopes[: SYNC_BATCH_MAX + 1], session_of(request).user,
+                                pending_reported=data.pending, failed_reported=data.failed,
+                                thresholds=_thresholds(request))
+    return SyncResults(results)
+
+
+async def _devices_page(**extra: Any) -> Template:
+    context = {"title": "Devices", "key": new_key(), "devices": await review.devices_overview(),
+               "gaps": await review.open_gaps(), "exceptions": await review.open_exceptions(), **extra}
+    return Template(template_name="tablet/devices.html", context=context, headers={"Vary": "HX-Request"})
+
+
+@get("/tablet/devices", name="tablet_devices", guards=[requires("approvals_view")])
+async def devices(request: Request) -> Template:
+    return await _devices_page()
+
+
+# `{id:int}`: the route-coverage test fills in path parameters by these names.
+@post("/tablet/devices/exceptions/{id:int}/resolve", name="tablet_sync_exception_resolve",
+      guards=[requires("approve")])
+async def resolve(request: Request, id: FromPath[int]) -> Template:  # noqa: A002 - the path parameter's name
+    form = await request.form()
+    key = str(form.get("key") or new_key())
+    resolved = await review.resolve_exception(id, key, actor(request), note=str(form.get("note") or ""))
+    return await _devices_page(ok=f"Exception #{resolved.id} ({resolved.sku or resolved.kind}) resolved.")
+
+
+ROUTES = [sync_txns, devices, resolve]

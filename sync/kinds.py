@@ -1,0 +1,154 @@
+"""Applying one validated scan through the domain commands the online screens use.
+
+Each kind runs as the person who scanned (`user:{code}` on the scanning device) with ledger keys
+derived from the txn_id (`sync:{txn_id}`), so even if the inbox row were lost a replay would be
+answered from the command log instead of posting twice.
+
+What a failure means for a scan that already happened on the floor:
+* the scan does not describe a valid action (unknown SKU or bin, wrong bin for the pick line, lot
+  missing...) or its user may not do it → `rejected`, with the domain's own message;
+* stock the ledger no longer has where the scan took it → found stock, `needs_review` (conflicts.py);
+* any other state conflict (line already picked, count already submitted, bin being counted) →
+  `needs_review` with a manager exception and nothing posted: a person decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from backend import db
+from backend.domain import counts
+from backend.domain.auth import users
+from backend.domain.auth.audit import Actor
+from backend.domain.auth.permissions import allows
+from backend.domain.errors import Conflict, InvalidInput, NotPermitted, UnknownReference
+from backend.domain.fulfillment import service as fulfillment
+from backend.domain.fulfillment.queries import get_pick_line
+from backend.domain.ledger import commands as ledger
+from backend.domain.ledger.audited import execute_as
+from sync.conflicts import Compensation, ScanContext, Spot, open_exception, with_found_stock
+from sync.envelopes import AdjustPayload, CountPayload, MovePayload, Payload, PickPayload, ReceivePayload, Scan
+
+PERMISSION_OF_KIND = {"receive": "receive", "move": "move", "pick": "pick", "count": "count", "adjust": "adjust"}
+_ROLE_WORDS = {"receive": "receive stock", "move": "move stock", "pick": "pick", "count": "count",
+               "adjust": "adjust stock"}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: Literal["applied", "needs_review", "rejected"]
+    reason: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+def ledger_key(txn_id: str) -> str:
+    return f"sync:{txn_id}"
+
+
+async def apply_scan(scan: Scan, thresholds: counts.Thresholds) -> Outcome:
+    """Authorize and apply one scan inside the caller's (the envelope's) transaction."""
+    assert db.engine().transaction_exists(), "a scan is applied in its envelope's transaction"
+    env = scan.envelope
+    user = await users.get_user(env.user_id)
+    if user is None or not user.active:
+        return Outcome("rejected", f"User #{env.user_id} is not an active user. Sign in again and redo the scan.")
+    if not allows(user.role, PERMISSION_OF_KIND[env.kind]):
+        return Outcome("rejected", f"{user.name} ({user.role}) may not {_ROLE_WORDS[env.kind]}. Ask a lead.")
+    ctx = ScanContext(env.txn_id, env.device_id, env.kind, ledger_key(env.txn_id),
+                      Actor(f"user:{user.code}", env.device_id, user.id, user.role))
+    handler = _HANDLERS[env.kind]
+    try:
+        # A savepoint: a scan that fails halfway (good units received, damaged refused) leaves nothing.
+        return await db.run_in_transaction(lambda: handler(scan.payload, ctx, thresholds))
+    except (InvalidInput, UnknownReference, NotPermitted) as exc:
+        return Outcome("rejected", exc.message)
+    except Conflict as exc:
+        location, sku = _where(scan.payload)
+        exception_id = await open_exception(ctx, reason=exc.message, location=location, sku=sku)
+        return Outcome("needs_review", f"Kept for a manager to check: {exc.message}", {"exception_id": exception_id})
+
+
+def _where(p: Payload) -> tuple[str, str]:
+    """(location, item) a manager looks at for this scan."""
+    if isinstance(p, ReceivePayload):
+        return p.to_location, p.sku
+    if isinstance(p, MovePayload):
+        return p.from_location, p.sku
+    if isinstance(p, PickPayload):
+        return p.bin, p.item_code
+    if isinstance(p, AdjustPayload):
+        return p.location, p.sku
+    return "", p.item_code
+
+
+async def _with_review(ctx: ScanContext, result: dict[str, Any], found: Compensation | None) -> Outcome:
+    if found is None:
+        return Outcome("applied", "", result)
+    exception_id = await open_exception(ctx, reason=found.reason(), compensation=found)
+    return Outcome("needs_review", found.reason(), {
+        **result, "exception_id": exception_id, "shortfall": found.shortfall,
+        "adjustment_movement_ids": found.movement_ids, "count_task_id": found.count_task_id,
+    })
+
+
+async def _receive(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
+    assert isinstance(p, ReceivePayload)
+    if p.damaged > p.qty:
+        raise InvalidInput(f"Damaged units ({p.damaged}) cannot be more than the {p.qty} received. Redo the receipt.")
+    common = {"sku": p.sku, "to_location": p.to_location, "lot": p.lot, "expiry": p.expiry}
+    ids: list[int] = []
+    if p.qty > p.damaged:
+        ids += (await execute_as(ledger.Receive(qty=p.qty - p.damaged, **common), key=ctx.key,
+                                 actor=ctx.actor)).movement_ids
+    if p.damaged:
+        ids += (await execute_as(ledger.Receive(qty=p.damaged, state="damaged", **common), key=f"{ctx.key}:damaged",
+                                 actor=ctx.actor)).movement_ids
+    return Outcome("applied", "", {"movement_ids": ids})
+
+
+async def _move(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
+    assert isinstance(p, MovePayload)
+    command = ledger.Move(sku=p.sku, qty=p.qty, from_location=p.from_location, to_location=p.to_location, lot=p.lot)
+
+    async def where() -> Spot:
+        return Spot(p.sku, p.from_location, p.lot)
+
+    done, found = await with_found_stock(lambda: execute_as(command, key=ctx.key, actor=ctx.actor), where, ctx)
+    return await _with_review(ctx, {"movement_ids": list(done.movement_ids)}, found)
+
+
+async def _pick(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
+    assert isinstance(p, PickPayload)
+
+    def attempt() -> Awaitable[fulfillment.PickLineView]:
+        return fulfillment.confirm_pick(p.pick_list_id, p.line_id, p.bin, p.item_code, p.qty, key=ctx.key,
+                                        actor=ctx.actor)
+
+    async def where() -> Spot:
+        line = await get_pick_line(p.pick_list_id, p.line_id)
+        return Spot(line.sku, line.bin, line.lot)
+
+    line, found = await with_found_stock(attempt, where, ctx)
+    return await _with_review(ctx, {"pick_line_id": line.id, "line_status": line.status}, found)
+
+
+async def _count(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
+    assert isinstance(p, CountPayload)
+    recorded = await counts.record_count(p.task_id, p.item_code, p.qty, ctx.key, ctx.actor, lot=p.lot, mode=p.mode)
+    return Outcome("applied", "", {"task_id": recorded.task_id})  # blind: never an expected quantity
+
+
+async def _adjust(p: Payload, ctx: ScanContext, thresholds: counts.Thresholds) -> Outcome:
+    assert isinstance(p, AdjustPayload)
+    outcome = await counts.request_adjustment(p.sku, p.location, p.delta, p.reason, ctx.key, ctx.actor, thresholds,
+                                              lot=p.lot)
+    waiting = "" if outcome.status == "posted" else "Sent to a manager for approval."
+    return Outcome("applied", waiting, {"request_id": outcome.request_id, "request_status": outcome.status,
+                                        "movement_ids": list(outcome.movement_ids)})
+
+
+_HANDLERS: dict[str, Callable[[Payload, ScanContext, counts.Thresholds], Awaitable[Outcome]]] = {
+    "receive": _receive, "move": _move, "pick": _pick, "count": _count, "adjust": _adjust,
+}

@@ -1,0 +1,166 @@
+"""Replaying a device's offline scans: each envelope once, in seq order, in its own transaction.
+
+The promise (OFFLINE_PROTOCOL.md): a scan accepted by the handheld is never lost and never applied
+twice. Every envelope gets a final result (applied, duplicate, needs_review, rejected); the device
+deletes it from its outbox only then. A txn_id seen before is answered from the inbox (duplicate);
+the same txn_id with different content is a device bug: IdempotencyConflict (HTTP 422) for the
+whole batch, checked before anything in the batch is applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+import structlog
+
+from backend import db
+from backend.domain import counts
+from backend.domain.auth.audit import Actor
+from backend.domain.auth.users import UserView
+from backend.domain.errors import InvalidInput, TxnIdReused
+from sync import inbox
+from sync.envelopes import (
+    DEVICE_ID_LENGTH_MAX,
+    Identity,
+    MalformedEnvelope,
+    Scan,
+    envelope_hash,
+    read_identity,
+    read_scan,
+)
+from sync.kinds import Outcome, apply_scan
+
+SYNC_BATCH_MAX = 200
+log = structlog.get_logger("stockline.sync")
+
+Status = Literal["applied", "duplicate", "needs_review", "rejected"]
+
+
+class TxnResult(msgspec.Struct, frozen=True, kw_only=True):
+    txn_id: str
+    status: Status
+    reason: str = ""
+    server_seq: int | None = None  # the inbox row id: the server's order of arrival
+    original_status: str | None = None  # for a duplicate: what the first delivery got
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    raw: Any
+    identity: Identity | None  # None: cannot be stored, only answered
+    digest: str
+    scan: Scan | None  # None: malformed, `problem` says why
+    problem: str
+
+
+async def apply_batch(device_id: str, envelopes: Sequence[Any], session_user: UserView | Actor,
+                      pending_reported: int | None = None, failed_reported: int | None = None,
+                      thresholds: counts.Thresholds = counts.Thresholds()) -> list[TxnResult]:
+    """Apply a batch from one device; results in the order applied (by seq).
+
+    `session_user` is who is signed in on the device now (it relays scans that may be someone
+    else's: each envelope is authorized as its own user_id). An empty batch is a heartbeat.
+    """
+    _check_batch(device_id, envelopes)
+    incoming = [_read(raw, device_id) for raw in envelopes]
+    await _refuse_reused_txn_ids(incoming)
+    relay_id = session_user.user_id if isinstance(session_user, Actor) else session_user.id
+    await db.run_in_transaction(lambda: inbox.touch_device(device_id, relay_id, pending_reported, failed_reported))
+    results: list[TxnResult] = []
+    for item in sorted(incoming, key=lambda i: i.identity.seq if i.identity else 0):
+        if item.identity is None:
+            results.append(TxnResult(txn_id=_raw_txn_id(item.raw), status="rejected", reason=item.problem))
+        else:
+            results.append(await _apply_one(item, item.identity, relay_id, thresholds))
+    _log(device_id, results)
+    return results
+
+
+def _check_batch(device_id: str, envelopes: Sequence[Any]) -> None:
+    if not isinstance(device_id, str) or not 0 < len(device_id) <= DEVICE_ID_LENGTH_MAX:
+        raise InvalidInput(f"The scanner id must be 1–{DEVICE_ID_LENGTH_MAX} characters. Reload the scanner app.")
+    if len(envelopes) > SYNC_BATCH_MAX:
+        raise InvalidInput(f"Send at most {SYNC_BATCH_MAX} scans at a time.")
+
+
+def _read(raw: Any, device_id: str) -> _Incoming:
+    identity = read_identity(raw)
+    if identity is not None and identity.device_id != device_id:
+        problem = f"This scan was queued on another scanner ({identity.device_id}). Send it from that scanner."
+        return _Incoming(raw, None, "", None, problem)
+    digest = envelope_hash(raw) if identity is not None else ""
+    try:
+        return _Incoming(raw, identity, digest, read_scan(raw), "")
+    except MalformedEnvelope as exc:
+        return _Incoming(raw, identity, digest, None, exc.reason)
+
+
+async def _refuse_reused_txn_ids(incoming: list[_Incoming]) -> None:
+    """A txn_id with different content anywhere in the batch refuses the batch before any of it applies."""
+    digests: dict[str, str] = {}
+    for item in incoming:
+        if item.identity is None:
+            continue
+        txn_id = item.identity.txn_id
+        if digests.setdefault(txn_id, item.digest) != item.digest:
+            raise TxnIdReused(txn_id)
+    for txn_id, stored_digest in (await inbox.stored_hashes(list(digests))).items():
+        if stored_digest != digests[txn_id]:
+            raise TxnIdReused(txn_id)
+
+
+async def _apply_one(item: _Incoming, identity: Identity, relay_id: int | None,
+                     thresholds: counts.Thresholds) -> TxnResult:
+    """The envelope, its inbox row and its seq bookkeeping: one transaction."""
+    raw = item.raw
+    claim = inbox.Claim(
+        identity, item.digest, user_id=_int_or_none(raw.get("user_id")), kind=_text(raw.get("kind")),
+        scanned_at=_text(raw.get("scanned_at")), session_user_id=relay_id,
+    )
+
+    async def work() -> TxnResult:
+        server_seq = await inbox.claim(claim)
+        if server_seq is None:
+            return await _answer_taken(item, identity)
+        await inbox.record_seq(identity)
+        outcome = await apply_scan(item.scan, thresholds) if item.scan else Outcome("rejected", item.problem)
+        await inbox.finish(server_seq, outcome.status, outcome.reason, outcome.result)
+        return TxnResult(txn_id=identity.txn_id, status=outcome.status, reason=outcome.reason, server_seq=server_seq)
+
+    return await db.run_in_transaction(work)
+
+
+async def _answer_taken(item: _Incoming, identity: Identity) -> TxnResult:
+    stored = await inbox.find(identity.txn_id)
+    if stored is None:
+        # Its (device_id, seq) belongs to another txn: the device reused a number (storage reset?).
+        return TxnResult(txn_id=identity.txn_id, status="rejected",
+                         reason=f"Scan number {identity.seq} of this scanner was already used by another scan. "
+                                "Ask a lead to check the scanner.")
+    if stored.payload_hash != item.digest:
+        raise TxnIdReused(identity.txn_id)  # arrived between the batch check and now
+    assert stored.status != "pending", "a claimed row is final when its transaction commits"
+    return TxnResult(txn_id=stored.txn_id, status="duplicate", reason=stored.reason, server_seq=stored.server_seq,
+                     original_status=stored.status)
+
+
+def _raw_txn_id(raw: Any) -> str:
+    value = raw.get("txn_id") if isinstance(raw, dict) else None
+    return value[:64] if isinstance(value, str) else ""
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63 else None
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _log(device_id: str, results: list[TxnResult]) -> None:
+    tally = {status: sum(1 for r in results if r.status == status)
+             for status in ("applied", "duplicate", "needs_review", "rejected")}
+    log.info("sync.batch", device=device_id, envelopes=len(results), **tally)
