@@ -11,6 +11,7 @@ from backend.domain.auth.audit import Actor
 from backend.domain.auth.tokens import create_token
 from backend.domain.auth.users import create_user
 from backend.domain.catalog.gs1 import gtin_check_digit
+from backend.domain.fulfillment.service import NewManualOrder, OrderLineSpec, create_manual_order, create_pick_list
 from backend.domain.catalog.service import get_item_by_id
 from backend.domain.ledger import commands
 from backend.domain.ledger.posting import Leg, Plan, claim_key, payload_hash, post
@@ -143,6 +144,28 @@ async def _seed_users() -> None:
         await create_user(code, name, role, pin, system)
 
 
+DEMO_ORDERS = 3
+ORDER_LINES = 3
+
+
+async def _seed_pick_lists(rng: random.Random) -> None:
+    """A few manual orders, reserved and on pick lists, so pickers have work in the demo."""
+    rows = await db.fetch(
+        "SELECT i.sku, b.on_hand - b.reserved - b.quarantined - b.damaged AS available FROM balances b"
+        " JOIN items i ON i.id = b.item_id JOIN locations l ON l.id = b.location_id"
+        " WHERE l.warehouse_id = (SELECT id FROM locations WHERE code_key = {}) AND l.kind = 'bin'"
+        " AND NOT i.lot_tracked AND b.on_hand - b.reserved - b.quarantined - b.damaged >= 5 ORDER BY b.id",
+        WAREHOUSES[0].casefold(),
+    )
+    system = Actor("system:demo")
+    for n in range(1, DEMO_ORDERS + 1):
+        picked = rng.sample(rows, ORDER_LINES)
+        lines = [OrderLineSpec(sku=r["sku"], qty=rng.randint(1, 4)) for r in picked]
+        order = await create_manual_order(NewManualOrder(order_ref=f"WEB-{1000 + n}", lines=lines,
+                                                         warehouse=WAREHOUSES[0]), key=f"demo:order:{n}", actor=system)
+        await create_pick_list(order.order_ref, key=f"demo:pick-list:{n}", actor=system)
+
+
 async def is_seeded() -> bool:
     return await db.fetch_one("SELECT id FROM locations WHERE code_key = {}", WAREHOUSES[0].casefold()) is not None
 
@@ -161,6 +184,7 @@ async def seed_demo() -> str:
 
         await db.run_in_transaction(seed_master_data)
         await _seed_reservations(rng)
+        await _seed_pick_lists(rng)
         await _seed_users()
     await get_location(WAREHOUSES[0])
     return await create_token("demo", "write")

@@ -8,7 +8,7 @@ that cannot be read (422) or a reused txn_id (422) is refused as a whole.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
@@ -25,7 +25,8 @@ from sync.replay import SYNC_BATCH_MAX, TxnResult, apply_batch
 
 class SyncBatch(msgspec.Struct, forbid_unknown_fields=True):
     device_id: str
-    envelopes: list[Any]  # validated one by one: a malformed envelope is `rejected`, not the batch
+    # Validated one by one: a malformed envelope is `rejected`, not the batch.
+    envelopes: Annotated[list[Any], msgspec.Meta(max_length=SYNC_BATCH_MAX)]
     pending: int = 0  # unsent scans the device reports (for the managers' view)
     failed: int = 0
 
@@ -42,7 +43,7 @@ def _thresholds(request: Request) -> counts.Thresholds:
 @post("/sync/txns", name="sync_txns", guards=[requires("lookup")], status_code=200)
 async def sync_txns(request: Request, data: SyncBatch) -> SyncResults:
     """Any signed-in floor user may relay their device's outbox; each envelope is authorized as its own user."""
-    results = await apply_batch(data.device_id, data.envelopes[: SYNC_BATCH_MAX + 1], session_of(request).user,
+    results = await apply_batch(data.device_id, data.envelopes, session_of(request).user,
                                 pending_reported=data.pending, failed_reported=data.failed,
                                 thresholds=_thresholds(request))
     return SyncResults(results)

@@ -158,9 +158,12 @@ async def ship_scan(request: Request) -> Template:
         if not code:
             return _ship(request, state)
         carton = await f.find_carton_by_code(code)
-        if carton is None:
-            raise InvalidInput(f"No carton {code}. Scan the carton label.")
-        return _ship(request, ShipState(carton=carton.code), ok=f"Carton {carton.code} ({carton.order_ref}).")
+        if carton is not None:
+            return _ship(request, ShipState(carton=carton.code), ok=f"Carton {carton.code} ({carton.order_ref}).")
+        order = await f.find_order(code)
+        if order is None:
+            raise InvalidInput(f"No carton or order {code}. Scan the carton label.")
+        return _ship(request, ShipState(carton=order.order_ref), ok=f"Order {order.order_ref}: all closed cartons.")
     tracking = code or state.tracking
     if not state.carrier or not tracking:
         return _ship(request, msgspec.structs.replace(state, tracking=tracking))

@@ -1,0 +1,32 @@
+"""`stockline demo` seeds a realistic store once, on either database."""
+
+from __future__ import annotations
+
+from backend import db
+from backend.demo import seed_demo
+from backend.domain.auth.tokens import verify_token
+from backend.domain.ledger.check import check_ledger
+
+
+async def _count(sql: str) -> int:
+    row = await db.fetch_one(f"SELECT COUNT(*) AS n FROM ({sql}) q")
+    return row["n"]
+
+
+async def test_demo_seeds_a_realistic_store_once(empty_db):
+    token = await seed_demo()
+    assert (await verify_token(token)).scope == "write"
+    assert await _count("SELECT id FROM locations WHERE kind = 'warehouse'") == 2
+    assert await _count("SELECT id FROM locations WHERE kind = 'bin'") >= 200
+    assert await _count("SELECT id FROM items WHERE NOT is_kit") >= 1000
+    assert await _count("SELECT id FROM items WHERE is_kit") > 0
+    assert await _count("SELECT DISTINCT item_id FROM barcodes") >= 1000
+    assert await _count("SELECT id FROM item_units WHERE unit = 'case' AND factor = 24") >= 1000
+    assert await _count("SELECT DISTINCT location_id FROM balances WHERE on_hand > 0") >= 150
+    assert await _count("SELECT id FROM reservations WHERE status = 'open'") > 0
+    assert await _count("SELECT id FROM pick_lists") >= 3
+    assert await _count("SELECT id FROM users") >= 6
+    movements = await _count("SELECT id FROM movements")
+    await seed_demo()  # already seeded: only a new token
+    assert await _count("SELECT id FROM movements") == movements
+    assert await check_ledger() == []
