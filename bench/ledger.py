@@ -6,11 +6,12 @@ What it measures (all on this machine, against the server behind --pg-url):
    database: the TPS this server does for a small write transaction.
 2. Postgres postings/s: C asyncio workers in one process loop `commands.execute(Move(...))`,
    each moving 1 unit of a random item between two random bins that hold it, for N seconds.
-   A posting is one successful Move (one transaction: key claim, two guarded balance updates,
-   one movement). InsufficientStock counts as a failed attempt and is reported separately.
+   A posting is one successful Move (one transaction: key claim, lookups, a guarded update of the
+   source balance, an upsert of the destination balance, one movement row). InsufficientStock counts as a failed attempt and is reported separately.
 3. SQLite postings/s: the same loop on a temporary SQLite file (one process, C tasks).
 4. Reservations: wall time to reserve 10,000 one-line orders on Postgres with C workers
    (scaled down proportionally when N < 10), then `check_ledger()` drift (must be 0).
+   Phases 2 and 4 share the Postgres database and run before phase 3.
 
 The last line is `ratio: X.XX` = Stockline Postgres postings/s / pgbench TPS (higher is better).
 Usage: .venv/bin/python bench/ledger.py [--seconds 30] [--clients 8] [--pg-url URL]
@@ -23,31 +24,27 @@ import asyncio
 import random
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from backend import db  # noqa: E402
-from backend.domain.catalog.service import get_item_by_id  # noqa: E402
-from backend.domain.errors import InsufficientStock  # noqa: E402
-from backend.domain.ledger import commands  # noqa: E402
-from backend.domain.ledger.check import check_ledger  # noqa: E402
-from backend.domain.ledger.posting import Leg, Plan, claim_key, payload_hash, post  # noqa: E402
-from backend.domain.locations.service import (  # noqa: E402
+from backend import db
+from backend.domain.catalog.service import get_item_by_id
+from backend.domain.errors import InsufficientStock
+from backend.domain.ledger import commands
+from backend.domain.ledger.check import check_ledger
+from backend.domain.ledger.posting import Leg, Plan, claim_key, payload_hash, post
+from backend.domain.locations.service import (
     NewLocation,
     create_in_transaction,
     get_location_by_id,
     virtual,
 )
-from backend.migrations import migrate  # noqa: E402
-from backend.settings import Settings  # noqa: E402
+from backend.migrations import migrate
+from backend.settings import Settings
 
 BENCH_DB = "stockline_bench"
 PGBENCH_DB = "stockline_bench_pgbench"
@@ -118,7 +115,7 @@ async def _seed_master_data(rng: random.Random) -> dict[int, list[int]]:
             loc = await create_in_transaction(NewLocation(code=f"BWH-{z}-{b:02d}", kind="bin",
                                                           parent=f"BWH-{z}", walk_seq=b))
             bin_ids.append(loc.id)
-    now, placed = datetime.now(UTC), {}
+    now, placed = datetime.now(UTC), dict[int, list[int]]()
     for n in range(1, ITEMS + 1):
         sku = f"BENCH-{n:04d}"
         row = await db.fetch_one("INSERT INTO items (sku, sku_key, name, created_at) VALUES ({}, {}, {}, {})"
@@ -135,7 +132,7 @@ async def seed() -> Stock:
 
     async def work() -> Stock:
         placed = await _seed_master_data(rng)
-        supplier, legs, bins_of = await virtual("supplier"), [], {}
+        supplier, legs, bins_of = await virtual("supplier"), list[Leg](), dict[str, list[str]]()
         views = {b: await get_location_by_id(b) for b in {b for bin_ids in placed.values() for b in bin_ids}}
         for item_id, bin_ids in placed.items():
             item = await get_item_by_id(item_id)

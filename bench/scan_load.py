@@ -10,19 +10,25 @@ What it does (all on this machine, load generator included):
 2. D simulated handhelds (asyncio + one httpx.AsyncClient each, own cookie jar, keep-alive) sign in
    (GET /signin for the csrftoken cookie, POST /signin with code + PIN), then:
    - baseline: every device loops GET /healthz for N seconds;
-   - scan: every device loops the Move flow for N seconds, exactly what htmx sends for the #flow form
+   - scan: every device loops the Move flow for N seconds (back to back by default; --think-ms M pauses
+     0.5M..1.5M before each scan, as a person walking and aiming does), exactly what htmx sends for the #flow form
      (HX-Request/HX-Target/HX-Trigger/HX-Current-URL + x-csrftoken headers, the form's hidden fields):
        step 1 scan-bin   code=<from bin>
        step 2 scan-item  from_bin=<from bin>, code=<sku>
        step 3 confirm    from_bin, sku, qty=1, key=<key rendered in the step-2 form>, code=<to bin>
      Each device moves its own item between its own two bins, back and forth, so moves succeed.
 3. Prints per-step latency percentiles (client-side, ms), scan-step throughput, errors by status,
-   CPU used by the server / this load generator / the whole machine during each phase, bytes of the
-   first load of the Move screen and of one scan round trip.
+   CPU used during each phase by the server, its PostgreSQL backends, this load generator and anything
+   else on the machine (other work on a shared machine skews every figure: check that last one), bytes of
+   the first load of the Move screen and of one scan round trip.
+
+With no think time the loop is closed and saturating: each device waits only for its own previous
+response, so mean latency is about D / throughput whatever the server does. Latency at a realistic
+pace needs --think-ms.
 
 The last line is `ratio: X.XX` = scan steps/s / healthz requests/s (same clients, same duration).
 Usage: .venv/bin/python bench/scan_load.py [--seconds 30] [--devices 50] [--pg-url URL] [--pool-max 20]
-       [--profile FILE]   (py-spy record of the server during the scan phase, collapsed stacks)
+       [--think-ms 0] [--profile FILE]   (py-spy record of the server during the scan phase, collapsed stacks)
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import math
 import os
 import random
 import re
@@ -50,14 +57,14 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend import db  # noqa: E402
-from backend.domain.auth.audit import Actor  # noqa: E402
-from backend.domain.auth.users import create_user  # noqa: E402
-from backend.domain.catalog.service import NewItem, create_item  # noqa: E402
-from backend.domain.ledger import commands as c  # noqa: E402
-from backend.domain.locations.service import NewLocation, create_location  # noqa: E402
-from backend.migrations import migrate  # noqa: E402
-from backend.settings import Settings  # noqa: E402
+from backend import db
+from backend.domain.auth.audit import Actor
+from backend.domain.auth.users import create_user
+from backend.domain.catalog.service import NewItem, create_item
+from backend.domain.ledger import commands as c
+from backend.domain.locations.service import NewLocation, create_location
+from backend.migrations import migrate
+from backend.settings import Settings
 
 BENCH_DB = "stockline_bench_scan"
 ITEMS, MIN_BINS, STOCK_PER_BIN = 50, 100, 1_000
@@ -416,6 +423,19 @@ async def measure_bytes(h: Handheld) -> list[str]:
     if extra:
         out.append("  also fetched by a browser on first load, not counted above: " + ", ".join(
             f"{e['path']} {e['wire_body']:,} B (gzip {e['gzip_body']:,} B)" for e in extra))
+    # app.js registers /sw.js, whose install step precaches its SHELL list on a device's first visit.
+    sw = await h.client.get("/sw.js")
+    shell = re.search(r"SHELL\s*=\s*\[(.*?)\]", sw.text, re.DOTALL) if sw.status_code == 200 else None
+    if shell:
+        paths = [p for p in re.findall(r'"(/[^"]+)"', shell.group(1)) if p not in STATIC]
+        pre = [await wire_get(h.client, p, {**accept, "Accept": "*/*"}) for p in paths]
+        wire_sw = len(sw.content) + sum(e["wire_body"] for e in pre)
+        gz_sw = len(gzip.compress(sw.content, 6)) + sum(e["gzip_body"] for e in pre)
+        biggest = max(pre, key=lambda e: e["wire_body"]) if pre else None
+        out.append(f"  then, on a device's first visit, the service worker (/sw.js {len(sw.content):,} B) precaches "
+                   f"{len(pre)} more files: {wire_sw:,} B = {wire_sw / 1024:.0f} KiB on the wire as served (gzip "
+                   f"{gz_sw:,} B = {gz_sw / 1024:.0f} KiB)" + (f"; largest {biggest['path']} {biggest['wire_body']:,} B"
+                                                              if biggest else ""))
 
     # one scan round trip: the three posts of one move, as htmx sends them
     h.forward = True
@@ -439,7 +459,7 @@ async def measure_bytes(h: Handheld) -> list[str]:
 def pct(sorted_ms: list[float], p: float) -> float:
     if not sorted_ms:
         return float("nan")
-    k = max(0, min(len(sorted_ms) - 1, int(round(p / 100 * len(sorted_ms) + 0.5)) - 1))
+    k = max(0, min(len(sorted_ms) - 1, math.ceil(p / 100 * len(sorted_ms)) - 1))  # nearest rank
     return sorted_ms[k]
 
 
@@ -455,7 +475,7 @@ def errors_line(tally: Tally) -> str:
     return "  errors: " + ", ".join(f"{step} {status}: {n}" for (step, status), n in sorted(tally.errors.items()))
 
 
-async def py_spy(pid: int, seconds: int, out: Path) -> subprocess.Popen | None:
+def py_spy(pid: int, seconds: int, out: Path) -> subprocess.Popen | None:
     exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(exe).exists():
         print(f"py-spy not found; no profile written to {out}")
@@ -494,7 +514,7 @@ async def main(args: argparse.Namespace) -> None:
         print(errors_line(health))
         print("  " + await cpu.report())
 
-        profiler = await py_spy(proc.pid, n, Path(args.profile)) if args.profile else None
+        profiler = py_spy(proc.pid, n, Path(args.profile)) if args.profile else None
         cpu = await CpuWindow(proc.pid, args.pg_url).start()
         scan = await run_phase(handhelds, n, "scan", args.think_ms / 1000)
         scan_rate = scan.ok / scan.elapsed_s

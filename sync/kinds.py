@@ -97,13 +97,14 @@ async def _receive(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcom
     assert isinstance(p, ReceivePayload)
     if p.damaged > p.qty:
         raise InvalidInput(f"Damaged units ({p.damaged}) cannot be more than the {p.qty} received. Redo the receipt.")
-    common = {"sku": p.sku, "to_location": p.to_location, "lot": p.lot, "expiry": p.expiry}
+    def receipt(qty: int, state: ledger.State) -> ledger.Receive:
+        return ledger.Receive(sku=p.sku, qty=qty, to_location=p.to_location, lot=p.lot, expiry=p.expiry, state=state)
+
     ids: list[int] = []
     if p.qty > p.damaged:
-        ids += (await execute_as(ledger.Receive(qty=p.qty - p.damaged, **common), key=ctx.key,
-                                 actor=ctx.actor)).movement_ids
+        ids += (await execute_as(receipt(p.qty - p.damaged, "available"), key=ctx.key, actor=ctx.actor)).movement_ids
     if p.damaged:
-        ids += (await execute_as(ledger.Receive(qty=p.damaged, state="damaged", **common), key=f"{ctx.key}:damaged",
+        ids += (await execute_as(receipt(p.damaged, "damaged"), key=f"{ctx.key}:damaged",
                                  actor=ctx.actor)).movement_ids
     return Outcome("applied", "", {"movement_ids": ids})
 

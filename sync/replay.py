@@ -34,6 +34,7 @@ from sync.envelopes import (
 from sync.kinds import Outcome, apply_scan
 
 SYNC_BATCH_MAX = 200
+_DEFAULT_THRESHOLDS = counts.Thresholds()
 log = structlog.get_logger("stockline.sync")
 
 Status = Literal["applied", "duplicate", "needs_review", "rejected"]
@@ -58,7 +59,7 @@ class _Incoming:
 
 async def apply_batch(device_id: str, envelopes: Sequence[Any], session_user: UserView | Actor,
                       pending_reported: int | None = None, failed_reported: int | None = None,
-                      thresholds: counts.Thresholds = counts.Thresholds()) -> list[TxnResult]:
+                      thresholds: counts.Thresholds = _DEFAULT_THRESHOLDS) -> list[TxnResult]:
     """Apply a batch from one device; results in the order applied (by seq).
 
     `session_user` is who is signed in on the device now (it relays scans that may be someone

@@ -58,10 +58,14 @@ async def table_count(table: str, where: str = "1 = 1", *args: Any) -> int:
 
 
 def _strip(code: str, prefix: str) -> str:
-    return code[len(prefix):] if code.startswith(prefix) else code
+    return code.removeprefix(prefix)
 
 
-async def ledger_of(prefix: str) -> tuple[dict[tuple[str, str, str], tuple[int, ...]], Counter[tuple[Any, ...]]]:
+Balances = dict[tuple[str, str, str], tuple[int, int, int, int]]
+Movements = Counter[tuple[str, str, int, str, str, str, str, str]]
+
+
+async def ledger_of(prefix: str) -> tuple[Balances, Movements]:
     """(balances, movement multiset) of the items whose SKU starts with `prefix`, with the prefix
     removed from SKUs and location codes so two namespaces can be compared."""
     balances = {

@@ -15,7 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from backend import db
-from backend.http import tablet
+from backend.http import sync_routes, tablet
 from backend.http.app_paths import WEB_DIR
 from backend.http.controllers.api import (
     ItemController,
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
     )
     return Litestar(
         route_handlers=[
-            api, healthz, *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *pwa.ROUTES,
+            api, healthz, *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         lifespan=[lifespan],
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
         # Screens use cookie sessions, so every form and htmx POST carries a CSRF token; the JSON API
         # uses bearer tokens (no ambient credentials), so it is excluded.
         csrf_config=CSRFConfig(secret=settings.csrf_secret(), cookie_secure=settings.secure_cookies,
-                               cookie_samesite="strict", exclude=["/api/"]),
+                               cookie_samesite="strict", exclude=["^/api/"]),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(

@@ -60,13 +60,12 @@ async def devices(request: Request) -> Template:
     return await _devices_page()
 
 
-# `{id:int}`: the route-coverage test fills in path parameters by these names.
-@post("/tablet/devices/exceptions/{id:int}/resolve", name="tablet_sync_exception_resolve",
+@post("/tablet/devices/exceptions/{exception_id:int}/resolve", name="tablet_sync_exception_resolve",
       guards=[requires("approve")])
-async def resolve(request: Request, id: FromPath[int]) -> Template:  # noqa: A002 - the path parameter's name
+async def resolve(request: Request, exception_id: FromPath[int]) -> Template:
     form = await request.form()
     key = str(form.get("key") or new_key())
-    resolved = await review.resolve_exception(id, key, actor(request), note=str(form.get("note") or ""))
+    resolved = await review.resolve_exception(exception_id, key, actor(request), note=str(form.get("note") or ""))
     return await _devices_page(ok=f"Exception #{resolved.id} ({resolved.sku or resolved.kind}) resolved.")
 
 

@@ -6,6 +6,7 @@ nothing negative).
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
@@ -162,6 +163,29 @@ async def test_a_manager_resolves_an_exception_once_but_not_their_own_scan():
     assert await review.open_exceptions() == []
 
 
+# --- concurrency ---------------------------------------------------------------------------------
+
+async def test_two_tabs_draining_the_same_outbox_at_once_apply_each_scan_once():
+    await stocked(5)
+    picker, hh = await user("picker"), Handheld()
+    scans = [hh.scan(picker, "move", sku="MUG", qty=1, from_location=B1, to_location=B2) for _ in range(5)]
+    tab1, tab2 = await asyncio.gather(hh.send(*scans, relay=picker), hh.send(*scans, relay=picker))
+    assert [sorted([a.status, b.status]) for a, b in zip(tab1, tab2, strict=True)] == [["applied", "duplicate"]] * 5
+    assert (await on_hand("MUG", B2), await table_count("movements"), await table_count("sync_gaps")) == (5, 6, 0)
+
+
+async def test_two_devices_taking_the_last_unit_at_the_same_moment_never_go_negative():
+    await stocked(1)
+    ana, bob = await user("picker"), await user("picker")
+    hh1, hh2 = Handheld(), Handheld()
+    results = await asyncio.gather(
+        hh1.send(hh1.scan(ana, "move", sku="MUG", qty=1, from_location=B1, to_location=B2), relay=ana),
+        hh2.send(hh2.scan(bob, "move", sku="MUG", qty=1, from_location=B1, to_location=B3), relay=bob),
+    )
+    assert sorted(r.status for [r] in results) == ["applied", "needs_review"]
+    assert [await on_hand("MUG", b) for b in (B1, B2, B3)] == [0, 1, 1]
+
+
 # --- seq order and gaps ----------------------------------------------------------------------------
 
 async def test_a_seq_gap_is_recorded_later_scans_still_apply_and_late_scans_close_it():
@@ -236,8 +260,8 @@ async def test_malformed_envelopes_are_rejected_with_a_reason_and_the_rest_of_th
     good = hh.scan(picker, "move", sku="MUG", qty=1, from_location=B1, to_location=B3)
     results = await hh.send(bad_qty, missing, unknown_kind, no_id, good, relay=picker)
     reasons = {r.txn_id: (r.status, r.reason) for r in results}
-    assert reasons[bad_qty["txn_id"]] == ("rejected", "This move scan has an invalid quantity (Expected `int`, got "
-                                                      "`str`). Redo the scan.")
+    assert reasons[bad_qty["txn_id"]] == (
+        "rejected", "This move scan has an invalid quantity (Expected `int`, got `str`). Redo the scan.")
     assert reasons[missing["txn_id"]] == ("rejected", "This move scan is missing the destination bin. Redo the scan.")
     assert reasons[unknown_kind["txn_id"]][0] == "rejected" and "kind of scan" in reasons[unknown_kind["txn_id"]][1]
     assert reasons["42"][0] == "rejected" and "scan id" in reasons["42"][1]

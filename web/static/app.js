@@ -68,6 +68,12 @@
     if (e.detail.xhr.status === 401) { window.location.href = "/signin"; e.detail.shouldSwap = false; }
   });
 
+  // Destructive buttons ask first; the question is data (escaped by the template), never script.
+  document.addEventListener("click", (e) => {
+    const ask = e.target.closest("[data-confirm]");
+    if (ask && !window.confirm(ask.dataset.confirm)) { e.preventDefault(); e.stopImmediatePropagation(); }
+  }, true);
+
   document.addEventListener("click", (e) => {
     const keypad = e.target.closest("[data-keypad], [data-keypad-for]");
     if (keypad) {
