@@ -94,6 +94,7 @@ def test_putaway_suggests_the_bin_and_override_needs_a_reason(handheld, server):
     handheld.goto("/floor/receive")
     wedge(handheld, MUG_GTIN)
     wedge(handheld, "DOCK-1")
+    expect(feedback(handheld)).to_contain_text("Received 1 MUG into DOCK-1")
     handheld.goto("/floor/putaway")
     wedge(handheld, "DOCK-1")
     wedge(handheld, MUG_GTIN)
