@@ -57,11 +57,20 @@
   }
 
   // One answer per response, even when htmx settles several elements (the form and the prompt).
+  // Focus goes back to the scan field after every answer, unless the worker moved to another
+  // field while waiting for it (their typing must not land in the scan field).
   let announcedXhr = null;
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    if (e.detail.xhr) e.detail.xhr.stocklineFocusId = document.activeElement?.id || "";
+  });
   document.addEventListener("htmx:afterSettle", (e) => {
-    if (e.detail.xhr && e.detail.xhr === announcedXhr) return;
-    announcedXhr = e.detail.xhr;
-    announce(); focusScan(true);
+    const xhr = e.detail.xhr;
+    if (xhr && xhr === announcedXhr) return;
+    announcedXhr = xhr;
+    announce();
+    const active = document.activeElement;
+    const movedAway = xhr && active && active.id && active.matches(EDITABLE) && active.id !== xhr.stocklineFocusId;
+    if (!movedAway) focusScan(true);
   });
   document.addEventListener("htmx:sendError", () => showError("No connection to the server. Try again."));
   document.addEventListener("htmx:beforeSwap", (e) => {
@@ -84,24 +93,41 @@
     if (e.target.closest("[data-camera]")) { openCamera(); return; }
     if (!e.target.closest("input, select, textarea, button, a, label, summary")) setTimeout(() => focusScan(false), 0);
   });
-  // After a keypad/OK entry is sent, clear the field and put the soft keyboard away again.
-  document.addEventListener("submit", () => setTimeout(() => {
-    const el = scanField();
-    if (el) { el.value = ""; el.setAttribute("inputmode", "none"); }
-  }, 0));
-
-  // ---- scans are queued: a wedge scanner may scan again before the last scan's answer is back ----
+  // ---- every answer to the flow form goes out through one queue, in order, one at a time: a wedge
+  // scanner may scan again, or the worker tap OK, before the last answer is back ----
   const pending = [];
   let inFlight = false;
-  function sendNextScan() {
+  function sendNext() {
     const form = document.getElementById("flow");
     if (inFlight || !pending.length || !form) return;
     inFlight = true;
-    const code = pending.shift();
-    htmx.ajax("POST", form.getAttribute("hx-post"), { source: form, values: { code }, target: form, swap: "outerHTML" })
+    const values = pending.shift();
+    htmx.ajax("POST", form.getAttribute("hx-post"), { source: form, values, target: form, swap: "outerHTML" })
       .catch(() => showError("No connection to the server. Scan again."))
-      .finally(() => { inFlight = false; sendNextScan(); });
+      .finally(() => { inFlight = false; sendNext(); });
   }
+  function queue(values) { pending.push(values); sendNext(); }
+  function clearScan() {
+    const el = scanField();
+    if (el) { el.value = ""; el.setAttribute("inputmode", "none"); }
+  }
+  // A submit (OK, a quantity's Enter, a step button, the camera) is captured before htmx sees it:
+  // what the worker saw and pressed is taken now; the step's hidden state comes from the form
+  // as it is when the answer goes out.
+  document.addEventListener("submit", (e) => {
+    const form = e.target;
+    if (form.id !== "flow" || !form.hasAttribute("hx-post")) { setTimeout(clearScan, 0); return; }
+    e.preventDefault(); e.stopImmediatePropagation();
+    const values = {};
+    for (const el of form.elements) {
+      if (!el.name || el.disabled || el.type === "hidden" || el.type === "submit" || el.type === "button") continue;
+      if ((el.type === "radio" || el.type === "checkbox") && !el.checked) continue;
+      values[el.name] = el.value;
+    }
+    if (e.submitter?.name) values[e.submitter.name] = e.submitter.value;
+    clearScan();
+    queue(values);
+  }, true);
 
   // ---- camera scanning: the browser's BarcodeDetector, else the vendored polyfill (no CDN) ----
   const VENDOR = "/static/vendor/barcode-detector/";
@@ -165,11 +191,11 @@
     const code = e.target.value.trim();
     e.target.value = "";
     e.target.setAttribute("inputmode", "none");
-    if (code) { pending.push(code); sendNextScan(); }
-    else if (!inFlight) form.requestSubmit();  // Enter on an empty field sends edited quantities
+    if (code) queue({ code });
+    else form.requestSubmit();  // Enter on an empty field sends edited quantities
   });
 
-  window.Stockline = { detectorClass };  // used by the camera dialog, and by the browser tests
+  Object.assign((window.Stockline ||= {}), { detectorClass });  // used by the camera dialog and the browser tests
 
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
   window.addEventListener("DOMContentLoaded", () => { announce(); focusScan(true); });
