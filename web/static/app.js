@@ -72,7 +72,9 @@
     const movedAway = xhr && active && active.id && active.matches(EDITABLE) && active.id !== xhr.stocklineFocusId;
     if (!movedAway) focusScan(true);
   });
-  document.addEventListener("htmx:sendError", () => showError("No connection to the server. Try again."));
+  document.addEventListener("htmx:sendError", () => {
+    if (!window.Stockline?.offline?.covers(location.pathname)) showError("No connection to the server. Try again.");
+  });
   document.addEventListener("htmx:beforeSwap", (e) => {
     if (e.detail.xhr.status === 401) { window.location.href = "/signin"; e.detail.shouldSwap = false; }
   });
@@ -102,8 +104,12 @@
     if (inFlight || !pending.length || !form) return;
     inFlight = true;
     const values = pending.shift();
+    // No server: offline.js runs this screen's steps from the cached snapshot and queues the result
+    // in the outbox (it says itself when a screen cannot work offline).
+    const offline = window.Stockline?.offline;
+    if (offline?.active) { offline.takeOver(values); inFlight = false; sendNext(); return; }
     htmx.ajax("POST", form.getAttribute("hx-post"), { source: form, values, target: form, swap: "outerHTML" })
-      .catch(() => showError("No connection to the server. Scan again."))
+      .catch(() => { if (!offline?.takeOver(values)) showError("No connection to the server. Scan again."); })
       .finally(() => { inFlight = false; sendNext(); });
   }
   function queue(values) { pending.push(values); sendNext(); }
@@ -195,7 +201,8 @@
     else form.requestSubmit();  // Enter on an empty field sends edited quantities
   });
 
-  Object.assign((window.Stockline ||= {}), { detectorClass });  // used by the camera dialog and the browser tests
+  // detectorClass: the camera dialog and the browser tests; feedback: offline.js's screens sound and buzz alike.
+  Object.assign((window.Stockline ||= {}), { detectorClass, feedback });
 
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
   window.addEventListener("DOMContentLoaded", () => { announce(); focusScan(true); });

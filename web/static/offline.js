@@ -1,1 +1,660 @@
-/* Stockline offline screens: cached snapshot, offline sign-in, scan flows that queue envelopes. */
+/* Stockline offline screens: cached snapshot, offline sign-in, scan flows that queue envelopes.
+
+   When the server cannot be reached (a flow request fails with no connection, or the page is a copy
+   the service worker served from its cache), the lookup, receive, move, pick and count screens run
+   here, from a snapshot of items, barcodes, bins, pick lists and count tasks kept in IndexedDB.
+   Every committed action goes through Stockline.outbox.enqueue (outbox.js), which stores it before
+   any network attempt and sends it later. Nothing here posts stock changes itself.
+
+   Sign-in: when a worker signs in online, a PBKDF2 verifier of their PIN (never the PIN) is kept on
+   the device, so the same badge + PIN can start an offline session when the server is unreachable. */
+(() => {
+  "use strict";
+
+  const DB_NAME = "stockline-offline";
+  const SNAPSHOT_PATH = "/floor/snapshot.json";
+  const SNAPSHOT_REFRESH_MS = 5 * 60 * 1000;
+  const SNAPSHOT_FRESH_MS = 60 * 1000;      // a page load within this of the last refresh does not refetch
+  const PROBE_TIMEOUT_MS = 3000;
+  const PROBE_EVERY_MS = 15000;
+  const FLOW_TIMEOUT_MS = 12000;            // an htmx flow request with no answer by then is treated as offline
+  const PIN_ITERATIONS = 150000;            // PBKDF2-SHA256
+  const SALT_BYTES = 16;
+  const FAILED_PINS_MAX = 5;                // the server's rule, offline too
+  const LOCKOUT_MS = 15 * 60 * 1000;
+  const OFFLINE_SESSION_MAX_MS = 12 * 3600 * 1000;
+  const PENDING_SHOWN_MAX = 8;
+  const LS_SESSION = "stockline.session";   // {user_id, code, name, role, offline, at}
+  const SS_PENDING_PIN = "stockline.pending_pin";
+  const LOT_TRACKED = 1, SERIAL_TRACKED = 2;
+  const ITEM_SCREENS = { "/floor/lookup": "lookup", "/floor/receive": "receive", "/floor/move": "move",
+                         "/floor/count": "count", "/floor/pick": "picklists" };
+
+  if (window.htmx) htmx.config.timeout = FLOW_TIMEOUT_MS;
+
+  // ---- small helpers ---------------------------------------------------------------------------
+  const $ = (id) => document.getElementById(id);
+  const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const keyOf = (code) => String(code || "").trim().toLowerCase();
+  const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
+  const unb64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  const hhmm = (iso) => { const d = new Date(iso); return isNaN(d) ? "—" : d.toTimeString().slice(0, 5); };
+  const readJson = (storage, key) => { try { return JSON.parse(storage.getItem(key) || "null"); } catch (_) { return null; } };
+
+  // ---- IndexedDB: one key-value store (snapshot, user verifiers, lockouts) ----------------------
+  let dbPromise = null;
+  function openDb() {
+    dbPromise ||= new Promise((resolve, reject) => {
+      const open = indexedDB.open(DB_NAME, 1);
+      open.onupgradeneeded = () => open.result.createObjectStore("kv");
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => { dbPromise = null; reject(open.error); };
+    });
+    return dbPromise;
+  }
+  async function kv(mode, work) {
+    const db = await openDb();
+    return new Promise((resolve, reject) => {
+      const t = db.transaction("kv", mode);
+      const request = work(t.objectStore("kv"));
+      t.oncomplete = () => resolve(request.result);
+      t.onerror = () => reject(t.error);
+    });
+  }
+  const kvGet = (key) => kv("readonly", (s) => s.get(key));
+  const kvSet = (key, value) => kv("readwrite", (s) => s.put(value, key));
+  const kvDel = (key) => kv("readwrite", (s) => s.delete(key));
+
+  // ---- reaching the server -----------------------------------------------------------------------
+  async function reachable() {
+    try {
+      const r = await fetch("/healthz", { cache: "no-store", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      return r.ok;
+    } catch (_) { return false; }
+  }
+
+  // ---- session: who is scanning (online session mirrored, or an offline one) ----------------------
+  const body = document.body;
+  const isCopy = body.hasAttribute("data-offline-copy") || Boolean($("offline-shell"));
+  const onSignin = Boolean($("signin"));
+
+  function session() {
+    const s = readJson(localStorage, LS_SESSION);
+    if (!s) return null;
+    if (s.offline && Date.now() - s.at > OFFLINE_SESSION_MAX_MS) { localStorage.removeItem(LS_SESSION); return null; }
+    return s;
+  }
+  function clearScreens() {
+    navigator.serviceWorker?.controller?.postMessage({ type: "clear-screens" });
+    return "caches" in window
+      ? caches.keys().then((keys) => Promise.all(keys.filter((k) => k.startsWith("stockline-screens-")).map((k) => caches.delete(k))))
+      : Promise.resolve();
+  }
+  function endSession() { localStorage.removeItem(LS_SESSION); return clearScreens(); }
+
+  if (!isCopy && body.dataset.userId) {
+    const d = body.dataset;
+    localStorage.setItem(LS_SESSION, JSON.stringify({ user_id: Number(d.userId), code: d.userCode, name: d.userName,
+                                                      role: d.userRole, offline: false, at: Date.now() }));
+    rememberVerifier(d);
+  } else if (!isCopy && onSignin) {
+    endSession();  // the server showed the sign-in page: whoever was here has signed out
+  }
+
+  // ---- PIN verifier: PBKDF2-SHA256 over the PIN with a random per-user salt ---------------------
+  async function verifierOf(pin, salt) {
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(pin), "PBKDF2", false, ["deriveBits"]);
+    const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations: PIN_ITERATIONS }, key, 256);
+    return b64(new Uint8Array(bits));
+  }
+  function sameText(a, b) {  // no early exit on the first differing character
+    if (a.length !== b.length) return false;
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+    return diff === 0;
+  }
+  // After the server accepted the sign-in: keep the verifier computed from what was typed.
+  async function rememberVerifier(d) {
+    const pending = readJson(sessionStorage, SS_PENDING_PIN);
+    sessionStorage.removeItem(SS_PENDING_PIN);
+    if (!pending || keyOf(pending.code) !== keyOf(d.userCode)) return;
+    await kvSet("user:" + keyOf(d.userCode), { user_id: Number(d.userId), code: d.userCode, name: d.userName,
+      role: d.userRole, salt: pending.salt, verifier: pending.verifier, iterations: PIN_ITERATIONS, saved_at: Date.now() });
+    await kvDel("lock:" + keyOf(d.userCode));
+  }
+
+  // ---- the sign-in page: online as before, offline against the cached verifier -------------------
+  function signinFeedback(kind, text) {
+    const fb = $("feedback");
+    if (fb) { fb.className = `feedback ${kind}`; fb.textContent = text; fb.dataset.feedback = kind; }
+    window.Stockline?.feedback?.(kind);
+  }
+  if (onSignin) {
+    document.addEventListener("submit", async (e) => {
+      const form = e.target;
+      if (form.id !== "signin") return;
+      e.preventDefault(); e.stopImmediatePropagation();
+      const code = String(form.elements.code.value || "").trim(), pin = String(form.elements.pin.value || "");
+      if (!code || !pin) return;
+      signinFeedback("", "Signing in…");
+      const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
+      const verifier = await verifierOf(pin, salt);
+      if (!isCopy && await reachable()) {
+        sessionStorage.setItem(SS_PENDING_PIN, JSON.stringify({ code, salt: b64(salt), verifier }));
+        form.elements.code.value = code;
+        form.submit();  // the normal sign-in POST (no submit event: this handler does not run again)
+        return;
+      }
+      await offlineSignIn(code, pin, form);
+    }, true);
+  }
+
+  async function offlineSignIn(code, pin, form) {
+    const id = keyOf(code);
+    const lock = (await kvGet("lock:" + id)) || { failures: 0, until: 0 };
+    if (lock.until > Date.now()) {
+      const min = Math.ceil((lock.until - Date.now()) / 60000);
+      return signinFeedback("error", `No connection, and too many wrong PINs: locked for ${min} min on this scanner.`);
+    }
+    const user = await kvGet("user:" + id);
+    if (!user) {
+      return signinFeedback("error", "No connection. This badge has not signed in on this scanner before, so it cannot sign in offline.");
+    }
+    if (!sameText(await verifierOf(pin, unb64(user.salt)), user.verifier)) {
+      const failures = lock.failures + 1;
+      const locked = failures >= FAILED_PINS_MAX;
+      await kvSet("lock:" + id, { failures: locked ? 0 : failures, until: locked ? Date.now() + LOCKOUT_MS : 0 });
+      form.elements.pin.value = "";
+      form.elements.pin.focus();
+      return signinFeedback("error", locked ? `Too many wrong PINs. Locked for ${LOCKOUT_MS / 60000} min.`
+                                            : "Wrong badge or PIN (offline sign-in).");
+    }
+    await kvDel("lock:" + id);
+    await clearScreens();  // nothing of the previous person's screens
+    localStorage.setItem(LS_SESSION, JSON.stringify({ user_id: user.user_id, code: user.code, name: user.name,
+                                                      role: user.role, offline: true, at: Date.now() }));
+    location.href = "/floor";
+  }
+
+  // ---- signing out: offline it ends the offline session here --------------------------------------
+  async function signOut(form) {
+    if (!isCopy && !offline.active && await reachable()) { HTMLFormElement.prototype.submit.call(form); return; }
+    await endSession();
+    location.href = "/signin";
+  }
+  document.addEventListener("submit", (e) => {
+    const form = e.target;
+    if (!form.classList?.contains("switch-user")) return;
+    e.preventDefault(); e.stopImmediatePropagation();
+    signOut(form);
+  }, true);
+  for (const form of document.querySelectorAll("form.switch-user")) form.submit = () => signOut(form);  // idle sign-out
+
+  // ---- snapshot ---------------------------------------------------------------------------------
+  let snap = null;  // {data, synced_at, items, barcodes: Map, skus: Map, bins: Map, binCodes: Map}
+  function indexSnapshot(stored) {
+    const d = stored.data;
+    const items = d.items.map(([sku, name, unit, flags]) => ({ sku, name, unit, flags }));
+    const barcodes = new Map(d.barcodes.map(([code, idx, factor]) => [code, { item: items[idx], factor }]));
+    const skus = new Map(items.map((it) => [keyOf(it.sku), it]));
+    const bins = d.bins.map(([code, barcode, kind, warehouse, walk]) => ({ code, barcode, kind, warehouse, walk }));
+    return { data: d, synced_at: stored.synced_at, items, barcodes, skus,
+             binBarcodes: new Map(bins.map((b) => [b.barcode, b])), binCodes: new Map(bins.map((b) => [keyOf(b.code), b])) };
+  }
+  const snapshotReady = kvGet("snapshot").then((s) => { if (s) snap = indexSnapshot(s); }).catch(() => {});
+
+  async function refreshSnapshot() {
+    if (isCopy || !body.dataset.userId || offline.active) return;
+    try {
+      const r = await fetch(SNAPSHOT_PATH, { credentials: "same-origin", cache: "no-store" });
+      if (!r.ok) return;
+      const stored = { data: await r.json(), synced_at: new Date().toISOString() };
+      await kvSet("snapshot", stored);
+      snap = indexSnapshot(stored);
+    } catch (_) { /* offline: keep the copy we have */ }
+  }
+
+  function resolveBin(code) {
+    if (!snap) return null;
+    return snap.binBarcodes.get(code.trim()) || snap.binCodes.get(keyOf(code)) || null;
+  }
+
+  // GS1 element strings carry the GTIN (01) and maybe lot (10), expiry (17), serial (21), count (30).
+  const GS = "\x1d";
+  const FIXED_AI = { "01": 14, "02": 14, "11": 6, "13": 6, "15": 6, "17": 6, "20": 2 };
+  function parseGs1(code) {
+    let s = code;
+    for (const prefix of ["]C1", "]d2", "]Q3", "]e0"]) if (s.startsWith(prefix)) s = s.slice(3);
+    const out = {};
+    while (s.length >= 2) {
+      const ai = s.slice(0, 2);
+      if (FIXED_AI[ai]) { out[ai] = s.slice(2, 2 + FIXED_AI[ai]); s = s.slice(2 + FIXED_AI[ai]); if (s[0] === GS) s = s.slice(1); continue; }
+      if (!["10", "21", "30", "37"].includes(ai)) return null;
+      const end = s.indexOf(GS, 2);
+      out[ai] = end < 0 ? s.slice(2) : s.slice(2, end);
+      s = end < 0 ? "" : s.slice(end + 1);
+    }
+    return out["01"] ? out : null;
+  }
+  function looksLikeGs1(code) {
+    return /^(\]C1|\]d2|\]Q3|\]e0)/.test(code) || code.includes(GS) || (/^01\d{14}/.test(code) && code.length > 16);
+  }
+  function gtinForms(gtin) {
+    const forms = [gtin];
+    for (const n of [13, 12, 8]) if (gtin.length > n && /^0*$/.test(gtin.slice(0, gtin.length - n))) forms.push(gtin.slice(gtin.length - n));
+    return forms;
+  }
+  // {item, factor, count, lot, expiry} or null: a barcode of any unit, a GS1 label, or a SKU typed in.
+  function resolveItem(code) {
+    if (!snap) return null;
+    code = code.trim();
+    let gs1 = null, candidates = [code];
+    if (looksLikeGs1(code)) { gs1 = parseGs1(code); if (gs1) candidates = gtinForms(gs1["01"]); }
+    else if (/^\d{8}$|^\d{12,14}$/.test(code)) candidates = gtinForms(code);
+    for (const c of candidates) {
+      const hit = snap.barcodes.get(c);
+      if (hit) {
+        const exp = gs1?.["17"];
+        return { item: hit.item, factor: hit.factor, count: Number(gs1?.["30"] || 1), lot: gs1?.["10"] || "",
+                 expiry: exp ? `20${exp.slice(0, 2)}-${exp.slice(2, 4)}-${exp.slice(4, 6) === "00" ? "01" : exp.slice(4, 6)}` : "" };
+      }
+    }
+    const item = snap.skus.get(keyOf(code));
+    return item ? { item, factor: 1, count: 1, lot: "", expiry: "" } : null;
+  }
+
+  // ---- feedback you can see, hear and feel -------------------------------------------------------
+  let message = { kind: "warn", text: "" };
+  function say(kind, text) {
+    message = { kind, text };
+    const fb = $("feedback");
+    if (fb) { fb.className = `feedback ${kind}`; fb.textContent = text; fb.dataset.feedback = kind; }
+    window.Stockline?.feedback?.(kind);
+  }
+  function prompt(text) { const p = $("prompt"); if (p) p.textContent = text; }
+  function focusScan() {
+    const active = document.activeElement;
+    if (active && active !== body && active.id !== "scan" && active.matches("input:not([type=hidden]), select, textarea")) return;
+    $("scan")?.focus({ preventScroll: true });
+  }
+  function unknown(code) { say("error", `Barcode ${code} is not known (offline copy). Scan again or check the label.`); }
+
+  // ---- committing an action: into the outbox first, shown as pending at once ----------------------
+  const pendingShown = [];  // {txn_id, text, status}
+  async function commit(kind, payload, text) {
+    const outbox = window.Stockline?.outbox;
+    const who = session();
+    if (!outbox?.enqueue) { say("error", "This scanner cannot save scans offline (outbox missing). Nothing was saved."); return false; }
+    if (!who) { say("error", "Sign in again before scanning."); return false; }
+    try {
+      const env = await outbox.enqueue({ kind, payload, userId: who.user_id });
+      pendingShown.unshift({ txn_id: env.txn_id, text, status: "pending" });
+      pendingShown.length = Math.min(pendingShown.length, PENDING_SHOWN_MAX);
+      say("ok", `${text} — saved, pending (offline).`);
+      return true;
+    } catch (err) {
+      say("error", `Not saved: ${err.message}. Redo the scan.`);
+      return false;
+    }
+  }
+  document.addEventListener("stockline:result", (e) => {
+    const row = pendingShown.find((p) => p.txn_id === e.detail.envelope.txn_id);
+    if (!row) return;
+    const status = e.detail.result.status;
+    row.status = status === "duplicate" ? "applied" : status;
+    row.reason = e.detail.result.reason || "";
+    if (row.status === "rejected") say("error", `Not accepted: ${row.text}. ${row.reason}`);
+    renderPending();
+  });
+  function renderPending() {
+    const list = $("offline-pending");
+    if (!list) return;
+    const words = { pending: "pending", applied: "sent", needs_review: "sent — a manager will check", rejected: "not accepted" };
+    list.innerHTML = pendingShown.map((p) => `<li class="${esc(p.status)}">${esc(p.text)} <small>${esc(words[p.status] || p.status)}${p.reason ? " · " + esc(p.reason) : ""}</small></li>`).join("");
+  }
+
+  // ---- the screens ------------------------------------------------------------------------------
+  const qtyField = (id, label, value, min = 1) =>
+    `<div class="qty-row"><label for="${id}">${esc(label)}</label><input id="${id}" name="${id}" type="number" inputmode="numeric" min="${min}" value="${esc(value)}" class="qty-input"></div>`;
+  const intOf = (v, fallback) => { const n = parseInt(v, 10); return Number.isSafeInteger(n) ? n : fallback; };
+  const fieldsOf = (form) => Object.fromEntries([...(form?.elements || [])].filter((el) => el.name && el.type !== "submit" && el.type !== "button").map((el) => [el.name, el.value]));
+
+  const screens = {
+    lookup: {
+      prompt: () => "Scan an item or a bin",
+      init() { this.shown = ""; },
+      html() { return this.shown; },
+      scan(code) {
+        const bin = resolveBin(code);
+        const synced = `<p class="offline-note">Offline — last synced ${esc(hhmm(snap?.synced_at))}. Stock figures need a connection.</p>`;
+        if (bin) {
+          this.shown = `<h2>${esc(bin.code)} <small>${esc(bin.kind)}</small></h2><dl class="facts"><dt>Warehouse</dt><dd>${esc(bin.warehouse)}</dd><dt>Barcode</dt><dd>${esc(bin.barcode)}</dd></dl>${synced}`;
+          return say("ok", `Bin ${bin.code} (offline)`);
+        }
+        const hit = resolveItem(code);
+        if (!hit) return unknown(code);
+        const it = hit.item;
+        const codes = snap.data.barcodes.filter((b) => snap.items[b[1]] === it).map((b) => `${esc(b[0])} <small>× ${esc(b[2])}</small>`);
+        const tracked = it.flags & SERIAL_TRACKED ? "serial numbers" : it.flags & LOT_TRACKED ? "lots" : "no";
+        this.shown = `<h2>${esc(it.sku)} <small>${esc(it.name)}</small></h2><dl class="facts"><dt>Unit</dt><dd>${esc(it.unit)}</dd><dt>Tracked</dt><dd>${tracked}</dd><dt>Barcodes</dt><dd>${codes.join("<br>") || "—"}</dd></dl>${synced}`;
+        say("ok", `${it.sku} (offline)`);
+      },
+    },
+
+    receive: {
+      prompt() { return this.s.sku ? "Scan more of the item, or the bin to receive into" : "Scan an item"; },
+      init(f) { this.s = { sku: f.sku || "", qty: intOf(f.qty, 0), lot: f.lot || "", expiry: f.expiry || "", damaged: intOf(f.damaged, 0) }; },
+      html() {
+        const s = this.s, it = s.sku && snap?.skus.get(keyOf(s.sku));
+        if (!s.sku) return "";
+        const lotField = it && it.flags & (LOT_TRACKED | SERIAL_TRACKED)
+          ? `<div class="qty-row"><label for="lot">${it.flags & SERIAL_TRACKED ? "Serial number" : "Lot"}</label><input id="lot" name="lot" value="${esc(s.lot)}" autocomplete="off"></div>` : "";
+        return `<dl class="facts"><dt>Item</dt><dd>${esc(s.sku)} <small>${esc(it?.name)}</small></dd>${s.expiry ? `<dt>Expiry</dt><dd>${esc(s.expiry)}</dd>` : ""}</dl>` +
+          qtyField("qty", `Quantity (${it?.unit || "each"})`, s.qty) + qtyField("damaged", "Of which damaged", s.damaged, 0) + lotField;
+      },
+      edit(f) { this.s.qty = intOf(f.qty, this.s.qty); this.s.damaged = intOf(f.damaged, this.s.damaged); if (f.lot !== undefined) this.s.lot = f.lot.trim(); },
+      async scan(code) {
+        const s = this.s, bin = resolveBin(code);
+        if (!bin) {
+          const hit = resolveItem(code);
+          if (!hit) return unknown(code);
+          const same = hit.item.sku === s.sku && (!hit.lot || hit.lot === s.lot);
+          Object.assign(s, { sku: hit.item.sku, qty: (same ? s.qty : 0) + hit.factor * hit.count, lot: hit.lot || (same ? s.lot : ""),
+                             expiry: hit.expiry || (same ? s.expiry : ""), damaged: same ? s.damaged : 0 });
+          return say("ok", `${s.sku} × ${s.qty}. Scan more, or scan the bin.`);
+        }
+        const it = snap.skus.get(keyOf(s.sku));
+        if (!s.sku || s.qty <= 0) return say("error", "Scan the item first, then the bin.");
+        if (s.damaged < 0 || s.damaged > s.qty) return say("error", `Damaged units must be between 0 and ${s.qty}.`);
+        if (it && it.flags & (LOT_TRACKED | SERIAL_TRACKED) && !s.lot) return say("error", `Enter the ${it.flags & SERIAL_TRACKED ? "serial number" : "lot"} of ${s.sku} first.`);
+        const payload = { sku: s.sku, qty: s.qty, to_location: bin.code, lot: s.lot, damaged: s.damaged };
+        if (s.expiry) payload.expiry = s.expiry;
+        const text = `Received ${s.qty} ${s.sku} into ${bin.code}${s.damaged ? ` (${s.damaged} damaged)` : ""}`;
+        if (await commit("receive", payload, text)) this.init({});
+      },
+    },
+
+    move: {
+      prompt() { return !this.s.from_bin ? "Scan the bin to take from" : !this.s.sku ? "Scan the item" : "Scan more of the item, or the destination bin"; },
+      init(f) { this.s = { from_bin: f.from_bin || "", sku: f.sku || "", qty: intOf(f.qty, 0), lot: f.lot || "" }; },
+      html() {
+        const s = this.s;
+        return `<ol class="steps"><li class="${s.from_bin ? "done" : ""}">From: <strong>${esc(s.from_bin || "—")}</strong></li>` +
+          `<li class="${s.sku ? "done" : ""}">Item: <strong>${esc(s.sku || "—")}</strong></li><li>To: scan the destination bin</li></ol>` +
+          (s.sku ? qtyField("qty", "Quantity", s.qty) : "");
+      },
+      edit(f) { this.s.qty = intOf(f.qty, this.s.qty); },
+      async scan(code) {
+        const s = this.s, bin = resolveBin(code);
+        if (bin && !s.from_bin) { s.from_bin = bin.code; return say("ok", `From ${bin.code}. Scan the item.`); }
+        if (!bin) {
+          if (!s.from_bin) return resolveItem(code) ? say("error", "Scan the bin you take the stock from first.") : unknown(code);
+          const hit = resolveItem(code);
+          if (!hit) return unknown(code);
+          const same = hit.item.sku === s.sku;
+          Object.assign(s, { sku: hit.item.sku, lot: hit.lot || (same ? s.lot : ""), qty: (same ? s.qty : 0) + hit.factor * hit.count });
+          return say("ok", `${s.sku} × ${s.qty}. Scan more, or scan the destination bin.`);
+        }
+        if (!s.sku || s.qty <= 0) return say("error", "Scan the item to move before the destination bin.");
+        if (bin.code === s.from_bin) return say("error", `${bin.code} is the bin you take from: scan the destination bin.`);
+        const text = `Moved ${s.qty} ${s.sku} ${s.from_bin} → ${bin.code}`;
+        if (await commit("move", { sku: s.sku, qty: s.qty, from_location: s.from_bin, to_location: bin.code, lot: s.lot }, text)) this.init({});
+      },
+    },
+
+    picklists: {
+      prompt: () => "Tap a pick list",
+      init() {},
+      html() {
+        const lists = snap?.data.pick_lists || [];
+        return `<nav class="menu single" aria-label="Open pick lists">` + (lists.length
+          ? lists.map((pl) => `<a class="big-btn" href="/floor/pick/${pl.id}">Pick list #${pl.id} · ${pl.lines.length} lines left</a>`).join("")
+          : "<p>No pick lists in the offline copy.</p>") + "</nav>";
+      },
+      scan() { say("warn", "Tap a pick list first."); },
+    },
+
+    pick: {
+      prompt() { const l = this.line(); return !l ? "Pick list done" : this.s.bin_ok ? `Scan the item ${l.sku}` : `Go to ${l.bin} and scan the bin`; },
+      init(f) {
+        const id = this.listId, pl = snap?.data.pick_lists.find((p) => p.id === id);
+        this.lines = (pl?.lines || []).map(([line_id, bin, sku, name, lot, remaining]) => ({ line_id, bin, sku, name, lot, remaining }));
+        const done = readJson(localStorage, `stockline.picked.${id}`) || {};  // what this device picked offline
+        for (const l of this.lines) l.remaining -= done[l.line_id]?.at === snap?.data.generated_at ? done[l.line_id].qty : 0;
+        const current = this.lines.find((l) => l.line_id === intOf(f.line_id, 0));
+        if (current && f.remaining !== undefined) current.remaining = intOf(f.remaining, current.remaining);
+        this.s = { bin_ok: Boolean(current) && f.bin_ok === "true" };
+        if (current) this.lines = [current, ...this.lines.filter((l) => l !== current)];
+      },
+      line() { return this.lines.find((l) => l.remaining > 0); },
+      html() {
+        const l = this.line();
+        if (!l) return `<p>${this.lines.length ? "Pick list done (offline)." : "This pick list is not in the offline copy."}</p><a class="big-btn" href="/floor/pick">Back to pick lists</a>`;
+        return `<div class="pick-card"><p class="pick-bin ${this.s.bin_ok ? "done" : ""}">Bin <strong>${esc(l.bin)}</strong></p>` +
+          `<p class="pick-item">${esc(l.sku)} <small>${esc(l.name)}</small>${l.lot ? ` <small>lot ${esc(l.lot)}</small>` : ""}</p>` +
+          `<p class="pick-qty">Pick <strong>${l.remaining}</strong></p></div>` + (this.s.bin_ok ? qtyField("qty", "Quantity per scan", this.qty || 1) : "");
+      },
+      edit(f) { this.qty = intOf(f.qty, 1); },
+      async scan(code) {
+        const l = this.line();
+        if (!l) return say("warn", "Pick list done. Take the tote to packing.");
+        if (!this.s.bin_ok) {
+          if (resolveBin(code)?.code !== l.bin) return say("error", `Wrong bin: go to ${l.bin}.`);
+          this.s.bin_ok = true;
+          return say("ok", `${l.bin} OK. Scan ${l.sku}.`);
+        }
+        const hit = resolveItem(code);
+        if (!hit) return unknown(code);
+        if (hit.item.sku !== l.sku) return say("error", `That is ${hit.item.sku}, not ${l.sku}.`);
+        const qty = Math.max(1, this.qty || 1), base = qty * hit.factor * hit.count;
+        if (base > l.remaining) return say("error", `Only ${l.remaining} ${l.sku} left to pick on this line.`);
+        const text = `Picked ${base} ${l.sku} from ${l.bin}`;
+        if (!await commit("pick", { pick_list_id: this.listId, line_id: l.line_id, bin: l.bin, item_code: code, qty }, text)) return;
+        l.remaining -= base;
+        const key = `stockline.picked.${this.listId}`, done = readJson(localStorage, key) || {};
+        const prev = done[l.line_id]?.at === snap.data.generated_at ? done[l.line_id].qty : 0;
+        done[l.line_id] = { qty: prev + base, at: snap.data.generated_at };
+        localStorage.setItem(key, JSON.stringify(done));
+        this.qty = 1;
+        if (l.remaining <= 0) this.s.bin_ok = false;
+        if (!this.line()) say("ok", `${text} — saved, pending (offline). Pick list done. Take the tote to packing.`);
+      },
+    },
+
+    count: {
+      prompt() { return this.task ? `Count ${this.task.bin}: scan every item` : "Scan the bin to count"; },
+      init(f) {
+        const me = session()?.user_id;
+        this.tasks = (snap?.data.count_tasks || []).filter(([, , user]) => user === me).map(([id, bin]) => ({ id, bin }));
+        this.task = this.tasks.find((t) => t.id === intOf(f.task_id, 0)) || null;
+        this.tally = {};
+      },
+      html() {
+        if (!this.task) {
+          return this.tasks.length ? `<h2>Bins you are counting</h2><ul class="tasks">${this.tasks.map((t) => `<li><strong>${esc(t.bin)}</strong></li>`).join("")}</ul>`
+            : `<p class="offline-note">Counting needs a connection: no count you started is in the offline copy.</p>`;
+        }
+        const rows = Object.entries(this.tally).map(([sku, n]) => `<tr><td>${esc(sku)}</td><td>${n}</td></tr>`).join("") || `<tr><td colspan="2">Nothing counted yet (offline).</td></tr>`;
+        return `<h2>Counting ${esc(this.task.bin)}</h2>` + qtyField("qty", "Count for the next scan (empty = each scan adds 1)", "") +
+          `<table class="stock"><thead><tr><th>Item</th><th>Counted here</th></tr></thead><tbody>${rows}</tbody></table>` +
+          `<p class="offline-note">Finish the count when the connection is back.</p>`;
+      },
+      edit(f) { this.qty = intOf(f.qty, 0); },
+      async scan(code) {
+        if (!this.task) {
+          const bin = resolveBin(code);
+          if (!bin) return say("error", "Scan a bin label to start counting.");
+          this.task = this.tasks.find((t) => t.bin === bin.code) || null;
+          return this.task ? say("ok", `Counting ${bin.code} (offline).`) : say("error", `Counting ${bin.code} needs a connection: start it when you are back online.`);
+        }
+        const hit = resolveItem(code);
+        if (!hit) return unknown(code);
+        const [mode, qty] = this.qty > 0 ? ["set", this.qty] : ["add", 1];
+        const text = `${hit.item.sku}: ${mode === "set" ? "set to " + qty : "+1"} in ${this.task.bin}`;
+        if (!await commit("count", { task_id: this.task.id, item_code: code, qty, mode, lot: hit.lot }, text)) return;
+        const base = qty * hit.factor * hit.count;
+        this.tally[hit.item.sku] = mode === "set" ? base : (this.tally[hit.item.sku] || 0) + base;
+        this.qty = 0;
+      },
+    },
+  };
+
+  function screenFor(path) {
+    const m = /^\/floor\/pick\/(\d+)$/.exec(path);
+    if (m) { screens.pick.listId = Number(m[1]); return screens.pick; }
+    return screens[ITEM_SCREENS[path]] || null;
+  }
+
+  // ---- offline mode: this page's flow runs here -------------------------------------------------
+  const offline = { active: false, screen: null };
+  let work = Promise.resolve();
+
+  function render() {
+    const form = $("flow"), sc = offline.screen;
+    if (!form || !sc) return;
+    form.removeAttribute("hx-post");
+    form.setAttribute("data-offline", "true");
+    form.innerHTML = `<div id="feedback" class="feedback ${esc(message.kind)}" role="status" aria-live="assertive" data-feedback="${esc(message.kind)}">${esc(message.text)}</div>` +
+      sc.html() + `<ul id="offline-pending" class="offline-pending" aria-label="Saved on this scanner"></ul>`;
+    prompt(sc.prompt());
+    renderPending();
+    status();
+    focusScan();
+  }
+
+  function status() {
+    let el = $("offline-status");
+    if (!el) {
+      el = document.createElement("p");
+      el.id = "offline-status";
+      el.setAttribute("role", "status");
+      document.querySelector(".scanbar")?.before(el);
+    }
+    el.className = "offline-status";
+    el.textContent = `Offline — last synced ${snap ? hhmm(snap.synced_at) : "never"}. Scans are saved on this scanner.`;
+  }
+
+  // Start offline mode on this page; `fields` is the flow form's state when the server went away.
+  async function enter(fields) {
+    await snapshotReady;
+    const sc = screenFor(location.pathname);
+    if (!sc) { say("error", "No connection. This screen needs the server: use Lookup, Receive, Move, Pick or Count."); return false; }
+    if (!offline.active) { offline.active = true; offline.screen = sc; sc.init(fields || {}); body.dataset.offline = "true"; }
+    if (!snap) say("error", "No connection, and this scanner has no offline copy of items and bins yet.");
+    render();
+    watchForServer();
+    return true;
+  }
+
+  async function handle(values) {
+    const sc = offline.screen;
+    if (!sc) return;
+    sc.edit?.(values);
+    const code = String(values.code || "").trim();
+    if (code) await sc.scan(code);
+    render();
+  }
+  const run = (task) => (work = work.then(task).catch((err) => say("error", `Offline scan failed: ${err.message}`)));
+
+  // Called by app.js when a queued flow answer could not reach the server.
+  function takeOver(values) {
+    const form = $("flow");
+    if (!form || !screenFor(location.pathname)) return false;
+    const fields = { ...fieldsOf(form), ...values };
+    if (screens.pick === screenFor(location.pathname)) {
+      const left = form.querySelector(".pick-qty strong");
+      if (left) fields.remaining = left.textContent.trim();
+    }
+    const timedOut = lastFailure === "timeout";
+    run(async () => {
+      await enter(fields);
+      // A request with no answer may have reached the server: do not replay it here.
+      if (timedOut) return say("warn", "No answer from the server: that scan may not have been saved. Check, then scan again.");
+      await handle(values);
+    });
+    return true;
+  }
+  let lastFailure = "";
+  document.addEventListener("htmx:sendError", () => { lastFailure = "network"; });
+  document.addEventListener("htmx:timeout", () => { lastFailure = "timeout"; });
+  document.addEventListener("htmx:beforeRequest", () => { lastFailure = ""; });
+
+  // While offline this script owns the scan field and the flow form (app.js's queue would try the server).
+  const shell = Boolean($("offline-shell"));
+  document.addEventListener("keydown", (e) => {
+    if (!(offline.active || shell) || e.key !== "Enter" || e.target.id !== "scan") return;
+    e.preventDefault(); e.stopImmediatePropagation();
+    if (!offline.active) { e.target.value = ""; return say("warn", "Choose a task first."); }
+    const code = e.target.value.trim();
+    e.target.value = "";
+    const values = { ...fieldsOf($("flow")), code };
+    run(() => handle(values));
+  }, true);
+  document.addEventListener("submit", (e) => {
+    if (!(offline.active || shell) || e.target.id !== "flow") return;
+    e.preventDefault(); e.stopImmediatePropagation();
+    if (!offline.active) return;
+    const scan = $("scan"), values = { ...fieldsOf(e.target), code: scan?.value || "" };
+    if (scan) scan.value = "";
+    run(() => handle(values));
+  }, true);
+
+  let watching = null;
+  function watchForServer() {
+    if (watching) return;
+    watching = setInterval(async () => {
+      if (!(await reachable())) return;
+      window.Stockline?.outbox?.drain?.();
+      const el = $("offline-status");
+      if (el && !el.querySelector("a")) {
+        el.className = "offline-status back";
+        el.innerHTML = `Connection is back. <a href="${esc(location.pathname)}">Reload this screen</a> when you finish this step.`;
+      }
+    }, PROBE_EVERY_MS);
+  }
+
+  // ---- the offline shell: a screen that was never cached, served by the service worker ----------
+  function shellStart() {
+    const who = session();
+    const whoEl = $("offline-who");
+    if (!who) {
+      $("offline-menu").innerHTML = `<a class="big-btn primary" href="/signin">Sign in</a>`;
+      return;
+    }
+    if (whoEl) { whoEl.hidden = false; whoEl.querySelector(".who").textContent = who.name; }
+    $("offline-switch")?.addEventListener("click", () => signOut(null));
+    if (location.pathname === "/floor" || !screenFor(location.pathname)) {
+      const links = [["/floor/pick", "Pick"], ["/floor/receive", "Receive"], ["/floor/move", "Move"], ["/floor/count", "Count"], ["/floor/lookup", "Lookup"]];
+      $("offline-menu").innerHTML = links.map(([href, label]) => `<a class="big-btn" href="${href}">${label}</a>`).join("");
+      if (location.pathname !== "/floor" && location.pathname !== "/offline") say("warn", "No connection. This screen needs the server; these work offline.");
+      return;
+    }
+    $("offline-menu").hidden = true;
+    message = { kind: "warn", text: "No connection — working offline from the copy on this scanner." };
+    run(() => enter({}));
+  }
+
+  window.Stockline = Object.assign(window.Stockline || {}, {
+    offline: { takeOver, enter, covers: (path) => Boolean(screenFor(path)), get active() { return offline.active; },
+               get synced() { return snap?.synced_at || ""; }, refreshSnapshot, resolveItem, resolveBin, session },
+  });
+
+  function start() {
+    if (shell) {
+      const who = session();
+      if (who) body.dataset.userId = String(who.user_id);  // outbox.js sends as this user once a session exists
+      snapshotReady.then(shellStart);
+      return;
+    }
+    if (isCopy && !onSignin) {
+      if (!session() && !body.dataset.userId) { location.href = "/signin"; return; }
+      message = { kind: "warn", text: "No connection — working offline from the copy on this scanner." };
+      if (screenFor(location.pathname)) run(() => enter(fieldsOf($("flow"))));
+      return;
+    }
+    snapshotReady.then(() => { if (!snap || Date.now() - Date.parse(snap.synced_at) > SNAPSHOT_FRESH_MS) refreshSnapshot(); });
+    setInterval(refreshSnapshot, SNAPSHOT_REFRESH_MS);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
