@@ -570,7 +570,7 @@
       await enter(fields);
       // A request with no answer may have reached the server: do not replay it here.
       if (timedOut) return say("warn", "No answer from the server: that scan may not have been saved. Check, then scan again.");
-      await handle(values);
+      await handle(fields);  // what the form showed (a typed quantity) with what was sent
     });
     return true;
   }
