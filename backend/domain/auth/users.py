@@ -3,6 +3,7 @@ and server-side sessions with an idle timeout."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ PIN_LENGTHS = range(4, 9)
 FAILED_PINS_MAX = 5
 LOCKOUT_MIN = 15
 IDLE_TIMEOUT_S_DEFAULT = 15 * 60
+LAST_SEEN_TOUCH_S = 30
 USER_CODE_LENGTH_MAX = 40
 _hasher = PasswordHasher()
 
@@ -122,52 +124,115 @@ async def get_user(user_id: int) -> UserView | None:
 
 
 async def sign_in(code: str, pin: str, device_id: str) -> tuple[str, SessionView]:
-    """Check badge + PIN; returns (session token for the cookie, session). Locks after repeated failures."""
-    generic = SignInFailed("Badge or PIN not recognised. Try again.")
+    """Check badge + PIN; returns (session token for the cookie, session). Locks after repeated failures.
 
-    async def work() -> tuple[str, SessionView] | DomainError:
-        row = await db.fetch_one(
-            "SELECT id, code, name, role, active, pin_hash, failed_attempts, locked_until FROM users WHERE code = {}",
-            code.strip(),
-        )
-        if row is None or not row["active"]:
-            return generic
-        locked_until = _as_utc(row["locked_until"])
-        if locked_until and locked_until > _now():
-            minutes = max(1, int((locked_until - _now()).total_seconds() // 60) + 1)
-            return AccountLocked(f"Too many wrong PINs. Try again in {minutes} min or ask a lead.")
+    The argon2 check runs in a worker thread and outside any transaction (it takes ~50 ms of CPU and
+    must neither block the event loop nor hold a row lock or SQLite's write lock). An unknown badge is
+    checked against a dummy hash, so the answer takes as long as for a real badge with a wrong PIN.
+    """
+    generic = SignInFailed("Badge or PIN not recognised. Try again.")
+    row = await db.fetch_one(
+        "SELECT id, code, name, role, active, pin_hash, locked_until FROM users WHERE code = {}", code.strip(),
+    )
+    if row is None or not row["active"]:
+        await _pin_matches(_DUMMY_PIN_HASH, pin)
+        raise generic
+    if _locked(row["locked_until"]):
+        raise _locked_error(_as_utc(row["locked_until"]))
+    user = UserView(row["id"], row["code"], row["name"], row["role"], True)
+    actor = audit.Actor(f"user:{user.code}", device_id, user.id, user.role)
+    if not await _pin_matches(row["pin_hash"], pin):
+        locked = await _record_failed_pin(actor)
+        raise AccountLocked(f"Too many wrong PINs. Locked for {LOCKOUT_MIN} min.") if locked else generic
+    token = secrets.token_urlsafe(32)
+    session_id = await _open_session(user, token, actor)
+    return token, SessionView(session_id, user, device_id)
+
+
+# A real argon2id hash with the hasher's parameters (checked by a test), of a PIN nobody has: verifying
+# against it costs the same as verifying a real user's hash.
+_DUMMY_PIN_HASH = "$argon2id$v=19$m=65536,t=3,p=4$Mu3j5nR7QJ/lU6FD4pGaeg$+Sg/tYesPGBxlfzuVURlWSNOIqzMQyuWhTgoyhLqdrE"
+
+
+async def _pin_matches(pin_hash: str, pin: str) -> bool:
+    def verify() -> bool:
         try:
-            _hasher.verify(row["pin_hash"], pin)
+            return _hasher.verify(pin_hash, pin)
         except (VerificationError, InvalidHashError):
-            failures = row["failed_attempts"] + 1
-            lock = _now() + timedelta(minutes=LOCKOUT_MIN) if failures >= FAILED_PINS_MAX else None
-            await db.fetch("UPDATE users SET failed_attempts = {}, locked_until = {} WHERE id = {}",
-                           0 if lock else failures, lock, row["id"])
-            actor = audit.Actor(f"user:{row['code']}", device_id, row["id"], row["role"])
-            await audit.record(actor, "auth.pin_failed", "user", row["id"], after={"locked": bool(lock)})
-            return AccountLocked(f"Too many wrong PINs. Locked for {LOCKOUT_MIN} min.") if lock else generic
-        token = secrets.token_urlsafe(32)
-        await db.fetch("UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = {}", row["id"])
+            return False
+
+    return await asyncio.to_thread(verify)
+
+
+def _locked(locked_until: datetime | str | None) -> bool:
+    until = _as_utc(locked_until)
+    return until is not None and until > _now()
+
+
+def _locked_error(locked_until: datetime | None) -> AccountLocked:
+    assert locked_until is not None
+    minutes = max(1, int((locked_until - _now()).total_seconds() // 60) + 1)
+    return AccountLocked(f"Too many wrong PINs. Try again in {minutes} min or ask a lead.")
+
+
+async def _record_failed_pin(actor: audit.Actor) -> bool:
+    """Count one wrong PIN; True when the account is (now) locked.
+
+    The increment is one atomic UPDATE, so concurrent wrong PINs each count: the lockout decision
+    uses the value the database returns, never a count read before the (slow) PIN check. A lock
+    that has run out starts the count again at 1.
+    """
+    assert actor.user_id is not None
+    now = _now()
+
+    async def work() -> bool:
+        row = await db.fetch_one(
+            "UPDATE users SET"
+            " failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= {} THEN 1"
+            " ELSE failed_attempts + 1 END,"
+            " locked_until = CASE WHEN locked_until <= {} THEN NULL ELSE locked_until END"
+            " WHERE id = {} RETURNING failed_attempts",
+            now, now, actor.user_id,
+        )
+        assert row is not None
+        locked = row["failed_attempts"] >= FAILED_PINS_MAX
+        if locked:
+            await db.fetch("UPDATE users SET locked_until = {} WHERE id = {}",
+                           now + timedelta(minutes=LOCKOUT_MIN), actor.user_id)
+        await audit.record(actor, "auth.pin_failed", "user", actor.user_id,
+                           after={"failed_attempts": row["failed_attempts"], "locked": locked})
+        return locked
+
+    return await db.run_in_transaction(work)
+
+
+async def _open_session(user: UserView, token: str, actor: audit.Actor) -> int:
+    """Clear the failure count and start a session, unless a concurrent wrong PIN locked the account
+    while this PIN was being checked."""
+
+    async def work() -> int:
+        now = _now()
+        cleared = await db.fetch_one(
+            "UPDATE users SET failed_attempts = 0, locked_until = NULL"
+            " WHERE id = {} AND active AND (locked_until IS NULL OR locked_until <= {}) RETURNING id",
+            user.id, now,
+        )
+        if cleared is None:
+            raise AccountLocked(f"Too many wrong PINs. Try again in {LOCKOUT_MIN} min or ask a lead.")
         session = await db.fetch_one(
             "INSERT INTO sessions (token_hash, user_id, device_id, created_at, last_seen_at)"
             " VALUES ({}, {}, {}, {}, {}) RETURNING id",
-            _hash(token), row["id"], device_id, _now(), _now(),
+            _hash(token), user.id, actor.device, now, now,
         )
         assert session is not None
-        user = UserView(row["id"], row["code"], row["name"], row["role"], True)
-        await audit.record(audit.Actor(f"user:{user.code}", device_id, user.id, user.role), "auth.sign_in",
-                           "user", user.id)
-        return token, SessionView(session["id"], user, device_id)
+        await audit.record(actor, "auth.sign_in", "user", user.id)
+        return session["id"]
 
-    # Failed attempts must be committed, so failures are returned (not raised) from the transaction.
-    outcome = await db.run_in_transaction(work)
-    if isinstance(outcome, DomainError):
-        raise outcome
-    return outcome
+    return await db.run_in_transaction(work)
 
 
 async def session_for(token: str, idle_timeout_s: int = IDLE_TIMEOUT_S_DEFAULT) -> SessionView | None:
-    """The live session for a cookie token, touching last_seen; None when unknown, ended or idle too long."""
+    """The live session for a cookie token (one query); None when unknown, ended or idle too long."""
     if not token or len(token) > 100:
         return None
     row = await db.fetch_one(
@@ -183,7 +248,13 @@ async def session_for(token: str, idle_timeout_s: int = IDLE_TIMEOUT_S_DEFAULT) 
     if now - last_seen > timedelta(seconds=idle_timeout_s):
         await end_session(token, reason="idle")
         return None
-    await db.fetch("UPDATE sessions SET last_seen_at = {} WHERE id = {}", now, row["id"])
+    stale_before = now - timedelta(seconds=min(LAST_SEEN_TOUCH_S, idle_timeout_s // 10))
+    if last_seen < stale_before:
+        # At most one write (and WAL flush) per session every LAST_SEEN_TOUCH_S, not one per scan; the
+        # WHERE on the old value lets one of several concurrent requests write. The idle check above
+        # may so end a session up to that long before the timeout, never after it.
+        await db.fetch("UPDATE sessions SET last_seen_at = {} WHERE id = {} AND last_seen_at < {}",
+                       now, row["id"], stale_before)
     user = UserView(row["user_id"], row["code"], row["name"], row["role"], True)
     return SessionView(row["id"], user, row["device_id"])
 
