@@ -1,2 +1,510 @@
 /* Stockline outbox: scans are stored on the device (IndexedDB) before any network attempt and
    replayed to /sync/txns exactly once (OFFLINE_PROTOCOL.md). */
+(() => {
+  "use strict";
+
+  const DB_NAME = "stockline-outbox";
+  const DB_VERSION = 1;
+  const LOCK_NAME = "stockline-outbox";
+  const CHANNEL_NAME = "stockline-outbox";
+  const SCAN_BATCH_MAX = 100;          // the server takes up to 200 (sync/replay.py SYNC_BATCH_MAX)
+  const DRAIN_ROUNDS_MAX = 200;        // batches per drain before yielding to the timer
+  const FETCH_TIMEOUT_MS = 30000;      // a batch of SCAN_BATCH_MAX on a slow store fits well inside
+  const BACKOFF_BASE_MS = 1000;
+  const BACKOFF_MAX_MS = 30000;
+  const LEASE_MS = FETCH_TIMEOUT_MS + 15000;  // fallback drainer lease (no Web Locks): outlives one request
+  const RECENT_MAX = 20;               // results kept for the outbox dialog (this page only)
+  const LOW_FREE_BYTES = 10 * 1024 * 1024;
+  const HIGH_USED_RATIO = 0.9;
+  const DEVICE_COOKIE_MAX_AGE_S = 10 * 365 * 24 * 3600;
+  const LS_DEVICE = "stockline.device_id";
+  const LS_SEQ = "stockline.device_seq";  // mirror of the last seq: if the IndexedDB is lost, numbers go on (and the server sees the gap)
+  const LS_PERSIST_ASKED = "stockline.persist_asked";
+  const KINDS = new Set(["receive", "move", "pick", "count", "adjust"]);
+  const FINAL = new Set(["applied", "duplicate", "needs_review", "rejected"]);
+  const TAB_ID = crypto.randomUUID();
+
+  // ---- IndexedDB -------------------------------------------------------------------------------
+  // outbox: {seq, envelope, queued_at} by seq · rejected: {txn_id, envelope, reason, at} ·
+  // meta: {key: "device_id" | "seq" | "lease", ...}
+  let dbPromise = null;
+  function openDb() {
+    dbPromise ||= new Promise((resolve, reject) => {
+      const open = indexedDB.open(DB_NAME, DB_VERSION);
+      open.onupgradeneeded = () => {
+        const db = open.result;
+        db.createObjectStore("outbox", { keyPath: "seq" });
+        db.createObjectStore("rejected", { keyPath: "txn_id" });
+        db.createObjectStore("meta", { keyPath: "key" });
+      };
+      open.onsuccess = () => {
+        const db = open.result;
+        db.onversionchange = () => { db.close(); dbPromise = null; };
+        resolve(db);
+      };
+      open.onerror = () => { dbPromise = null; reject(open.error); };
+    });
+    return dbPromise;
+  }
+
+  function req(request) {
+    return new Promise((resolve, reject) => {
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  }
+
+  // One transaction; `work` may await IDB requests of `t` only (anything else lets it commit early).
+  // Writes are "strict": a stored scan is on disk before enqueue() resolves.
+  async function tx(stores, mode, work) {
+    const db = await openDb();
+    return new Promise((resolve, reject) => {
+      const t = db.transaction(stores, mode, mode === "readwrite" ? { durability: "strict" } : undefined);
+      let result, failed = null;
+      t.oncomplete = () => (failed ? reject(failed) : resolve(result));
+      t.onerror = () => reject(t.error);
+      t.onabort = () => reject(t.error || failed || new Error("The scanner's storage refused the change."));
+      Promise.resolve(work(t)).then((r) => { result = r; }, (err) => { failed = err; try { t.abort(); } catch (_) { /* done */ } });
+    });
+  }
+
+  // ---- device identity -------------------------------------------------------------------------
+  function setDeviceCookie(id) {
+    const secure = location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = `stockline_device=${encodeURIComponent(id)}; path=/; SameSite=Strict; max-age=${DEVICE_COOKIE_MAX_AGE_S}${secure}`;
+  }
+  function localDevice() {
+    let id = null;
+    try { id = localStorage.getItem(LS_DEVICE); } catch (_) { /* storage off */ }
+    if (!id) {
+      id = "hh-" + crypto.randomUUID();
+      try { localStorage.setItem(LS_DEVICE, id); } catch (_) { /* storage off */ }
+    }
+    return id;
+  }
+  // Synchronously, before sign-in can be posted: the server adopts this id for the session.
+  setDeviceCookie(localDevice());
+
+  let devicePromise = null;
+  function deviceId() {
+    devicePromise ||= tx(["meta"], "readwrite", async (t) => {
+      const meta = t.objectStore("meta");
+      const row = await req(meta.get("device_id"));
+      if (row) return row.value;
+      const id = localDevice();
+      meta.put({ key: "device_id", value: id });
+      let mirrored = 0;
+      try { mirrored = Number(localStorage.getItem(LS_SEQ) || 0); } catch (_) { /* storage off */ }
+      if (Number.isSafeInteger(mirrored) && mirrored > 0) meta.put({ key: "seq", value: mirrored });
+      return id;
+    }).then((id) => {
+      try { localStorage.setItem(LS_DEVICE, id); } catch (_) { /* storage off */ }
+      setDeviceCookie(id);
+      return id;
+    }, (err) => { devicePromise = null; throw err; });
+    return devicePromise;
+  }
+
+  // ---- enqueue ---------------------------------------------------------------------------------
+  async function enqueue({ kind, payload, userId } = {}) {
+    if (!KINDS.has(kind)) throw new TypeError(`Unknown kind of scan: ${kind}`);
+    if (!payload || typeof payload !== "object") throw new TypeError("A scan needs its details (payload).");
+    const user = Number(userId ?? document.body?.dataset.userId);
+    if (!Number.isSafeInteger(user) || user < 1) throw new Error("Sign in before scanning.");
+    const details = JSON.parse(JSON.stringify(payload));  // exactly what will be sent, every time
+    const device = await deviceId();
+    const envelope = await tx(["meta", "outbox"], "readwrite", async (t) => {
+      const meta = t.objectStore("meta");
+      const counter = await req(meta.get("seq"));
+      const seq = (counter ? counter.value : 0) + 1;
+      const env = { txn_id: crypto.randomUUID(), device_id: device, seq, user_id: user, kind, payload: details,
+                    scanned_at: new Date().toISOString() };
+      meta.put({ key: "seq", value: seq });
+      t.objectStore("outbox").add({ seq, envelope: env, queued_at: Date.now() });
+      return env;
+    });
+    try { localStorage.setItem(LS_SEQ, String(envelope.seq)); } catch (_) { /* storage off */ }
+    await refreshCounts(true);
+    drain();
+    return envelope;
+  }
+
+  // ---- reading the outbox ----------------------------------------------------------------------
+  function counts() {
+    return tx(["outbox", "rejected"], "readonly", async (t) => ({
+      pending: await req(t.objectStore("outbox").count()),
+      rejected: await req(t.objectStore("rejected").count()),
+    }));
+  }
+  function rejected() {
+    return tx(["rejected"], "readonly", (t) => req(t.objectStore("rejected").getAll()))
+      .then((rows) => rows.sort((a, b) => a.envelope.seq - b.envelope.seq));
+  }
+  function oldest(limit) {
+    return tx(["outbox"], "readonly", (t) => req(t.objectStore("outbox").getAll(null, limit)));
+  }
+  async function acknowledge(txnId) {
+    await tx(["rejected"], "readwrite", (t) => req(t.objectStore("rejected").delete(txnId)));
+    await refreshCounts(true);
+  }
+
+  // ---- sending ---------------------------------------------------------------------------------
+  function csrfToken() {
+    const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
+    if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || ""; } catch (_) { return ""; }
+  }
+
+  async function send(envelopes, device, known) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
+    let response, body = null;
+    try {
+      response = await fetch("/sync/txns", {
+        method: "POST", credentials: "same-origin", cache: "no-store", signal: abort.signal,
+        headers: { "content-type": "application/json", accept: "application/json", "x-csrftoken": csrfToken() },
+        body: JSON.stringify({ device_id: device, envelopes, pending: known.pending, failed: known.rejected }),
+      });
+      body = await response.json().catch(() => null);
+    } catch (_) {
+      return { kind: "offline" };  // no answer (network, timeout, cut-off response): the server may have applied it
+    } finally {
+      clearTimeout(timer);
+    }
+    const error = body && body.error ? body.error : {};
+    if (response.ok && body && Array.isArray(body.results)) return { kind: "results", results: body.results };
+    if (response.status === 401) return { kind: "signed_out" };
+    if (response.status === 422 && error.code === "txn_id_reused") return { kind: "reused", txnId: error.txn_id, message: error.message };
+    return { kind: "retry", status: response.status, message: error.message || "" };
+  }
+
+  // The server's answers for one batch: final ones leave the outbox (rejected ones move to the
+  // rejected list), in one transaction.
+  async function settle(records, results) {
+    const bySeq = new Map(), byTxn = new Map(records.map((r) => [r.envelope.txn_id, r]));
+    for (const result of results) {
+      const record = byTxn.get(result.txn_id);
+      if (record && FINAL.has(result.status)) bySeq.set(record.seq, { record, result });
+    }
+    if (!bySeq.size) return [];
+    await tx(["outbox", "rejected"], "readwrite", (t) => {
+      for (const { record, result } of bySeq.values()) {
+        t.objectStore("outbox").delete(record.seq);
+        if (effectiveStatus(result) === "rejected") {
+          t.objectStore("rejected").put({ txn_id: result.txn_id, envelope: record.envelope, reason: result.reason || "", at: Date.now() });
+        }
+      }
+    });
+    return [...bySeq.values()];
+  }
+
+  async function rejectReused(records, answer) {
+    const record = records.find((r) => r.envelope.txn_id === answer.txnId);
+    if (!record) return [];
+    const result = { txn_id: answer.txnId, status: "rejected", reason: answer.message || "This scan was already received with different details." };
+    return settle([record], [result]);
+  }
+
+  function effectiveStatus(result) {
+    return result.status === "duplicate" ? (result.original_status || "applied") : result.status;
+  }
+
+  // One drainer at a time for the whole device: the Web Lock, else a lease in IndexedDB.
+  async function drainLocked(stillMine) {
+    const device = await deviceId();
+    for (let round = 0; round < DRAIN_ROUNDS_MAX; round++) {
+      const records = await oldest(SCAN_BATCH_MAX);
+      if (!records.length) return "empty";
+      if (!(await stillMine())) return "busy";
+      const answer = await send(records.map((r) => r.envelope), device, await counts());
+      let done;
+      if (answer.kind === "results") done = await settle(records, answer.results);
+      else if (answer.kind === "reused") done = await rejectReused(records, answer);
+      else return answer;
+      signedOut = false;
+      announce(done);
+      await refreshCounts(true);
+      if (!done.length) return { kind: "retry", message: "The server answered none of the scans sent." };
+    }
+    return "more";
+  }
+
+  async function withLease(work) {
+    const take = () => tx(["meta"], "readwrite", async (t) => {
+      const meta = t.objectStore("meta");
+      const lease = await req(meta.get("lease"));
+      if (lease && lease.owner !== TAB_ID && lease.until > Date.now()) return false;
+      meta.put({ key: "lease", owner: TAB_ID, until: Date.now() + LEASE_MS });
+      return true;
+    });
+    if (!(await take())) return "busy";
+    try {
+      return await work(take);
+    } finally {
+      await tx(["meta"], "readwrite", async (t) => {
+        const meta = t.objectStore("meta");
+        const lease = await req(meta.get("lease"));
+        if (lease && lease.owner === TAB_ID) meta.delete("lease");
+      }).catch(() => {});
+    }
+  }
+
+  function withDrainer(work) {
+    if (navigator.locks && navigator.locks.request) {
+      return navigator.locks.request(LOCK_NAME, () => work(() => Promise.resolve(true)));
+    }
+    return withLease(work);
+  }
+
+  let running = null, again = false, timer = null, failures = 0, signedOut = false, lastProblem = "";
+
+  function signedIn() { return Boolean(document.body && document.body.dataset.userId); }
+
+  function drain() {
+    if (!signedIn()) return refreshCounts(false);
+    if (running) { again = true; return running; }
+    running = (async () => {
+      let outcome;
+      try {
+        do {
+          again = false;
+          outcome = await withDrainer(drainLocked).catch((err) => ({ kind: "retry", message: String(err && err.message || err) }));
+        } while (again && (outcome === "empty" || outcome === "more"));
+      } finally {
+        running = null;
+      }
+      afterDrain(outcome);
+      return refreshCounts(true);
+    })();
+    return running;
+  }
+
+  function afterDrain(outcome) {
+    clearTimeout(timer);
+    timer = null;
+    if (outcome === "empty") { failures = 0; lastProblem = ""; return; }
+    if (outcome === "more") { timer = setTimeout(drain, 0); return; }
+    if (outcome && outcome.kind === "signed_out") signedOut = true;
+    lastProblem = outcome && outcome.message ? outcome.message : "";
+    failures = Math.min(failures + 1, 30);
+    timer = setTimeout(drain, backoffDelay());
+  }
+
+  // Exponential, capped, with full jitter in its upper half: handhelds coming back online together
+  // do not all knock at once.
+  function backoffDelay() {
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(failures - 1, 16));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  // ---- telling the screen ----------------------------------------------------------------------
+  let channel = null;
+  try { channel = new BroadcastChannel(CHANNEL_NAME); } catch (_) { /* one tab only */ }
+  if (channel) channel.onmessage = () => { refreshCounts(false); };
+
+  let shown = { pending: -1, rejected: -1 };
+  const recent = [];
+
+  async function refreshCounts(broadcast) {
+    let now;
+    try { now = await counts(); } catch (_) { return shown; }
+    if (now.pending !== shown.pending || now.rejected !== shown.rejected) {
+      shown = now;
+      document.dispatchEvent(new CustomEvent("stockline:outbox", { detail: { ...now } }));
+      if (broadcast && channel) channel.postMessage(now);
+    }
+    render();
+    return now;
+  }
+
+  function announce(done) {
+    for (const { record, result } of done) {
+      recent.unshift({ envelope: record.envelope, result });
+      document.dispatchEvent(new CustomEvent("stockline:result", { detail: { envelope: record.envelope, result } }));
+      const status = effectiveStatus(result);
+      if (status === "needs_review") note(`Sent — a manager will check this: ${describe(record.envelope)}. ${result.reason || ""}`, "warn");
+      else if (status === "rejected") note(`Not accepted: ${describe(record.envelope)}. ${result.reason || ""}`, "error");
+    }
+    recent.length = Math.min(recent.length, RECENT_MAX);
+  }
+
+  function describe(env) {
+    const p = env.payload || {};
+    switch (env.kind) {
+      case "move": return `Moved ${p.qty} ${p.sku} ${p.from_location} → ${p.to_location}`;
+      case "receive": return `Received ${p.qty} ${p.sku} into ${p.to_location}${p.damaged ? ` (${p.damaged} damaged)` : ""}`;
+      case "pick": return `Picked ${p.qty} ${p.item_code} from ${p.bin}`;
+      case "count": return `Counted ${p.qty} ${p.item_code}`;
+      case "adjust": return `Adjusted ${p.sku} by ${p.delta} in ${p.location}`;
+      default: return `Scan ${env.seq}`;
+    }
+  }
+
+  function statusWords(status) {
+    return { applied: "sent", duplicate: "sent", needs_review: "sent — a manager will check this", rejected: "not accepted" }[status] || status;
+  }
+
+  function badgeText() {
+    const { pending, rejected: failed } = shown;
+    if (signedOut && pending > 0) return `Sign in to send ${pending} saved scan${pending === 1 ? "" : "s"}`;
+    const parts = [];
+    if (pending > 0) parts.push(`${pending} unsent`);
+    if (failed > 0) parts.push(`${failed} not accepted`);
+    return parts.join(" · ");
+  }
+
+  function render() {
+    const badge = document.getElementById("outbox-badge");
+    if (badge) {
+      const text = badgeText();
+      badge.hidden = !text;
+      badge.textContent = text;
+      badge.dataset.state = shown.rejected > 0 ? "rejected" : signedOut ? "signed-out" : shown.pending > 0 ? "pending" : "clear";
+    }
+    if (!signedIn() && shown.pending > 0) note(`${shown.pending} saved scan${shown.pending === 1 ? "" : "s"} will be sent when you sign in.`, "warn");
+    renderStorage();
+    if (dialog && dialog.open) fillDialog();
+  }
+
+  // Lines under the header bar for what the worker must know about saved scans: the latest answer
+  // that needs them (#outbox-note) and the storage they are kept in (#outbox-storage).
+  function note(text, kind, id = "outbox-note") {
+    let el = document.getElementById(id);
+    if (!el) {
+      if (!document.body) return;
+      el = document.createElement("p");
+      el.id = id;
+      el.setAttribute("role", "status");
+      const header = document.querySelector("header.bar");
+      if (header) header.after(el); else document.body.prepend(el);
+    }
+    el.hidden = !text;
+    el.className = `outbox-note ${kind}`;
+    el.textContent = text;
+  }
+
+  // ---- the outbox dialog (opened from the badge) -----------------------------------------------
+  let dialog = null;
+  function button(text, cls, onClick) {
+    const b = document.createElement("button");
+    b.type = "button"; b.className = `big-btn ${cls}`; b.textContent = text;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function openDialog() {
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.className = "outbox-dialog";
+      dialog.setAttribute("aria-labelledby", "outbox-title");
+      document.body.append(dialog);
+    }
+    fillDialog();
+    if (!dialog.open) dialog.showModal();
+  }
+
+  async function fillDialog() {
+    const list = await rejected().catch(() => []);
+    const parts = [];
+    const title = document.createElement("h2");
+    title.id = "outbox-title";
+    title.textContent = "Saved scans";
+    parts.push(title);
+    const summary = document.createElement("p");
+    summary.className = "outbox-summary";
+    summary.textContent = signedOut && shown.pending > 0 ? badgeText() + "."
+      : shown.pending > 0 ? `${shown.pending} scan${shown.pending === 1 ? "" : "s"} waiting to be sent.${lastProblem ? " " + lastProblem : ""}`
+      : "Every scan has been sent.";
+    parts.push(summary);
+    if (list.length) {
+      const h = document.createElement("h3");
+      h.textContent = "Not accepted — redo these scans";
+      const ul = document.createElement("ul");
+      ul.className = "outbox-rejected";
+      for (const row of list) {
+        const li = document.createElement("li");
+        const what = document.createElement("strong");
+        what.textContent = describe(row.envelope);
+        const why = document.createElement("p");
+        why.className = "outbox-reason";
+        why.textContent = row.reason;
+        li.append(what, why, button("OK, got it", "", async () => { await acknowledge(row.txn_id); fillDialog(); }));
+        ul.append(li);
+      }
+      parts.push(h, ul);
+    }
+    const done = recent.filter((r) => effectiveStatus(r.result) !== "rejected").slice(0, 5);
+    if (done.length) {
+      const ul = document.createElement("ul");
+      ul.className = "outbox-recent";
+      for (const r of done) {
+        const li = document.createElement("li");
+        li.className = effectiveStatus(r.result);
+        li.textContent = `${describe(r.envelope)}: ${statusWords(effectiveStatus(r.result))}`;
+        ul.append(li);
+      }
+      parts.push(ul);
+    }
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    if (signedOut) {
+      const a = document.createElement("a");
+      a.className = "big-btn primary"; a.href = "/signin"; a.textContent = "Sign in";
+      actions.append(a);
+    } else if (shown.pending > 0) {
+      actions.append(button("Send now", "primary", () => { failures = 0; drain(); }));
+    }
+    actions.append(button("Close", "", () => dialog.close()));
+    parts.push(actions);
+    dialog.replaceChildren(...parts);
+  }
+
+  // ---- storage that lasts ----------------------------------------------------------------------
+  let storage = { persisted: true, low: false };
+  async function checkStorage() {
+    const api = navigator.storage;
+    if (!api) return;
+    let persisted = api.persisted ? await api.persisted().catch(() => false) : false;
+    let asked = false;
+    try { asked = Boolean(localStorage.getItem(LS_PERSIST_ASKED)); } catch (_) { /* storage off */ }
+    if (!persisted && !asked && api.persist) {
+      persisted = await api.persist().catch(() => false);
+      try { localStorage.setItem(LS_PERSIST_ASKED, new Date().toISOString()); } catch (_) { /* storage off */ }
+    }
+    const estimate = api.estimate ? await api.estimate().catch(() => null) : null;
+    const low = Boolean(estimate && estimate.quota &&
+      (estimate.quota - estimate.usage < LOW_FREE_BYTES || estimate.usage / estimate.quota > HIGH_USED_RATIO));
+    storage = { persisted: Boolean(persisted), low };
+    document.body.dataset.storagePersisted = String(storage.persisted);
+    renderStorage();
+  }
+
+  // Space running out is shown everywhere; storage the browser may clear is shown on the home screen
+  // and whenever scans are waiting on the device (not on every screen all day).
+  function renderStorage() {
+    if (storage.low) {
+      note("This scanner is almost out of storage: saved scans may be lost. Send them now and tell a lead.", "error", "outbox-storage");
+    } else if (!storage.persisted && (shown.pending > 0 || location.pathname === "/floor")) {
+      note("This browser may clear saved scans if the scanner runs short of space. Send scans often; ask a lead to install Stockline on the home screen.", "warn", "outbox-storage");
+    } else if (document.getElementById("outbox-storage")) {
+      note("", "warn", "outbox-storage");
+    }
+  }
+
+  // ---- wiring ------------------------------------------------------------------------------------
+  function start() {
+    const badge = document.getElementById("outbox-badge");
+    if (badge) badge.addEventListener("click", () => { failures = 0; openDialog(); drain(); });
+    window.addEventListener("online", () => { failures = 0; drain(); });
+    document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible" && shown.pending > 0) drain(); });
+    deviceId().catch(() => note("This scanner cannot store scans (storage is off). Scans cannot be kept offline.", "error", "outbox-storage"));
+    refreshCounts(false).then(() => drain());
+    checkStorage();
+  }
+
+  window.Stockline = window.Stockline || {};
+  window.Stockline.outbox = { enqueue, drain, counts, rejected, acknowledge, deviceId, describe };
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
