@@ -66,8 +66,19 @@ async def connect(settings: Settings) -> Engine:
     await disconnect()
     eng = configure(settings)
     if isinstance(eng, PostgresEngine):
-        await eng.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        await eng.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max,
+                                        reset=_keep_session_state)
     return eng
+
+
+async def _keep_session_state(_: asyncpg.Connection) -> None:
+    """Pool reset on release: nothing beyond asyncpg's own rollback of an open transaction.
+
+    asyncpg's default reset sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
+    on every release: a round trip per statement outside a transaction, a third of a scan's round
+    trips. Stockline leaves no session state behind to reset: it takes only transaction-scoped
+    advisory locks (pg_advisory_xact_lock), never LISTENs, SETs or DECLAREs cursors. Keep it so.
+    """
 
 
 async def disconnect() -> None:

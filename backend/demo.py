@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from backend import db
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.tokens import create_token
-from backend.domain.auth.users import create_user
+from backend.domain.auth.users import create_user, find_user
 from backend.domain.catalog.gs1 import gtin_check_digit
 from backend.domain.fulfillment.service import NewManualOrder, OrderLineSpec, create_manual_order, create_pick_list
 from backend.domain.catalog.service import get_item_by_id
@@ -123,9 +123,11 @@ async def _seed_reservations(rng: random.Random) -> None:
         " JOIN locations l ON l.id = b.location_id WHERE l.kind = 'bin' ORDER BY b.id"
     )
     for n, r in enumerate(rng.sample(rows, RESERVATION_COUNT), start=1):
+        if await _done(key := f"demo:reserve:{n}"):
+            continue
         line = commands.ReserveLine(sku=r["sku"], qty=max(1, r["on_hand"] // 10), location=r["code"], lot=r["lot"])
-        await commands.execute(commands.Reserve(lines=[line], order_ref=f"SO-{10000 + n}"),
-                               key=f"demo:reserve:{n}", actor="system:demo")
+        await commands.execute(commands.Reserve(lines=[line], order_ref=f"SO-{10000 + n}"), key=key,
+                               actor="system:demo")
 
 
 DEMO_USERS = (  # badge code, name, role, PIN
@@ -141,7 +143,8 @@ DEMO_USERS = (  # badge code, name, role, PIN
 async def _seed_users() -> None:
     system = Actor("system:demo")
     for code, name, role, pin in DEMO_USERS:
-        await create_user(code, name, role, pin, system)
+        if await find_user(code) is None:
+            await create_user(code, name, role, pin, system)
 
 
 DEMO_ORDERS = 3
@@ -161,30 +164,57 @@ async def _seed_pick_lists(rng: random.Random) -> None:
     for n in range(1, DEMO_ORDERS + 1):
         picked = rng.sample(rows, ORDER_LINES)
         lines = [OrderLineSpec(sku=r["sku"], qty=rng.randint(1, 4)) for r in picked]
-        order = await create_manual_order(NewManualOrder(order_ref=f"WEB-{1000 + n}", lines=lines,
-                                                         warehouse=WAREHOUSES[0]), key=f"demo:order:{n}", actor=system)
-        await create_pick_list(order.order_ref, key=f"demo:pick-list:{n}", actor=system)
+        ref = f"WEB-{1000 + n}"
+        if not await _done(f"demo:order:{n}"):
+            await create_manual_order(NewManualOrder(order_ref=ref, lines=lines, warehouse=WAREHOUSES[0]),
+                                      key=f"demo:order:{n}", actor=system)
+        if not await _done(f"demo:pick-list:{n}"):
+            await create_pick_list(ref, key=f"demo:pick-list:{n}", actor=system)
+
+
+# Written last, in the seed's transaction: a database without it was not seeded to the end.
+SEEDED_KEY = "demo:seeded"
+
+
+async def _done(key: str) -> bool:
+    """A step an earlier, interrupted seed (before SEEDED_KEY existed) already ran: skip it, do the rest."""
+    return await db.fetch_one("SELECT key FROM command_log WHERE key = {}", key) is not None
 
 
 async def is_seeded() -> bool:
+    return await _done(SEEDED_KEY)
+
+
+async def _master_data_exists() -> bool:
     return await db.fetch_one("SELECT id FROM locations WHERE code_key = {}", WAREHOUSES[0].casefold()) is not None
 
 
+async def _seed_master_data(rng: random.Random) -> None:
+    bin_ids = await _seed_locations()
+    item_ids = await _seed_items(rng)
+    await _seed_kits(item_ids, rng)
+    await _opening_stock(item_ids, bin_ids, rng)
+
+
+async def _seed_everything() -> None:
+    rng = random.Random(SEED)
+    if not await _master_data_exists():  # written in one piece by earlier versions too
+        await _seed_master_data(rng)
+    await _seed_reservations(rng)
+    await _seed_pick_lists(rng)
+    await _seed_users()
+    await claim_key(SEEDED_KEY, "DemoSeeded", payload_hash("DemoSeeded", {"seed": SEED}), "system:demo")
+
+
 async def seed_demo() -> str:
-    """Migrate, seed once, and return a fresh write token for the demo user."""
+    """Migrate, seed once, and return a fresh write token for the demo user.
+
+    The whole seed is one transaction ending with the SEEDED_KEY marker, so an interrupted seed
+    leaves nothing and the next run starts over; a half-seeded database from an earlier version
+    (no marker) is finished step by step, skipping what it already has.
+    """
     await migrate()
     if not await is_seeded():
-        rng = random.Random(SEED)
-
-        async def seed_master_data() -> None:
-            bin_ids = await _seed_locations()
-            item_ids = await _seed_items(rng)
-            await _seed_kits(item_ids, rng)
-            await _opening_stock(item_ids, bin_ids, rng)
-
-        await db.run_in_transaction(seed_master_data)
-        await _seed_reservations(rng)
-        await _seed_pick_lists(rng)
-        await _seed_users()
+        await db.run_in_transaction(_seed_everything)
     await get_location(WAREHOUSES[0])
     return await create_token("demo", "write")

@@ -10,6 +10,10 @@ from pathlib import Path
 DEFAULT_SQLITE_PATH = Path("var") / "stockline.db"
 
 
+class MissingSecret(ValueError):
+    """Production settings without STOCKLINE_SECRET: refused at startup."""
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -48,8 +52,19 @@ class Settings:
         return Path(self.database_url.removeprefix("sqlite:///").removeprefix("sqlite://"))
 
     def csrf_secret(self) -> str:
+        """STOCKLINE_SECRET; on SQLite (one store, one process) generated once into var/secret when unset.
+
+        PostgreSQL means production, usually several web processes or hosts: a secret generated on one
+        disk would not match another's, and a lost var/ would silently invalidate every form.
+        """
         if self.secret:
             return self.secret
+        if not self.is_sqlite:
+            raise MissingSecret(
+                "STOCKLINE_SECRET must be set when STOCKLINE_DATABASE_URL is PostgreSQL: it signs the CSRF "
+                "tokens of every form and must be the same on every web process. Generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` and keep it with your other secrets."
+            )
         path = Path("var") / "secret"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

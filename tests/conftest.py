@@ -72,7 +72,7 @@ async def pg_database() -> str:
 def settings_for(backend: str, tmp_path: Path) -> Settings:
     if backend == "sqlite":
         return Settings(database_url=f"sqlite:///{tmp_path / 'stockline.db'}")
-    return Settings(database_url=PG_TEST_URL, db_pool_min=1, db_pool_max=20)
+    return Settings(database_url=PG_TEST_URL, db_pool_min=1, db_pool_max=20, secret="test-secret")
 
 
 @pytest.fixture(params=BACKENDS)

@@ -6,6 +6,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from backend import db
 from backend.domain import counts
 from backend.domain.auth import users
 from backend.domain.auth.permissions import ROLES
@@ -71,9 +72,14 @@ async def create_order(request: Request) -> Template:
         if not sku or not qty.strip().isdigit() or n > ORDER_LINES_MAX:
             raise InvalidInput(f"Line {n} must be 'SKU quantity', e.g. 'MUG 3' (at most {ORDER_LINES_MAX} lines).")
         lines.append(f.OrderLineSpec(sku=sku.strip(), qty=int(qty)))
-    order = await f.create_manual_order(f.NewManualOrder(order_ref=form.get("order_ref", ""), lines=lines),
-                                        key=f"{key}:order", actor=who)
-    pick_list = await f.create_pick_list(order.order_ref, key=f"{key}:pick", actor=who)
+    spec = f.NewManualOrder(order_ref=form.get("order_ref", ""), lines=lines)
+
+    async def order_and_pick_list() -> tuple[f.OrderView, f.PickListView]:
+        order = await f.create_manual_order(spec, key=f"{key}:order", actor=who)
+        return order, await f.create_pick_list(order.order_ref, key=f"{key}:pick", actor=who)
+
+    # One transaction (each command becomes a savepoint): an order whose pick list is refused is not kept.
+    order, pick_list = await db.run_in_transaction(order_and_pick_list)
     backordered = sum(line.backordered_qty for line in order.lines)
     msg = f"Order {order.order_ref} reserved; pick list #{pick_list.id}."
     return _page("tablet/orders.html", "Orders & pick lists", pick_lists=await f.list_open_pick_lists(),

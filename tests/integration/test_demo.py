@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from backend import db
+import random
+
+from backend import db, demo
 from backend.demo import seed_demo
 from backend.domain.auth.tokens import verify_token
 from backend.domain.ledger.check import check_ledger
+from backend.migrations import migrate
 
 
 async def _count(sql: str) -> int:
@@ -29,4 +32,18 @@ async def test_demo_seeds_a_realistic_store_once(empty_db):
     movements = await _count("SELECT id FROM movements")
     await seed_demo()  # already seeded: only a new token
     assert await _count("SELECT id FROM movements") == movements
+    assert await check_ledger() == []
+
+
+async def test_a_half_seeded_demo_is_finished_not_taken_as_seeded(empty_db):
+    """What an interrupted seed of an earlier version left: master data and stock, no orders or users."""
+    await migrate()
+    await db.run_in_transaction(lambda: demo._seed_master_data(random.Random(demo.SEED)))
+    assert not await demo.is_seeded()
+    await seed_demo()
+    assert await demo.is_seeded()
+    assert await _count("SELECT id FROM reservations WHERE order_ref LIKE 'SO-%'") == demo.RESERVATION_COUNT
+    assert await _count("SELECT id FROM pick_lists") == demo.DEMO_ORDERS
+    assert await _count("SELECT id FROM users") == len(demo.DEMO_USERS)
+    assert await _count("SELECT id FROM locations WHERE kind = 'warehouse'") == 2  # not seeded twice
     assert await check_ledger() == []
