@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 
 from backend.domain import counts
@@ -41,7 +41,7 @@ def _thresholds(request: Request) -> counts.Thresholds:
 
 
 @post("/sync/txns", name="sync_txns", guards=[requires("lookup")], status_code=200)
-async def sync_txns(request: Request, data: SyncBatch) -> SyncResults:
+async def sync_txns(request: Request, data: JSONBody[SyncBatch]) -> SyncResults:
     """Any signed-in floor user may relay their device's outbox; each envelope is authorized as its own user."""
     results = await apply_batch(data.device_id, data.envelopes, session_of(request).user,
                                 pending_reported=data.pending, failed_reported=data.failed,
