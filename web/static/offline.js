@@ -94,6 +94,8 @@
 
   if (!isCopy && body.dataset.userId) {
     const d = body.dataset;
+    const before = session();
+    if (before && before.user_id !== Number(d.userId)) clearScreens();  // someone else: nothing of the last person stays
     localStorage.setItem(LS_SESSION, JSON.stringify({ user_id: Number(d.userId), code: d.userCode, name: d.userName,
                                                       role: d.userRole, offline: false, at: Date.now() }));
     rememberVerifier(d);
@@ -130,6 +132,10 @@
     window.Stockline?.feedback?.(kind);
   }
   if (onSignin) {
+    if (isCopy) {
+      const note = $("offline-signin-note");
+      if (note) note.hidden = false;
+    }
     document.addEventListener("submit", async (e) => {
       const form = e.target;
       if (form.id !== "signin") return;
