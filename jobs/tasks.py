@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from backend.domain.errors import UnknownReservation
+from backend.domain.errors import DomainError, UnknownReservation
 from backend.domain.ledger import commands
 from backend.domain.ledger.check import check_ledger
 from backend.domain.ledger.queries import expired_reservation_ids
@@ -17,18 +17,23 @@ EXPIRE_BATCH_MAX = 500
 
 async def expire_reservations(ctx: dict | None = None) -> int:
     """Release reservations past their expiry. Each release is its own command, keyed by the
-    reservation id, so a second run (or a concurrent worker) posts nothing twice."""
+    reservation id, so a second run (or a concurrent worker) posts nothing twice. One reservation
+    that cannot be released is logged and left for a person; the rest are still released."""
     now = datetime.now(UTC)
     released = 0
     for reservation_id in await expired_reservation_ids(now, limit=EXPIRE_BATCH_MAX):
         try:
             result = await commands.execute(
                 commands.ReleaseReservation(reservation_id=reservation_id, reason="expired"),
-                key=f"expire-reservation:{reservation_id}",
+                key=f"job:expire-reservation:{reservation_id}",
                 actor="job:expire_reservations",
             )
         except UnknownReservation:
             continue  # picked or released in the meantime
+        except DomainError as exc:
+            log.warning("jobs.reservation_not_expired", reservation_id=reservation_id, error=exc.code,
+                        message=exc.message)
+            continue
         released += 0 if result.replayed else 1
     if released:
         log.info("jobs.reservations_expired", count=released)

@@ -28,6 +28,7 @@ from backend.domain.fulfillment import service as fulfillment
 from backend.domain.fulfillment.queries import get_pick_line
 from backend.domain.ledger import commands as ledger
 from backend.domain.ledger.audited import execute_as
+from backend.domain.receiving.receipts import Receipt, post_receipt
 from sync.conflicts import Compensation, ScanContext, Spot, open_exception, with_found_stock
 from sync.envelopes import AdjustPayload, CountPayload, MovePayload, Payload, PickPayload, ReceivePayload, Scan
 
@@ -95,18 +96,10 @@ async def _with_review(ctx: ScanContext, result: dict[str, Any], found: Compensa
 
 async def _receive(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
     assert isinstance(p, ReceivePayload)
-    if p.damaged > p.qty:
-        raise InvalidInput(f"Damaged units ({p.damaged}) cannot be more than the {p.qty} received. Redo the receipt.")
-    def receipt(qty: int, state: ledger.State) -> ledger.Receive:
-        return ledger.Receive(sku=p.sku, qty=qty, to_location=p.to_location, lot=p.lot, expiry=p.expiry, state=state)
-
-    ids: list[int] = []
-    if p.qty > p.damaged:
-        ids += (await execute_as(receipt(p.qty - p.damaged, "available"), key=ctx.key, actor=ctx.actor)).movement_ids
-    if p.damaged:
-        ids += (await execute_as(receipt(p.damaged, "damaged"), key=f"{ctx.key}:damaged",
-                                 actor=ctx.actor)).movement_ids
-    return Outcome("applied", "", {"movement_ids": ids})
+    receipt = Receipt(sku=p.sku, qty=p.qty, damaged=p.damaged, to_location=p.to_location, lot=p.lot,
+                      expiry=p.expiry)
+    done = await post_receipt(receipt, key=ctx.key, actor=ctx.actor)
+    return Outcome("applied", "", {"movement_ids": done.movement_ids})
 
 
 async def _move(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:

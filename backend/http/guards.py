@@ -8,6 +8,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.tokens import TokenView, verify_token
+from backend.domain.ledger.posting import scoped_key
 
 
 async def _token(connection: ASGIConnection) -> TokenView:
@@ -40,3 +41,9 @@ def actor_of(connection: ASGIConnection) -> Actor:
     """The integration behind the token, as recorded in the ledger and the audit log."""
     token: TokenView = connection.scope["state"]["token"]
     return Actor(f"token:{token.name}", device="api")
+
+
+def api_key(connection: ASGIConnection, key: str) -> str:
+    """A client's Idempotency-Key in its token's own namespace."""
+    token: TokenView = connection.scope["state"]["token"]
+    return scoped_key(f"api:{token.id}", key)

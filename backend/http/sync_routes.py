@@ -15,10 +15,9 @@ from litestar import Request, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 
-from backend.domain import counts
-from backend.http.floor.common import new_key
+from backend.http.floor.common import floor_key, new_key
+from backend.http.floor.counting import thresholds
 from backend.http.session import actor, requires, session_of
-from backend.settings import Settings
 from sync import review
 from sync.replay import SYNC_BATCH_MAX, TxnResult, apply_batch
 
@@ -35,17 +34,12 @@ class SyncResults(msgspec.Struct):
     results: list[TxnResult]
 
 
-def _thresholds(request: Request) -> counts.Thresholds:
-    settings: Settings = request.app.state.settings
-    return counts.Thresholds(units=settings.adjust_approval_units, value_cents=settings.adjust_approval_value_cents)
-
-
 @post("/sync/txns", name="sync_txns", guards=[requires("lookup")], status_code=200)
 async def sync_txns(request: Request, data: JSONBody[SyncBatch]) -> SyncResults:
     """Any signed-in floor user may relay their device's outbox; each envelope is authorized as its own user."""
     results = await apply_batch(data.device_id, data.envelopes, session_of(request).user,
                                 pending_reported=data.pending, failed_reported=data.failed,
-                                thresholds=_thresholds(request))
+                                thresholds=thresholds(request))
     return SyncResults(results)
 
 
@@ -64,7 +58,7 @@ async def devices(request: Request) -> Template:
       guards=[requires("approve")])
 async def resolve(request: Request, exception_id: FromPath[int]) -> Template:
     form = await request.form()
-    key = str(form.get("key") or new_key())
+    key = floor_key(request, str(form.get("key") or new_key()))
     resolved = await review.resolve_exception(exception_id, key, actor(request), note=str(form.get("note") or ""))
     return await _devices_page(ok=f"Exception #{resolved.id} ({resolved.sku or resolved.kind}) resolved.")
 

@@ -14,7 +14,7 @@ from backend.domain.catalog.service import list_items
 from backend.domain.errors import InvalidInput
 from backend.domain.fulfillment import service as f
 from backend.domain.ledger import queries
-from backend.http.floor.common import new_key
+from backend.http.floor.common import floor_key, new_key
 from backend.http.session import actor, requires
 
 SEARCH_ROWS_MAX = 50
@@ -40,7 +40,7 @@ async def approvals(request: Request) -> Template:
 @post("/tablet/approvals/{kind:str}/{entry_id:int}", name="tablet_decide", guards=[requires("approve")])
 async def decide(request: Request, kind: FromPath[str], entry_id: FromPath[int]) -> Template:
     form = await _form(request)
-    key, who, note = form.get("key") or new_key(), actor(request), form.get("note", "")
+    key, who, note = floor_key(request, form.get("key") or new_key()), actor(request), form.get("note", "")
     approve = form.get("decision") == "approve"
     if kind == "count":
         await (counts.approve_count(entry_id, key, who) if approve else counts.reject_count(entry_id, key, who, note))
@@ -65,7 +65,7 @@ async def orders(request: Request) -> Template:
 async def create_order(request: Request) -> Template:
     """A manual order (lines 'SKU qty', one per line) is reserved at once and gets a pick list."""
     form = await _form(request)
-    key, who = form.get("key") or new_key(), actor(request)
+    key, who = floor_key(request, form.get("key") or new_key()), actor(request)
     lines = []
     for n, raw in enumerate(filter(None, (r.strip() for r in form.get("lines", "").splitlines())), start=1):
         sku, _, qty = raw.rpartition(" ")

@@ -69,6 +69,15 @@ async def test_same_idempotency_key_posts_once_and_changed_payload_is_422(client
     assert len(moves["items"]) == 1
 
 
+async def test_two_integrations_that_send_the_same_key_each_get_their_own_move(client, write_headers, stocked):
+    other = {"Authorization": f"Bearer {await create_token('other', 'write')}"}
+    first = await post_move(client, write_headers, move_body(stocked, 1), key="order-1")
+    second = await post_move(client, other, move_body(stocked, 1), key="order-1")
+    assert (first.status_code, second.status_code) == (201, 201), second.text
+    assert second.json()["replayed"] is False and second.json()["idempotency_key"] == "order-1"
+    assert first.json()["movement_ids"] != second.json()["movement_ids"]
+
+
 @pytest.mark.parametrize(
     ("qty", "status", "code"),
     [(0, 422, "invalid_quantity"), (-1, 422, "invalid_quantity"), (1.5, 422, "validation_error"),
@@ -195,6 +204,8 @@ async def test_writes_leave_an_audit_row_naming_the_integration(client, write_he
 
     await post_move(client, write_headers, move_body(stocked, 1), key="audited")
     await post_move(client, write_headers, move_body(stocked, 1), key="audited")  # a replay adds nothing
-    rows = [r for r in await recent(entity="command", entity_id="audited")]
+    # The ledger keeps the key in the token's namespace: api:{token_id}:{key}.
+    rows = [r for r in await recent(entity="command") if r["entity_id"].endswith(":audited")]
+    assert all(r["entity_id"].startswith("api:") for r in rows)
     assert [(r["action"], r["actor"], r["device"]) for r in rows] == [("ledger.move", "token:tests", "api")]
     assert '"movement_ids"' in rows[0]["after"]

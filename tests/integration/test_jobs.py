@@ -67,6 +67,19 @@ async def test_expiry_job_is_idempotent(ledger_db):
     assert await expire_reservations() == 0  # a second run (retry, second worker) releases nothing twice
 
 
+async def test_expiry_job_logs_a_reservation_it_cannot_release_and_releases_the_rest(ledger_db):
+    b1, *_ = await warehouse()
+    await item("MUG")
+    await receive("MUG", 10, b1)
+    stuck, free = await _expired_reservation(b1), await _expired_reservation(b1)
+    # The job's key for the first reservation was already used for another action: releasing it
+    # is an IdempotencyConflict (a DomainError), which must not stop the job.
+    await c.execute(c.Adjust(sku="MUG", delta=1, location=b1, reason="found"),
+                    key=f"job:expire-reservation:{stuck}", actor="test")
+    assert await expire_reservations() == 1
+    assert (await _status(stuck), await _status(free)) == ("open", "expired")
+
+
 async def test_in_process_jobs_run_without_redis(ledger_db):
     b1, *_ = await warehouse()
     await item("MUG")

@@ -82,6 +82,24 @@ async def test_pick_more_than_reserved_is_refused():
         await run(c.Pick(reservation_id=res.reservation_ids[0], qty=3))
 
 
+async def test_picking_to_the_bin_it_is_picked_from_is_refused():
+    b1, *_ = await warehouse()
+    await item("MUG")
+    await receive("MUG", 10, b1)
+    res = await run(c.Reserve(lines=[c.ReserveLine(sku="MUG", qty=2, location=b1)]))
+    with pytest.raises(errors.InvalidInput, match=f"already in {b1}"):
+        await run(c.Pick(reservation_id=res.reservation_ids[0], qty=2, to_location=b1))
+    assert await balance("MUG", b1) == {"on_hand": 10, "reserved": 2, "quarantined": 0, "damaged": 0}
+
+
+async def test_picking_from_a_place_outside_any_warehouse_needs_a_destination():
+    await item("MUG")
+    await receive("MUG", 3, "IN-TRANSIT")
+    res = await run(c.Reserve(lines=[c.ReserveLine(sku="MUG", qty=1, location="IN-TRANSIT")]))
+    with pytest.raises(errors.InvalidInput, match="no staging area"):
+        await run(c.Pick(reservation_id=res.reservation_ids[0], qty=1))
+
+
 async def test_release_reservation_frees_stock():
     b1, *_ = await warehouse()
     await item("MUG")

@@ -47,7 +47,7 @@ async def test_a_receive_applies_under_a_key_derived_from_its_txn_id():
     assert (result.status, result.reason, result.server_seq is not None) == ("applied", "", True)
     assert (await on_hand("MUG", B1), await on_hand("MUG", B1, "damaged")) == (7, 2)
     keys = {r["command_key"] for r in await db.fetch("SELECT command_key FROM movements")}
-    assert keys == {f"sync:{scan['txn_id']}", f"sync:{scan['txn_id']}:damaged"}
+    assert keys == {f"sync:{scan['txn_id']}:good", f"sync:{scan['txn_id']}:damaged"}
 
 
 async def test_a_repeated_txn_returns_the_stored_result_and_posts_nothing():

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import msgspec
-
-from backend import db
 from backend.domain.auth import permissions
 from backend.domain.auth.audit import Actor
 from backend.domain.catalog.service import ItemView
 from backend.domain.errors import InvalidInput, NotPermitted, SegregationOfDuties
-from backend.domain.ledger.posting import IDEMPOTENCY_KEY_LENGTH_MAX, check_key, claim_key, payload_hash
+from backend.domain.ledger import posting
 
 R = TypeVar("R")
 
@@ -44,15 +38,6 @@ DEFAULT_THRESHOLDS = Thresholds()
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def ledger_key(key: str, suffix: str) -> str:
-    """The key of a ledger command run on behalf of the command `key` (unique because `key` is)."""
-    derived = f"{key}:{suffix}"
-    if len(derived) <= IDEMPOTENCY_KEY_LENGTH_MAX:
-        return derived
-    # A long client key would push the derived key over the limit; its digest is as unique.
-    return f"{hashlib.sha256(key.encode()).hexdigest()[:40]}:{suffix}"
 
 
 def lot_for(item: ItemView, lot: str) -> str:
@@ -100,36 +85,6 @@ def refuse_own_work(actor: Actor, worker_ids: set[int | None], message: str) -> 
 
 async def run_once(kind: str, payload: dict[str, Any], key: str, actor: Actor,
                    result_type: type[R], work: Callable[[], Awaitable[R]]) -> R:
-    """Run `work` in one transaction, once per idempotency key; a replay returns the first result.
-
-    The key is claimed in the ledger's command_log, so it shares one namespace (and one
-    uniqueness guarantee) with every ledger command.
-    """
-    check_key(key)
-    digest = payload_hash(kind, payload)
-
-    async def txn() -> R:
-        if await claim_key(key, kind, digest, actor.label) is not None:
-            return await _replay(key, result_type)
-        result = await work()
-        await store_result(key, result)
-        return result
-
-    return await db.run_in_transaction(txn)
-
-
-async def store_result(key: str, result: Any) -> None:
-    # movement_ids / reservation_ids keep the row readable by the ledger's claim_key().
-    body = {
-        "movement_ids": list(getattr(result, "movement_ids", [])),
-        "reservation_ids": [],
-        "value": msgspec.to_builtins(result),
-    }
-    await db.fetch("UPDATE command_log SET result = {} WHERE key = {}", json.dumps(body), key)
-
-
-async def _replay(key: str, result_type: type[R]) -> R:
-    row = await db.fetch_one("SELECT result FROM command_log WHERE key = {}", key)
-    assert row is not None and row["result"], "a claimed key always has its result stored"
-    value = msgspec.convert(json.loads(row["result"])["value"], result_type)
-    return dataclasses.replace(value, replayed=True)  # type: ignore[type-var]
+    """Run `work` in one transaction, once per idempotency key; a replay returns the first result."""
+    return await posting.run_once(kind, payload, key=key, actor=actor.label, work=work,
+                                  replay=posting.stored_as(result_type))

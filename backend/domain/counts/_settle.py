@@ -42,9 +42,10 @@ from dataclasses import dataclass
 
 from backend import db
 from backend.domain.auth.audit import Actor
-from backend.domain.counts._common import Thresholds, ledger_key
+from backend.domain.counts._common import Thresholds
 from backend.domain.counts._corrections import Correction, post_correction, why_not_postable
 from backend.domain.counts._tasks import LineToSettle
+from backend.domain.ledger.posting import derived_key as ledger_key
 from backend.domain.locations.service import LocationView
 
 COUNT_CORRECTION = "count_correction"

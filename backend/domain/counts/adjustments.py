@@ -15,7 +15,6 @@ from backend.domain.counts._common import (
     DEFAULT_THRESHOLDS,
     Thresholds,
     clean_note,
-    ledger_key,
     lot_for,
     may_adjust_directly,
     now,
@@ -26,6 +25,7 @@ from backend.domain.counts._common import (
 from backend.domain.counts._corrections import Correction, post_correction
 from backend.domain.errors import Conflict, InvalidInput, InvalidQuantity, UnknownReference
 from backend.domain.ledger.commands import ADJUST_REASONS
+from backend.domain.ledger.posting import derived_key as ledger_key
 from backend.domain.locations.service import LocationView, get_location, get_location_by_id
 from backend.domain.quantities import QTY_MAX
 

@@ -16,16 +16,15 @@ from backend.domain.catalog.service import get_item_by_id
 from backend.domain.counts import _tasks
 from backend.domain.counts._common import (
     clean_note,
-    ledger_key,
     now,
     refuse_own_work,
     require_approver,
     run_once,
-    store_result,
 )
 from backend.domain.counts._settle import WAITING_STATUSES, settle
 from backend.domain.counts.service import CountOutcome
-from backend.domain.ledger.posting import claim_key, payload_hash
+from backend.domain.ledger.posting import claim_key, payload_hash, store_result
+from backend.domain.ledger.posting import derived_key as ledger_key
 from backend.domain.locations.service import get_location_by_id
 
 APPROVALS_QUEUE_MAX = 200

@@ -13,23 +13,15 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from backend import db
 from backend.domain.auth.audit import Actor
 from backend.domain.errors import InvalidInput
-from backend.domain.ledger.posting import (
-    IDEMPOTENCY_KEY_LENGTH_MAX,
-    CommandResult,
-    check_key,
-    claim_key,
-    payload_hash,
-)
+from backend.domain.ledger import posting
+from backend.domain.ledger.posting import IDEMPOTENCY_KEY_LENGTH_MAX, check_key
 
 T = TypeVar("T")
 
 _SUFFIX_LENGTH_MAX = 24
 KEY_LENGTH_MAX = IDEMPOTENCY_KEY_LENGTH_MAX - _SUFFIX_LENGTH_MAX
-# claim_key() reads the stored result back as a ledger result; ours posts through sub-keys.
-_NO_DIRECT_POSTINGS = CommandResult("", "", [], []).to_json()
 
 
 def check_fulfillment_key(key: str) -> str:
@@ -54,20 +46,12 @@ async def run_once(
     work: Callable[[], Awaitable[T]],
     replay: Callable[[], Awaitable[T]],
 ) -> T:
-    """Run `work` in one transaction unless `key` already ran; then return `replay()` instead.
-
-    The same key with a different payload raises IdempotencyConflict. A command that failed
-    rolled its claim back, so retrying it with the same key runs it again.
-    """
+    """Run `work` in one transaction unless `key` already ran; then return `replay()` (the current
+    state) instead. The same key with a different payload raises IdempotencyConflict."""
     check_fulfillment_key(key)
-    kind = f"fulfillment.{kind}"
-    digest = payload_hash(kind, payload)
 
-    async def attempt() -> T:
-        if await claim_key(key, kind, digest, actor.label) is not None:
-            return await replay()
-        result = await work()
-        await db.fetch("UPDATE command_log SET result = {} WHERE key = {}", _NO_DIRECT_POSTINGS, key)
-        return result
+    async def current_state(_: Any) -> T:
+        return await replay()
 
-    return await db.run_in_transaction(attempt)
+    return await posting.run_once(f"fulfillment.{kind}", payload, key=key, actor=actor.label, work=work,
+                                  replay=current_state)

@@ -12,7 +12,13 @@ import msgspec
 
 from backend import db
 from backend.domain.catalog.service import ItemView, get_item, get_item_by_id
-from backend.domain.errors import AlreadyReversed, InvalidInput, InvalidQuantity, UnknownMovement, UnknownReservation
+from backend.domain.errors import (
+    AlreadyReversed,
+    InvalidInput,
+    InvalidQuantity,
+    UnknownMovement,
+    UnknownReservation,
+)
 from backend.domain.ledger.posting import CommandResult, Delta, Leg, Plan, check_key, claim_key, payload_hash, post
 from backend.domain.locations.service import (
     LocationView,
@@ -282,9 +288,13 @@ async def _plan_pick(c: Pick) -> Plan:
     item, src = await get_item_by_id(row["item_id"]), await get_location_by_id(row["location_id"])
     if c.to_location:
         dst = await _stock_location(c.to_location)
+    elif src.warehouse_id is None:
+        raise InvalidInput(f"{src.code} is in no warehouse, so it has no staging area: name where to pick to.")
     else:
-        assert src.warehouse_id is not None
         dst = await staging_of(src.warehouse_id)
+    if dst.id == src.id:
+        raise InvalidInput(f"Reservation #{c.reservation_id} is already in {src.code}: pick it to staging or "
+                           "another bin.")
     plan = Plan([Leg(item, row["lot"], take, src, dst, reason="pick")], reservation_ids=[c.reservation_id],
                 doc_ref=c.doc_ref)
     plan.extra.append(Delta(item, src, row["lot"], reserved=-take))

@@ -7,10 +7,13 @@ orders queue behind each other instead of deadlocking.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -20,6 +23,11 @@ from backend.domain.errors import Availability, IdempotencyConflict, Insufficien
 from backend.domain.locations.service import LocationView
 
 IDEMPOTENCY_KEY_LENGTH_MAX = 128
+# A key from outside is namespaced by its source (`api:{token_id}:`, `floor:{user_id}:`...); the result
+# stays short enough for the suffixes of the keys derived from it (fulfillment allows 104).
+SCOPED_KEY_LENGTH_MAX = 96
+_KEY_DIGEST_LENGTH = 40
+R = TypeVar("R")
 ELSEWHERE_MAX = 5
 STATES = ("available", "quarantined", "damaged")
 
@@ -90,6 +98,24 @@ def check_key(key: str) -> str:
     if not key or len(key) > IDEMPOTENCY_KEY_LENGTH_MAX or not key.isprintable():
         raise InvalidInput(f"An idempotency key of 1–{IDEMPOTENCY_KEY_LENGTH_MAX} printable characters is required.")
     return key
+
+
+def _digest_of(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:_KEY_DIGEST_LENGTH]
+
+
+def scoped_key(scope: str, key: str) -> str:
+    """A client's key inside its source's namespace, so two clients that pick the same key never meet."""
+    check_key(key)
+    scoped = f"{scope}:{key}"
+    # A long client key would leave no room for derived suffixes; its digest is as unique.
+    return scoped if len(scoped) <= SCOPED_KEY_LENGTH_MAX else f"{scope}:{_digest_of(key)}"
+
+
+def derived_key(key: str, suffix: str) -> str:
+    """The key of a command run on behalf of the command `key` (unique because `key` is)."""
+    derived = f"{key}:{suffix}"
+    return derived if len(derived) <= IDEMPOTENCY_KEY_LENGTH_MAX else f"{_digest_of(key)}:{suffix}"
 
 
 async def claim_key(key: str, kind: str, digest: str, actor: str) -> CommandResult | None:
@@ -229,3 +255,50 @@ async def post(key: str, kind: str, plan: Plan, actor: str) -> CommandResult:
     result = CommandResult(key, kind, movement_ids, plan.reservation_ids)
     await db.fetch("UPDATE command_log SET result = {} WHERE key = {}", result.to_json(), key)
     return result
+
+
+async def store_result(key: str, result: Any) -> None:
+    """Keep a non-ledger command's result with its claimed key, for replays."""
+    # movement_ids / reservation_ids keep the row readable by claim_key().
+    body = {
+        "movement_ids": list(getattr(result, "movement_ids", [])),
+        "reservation_ids": [],
+        "value": msgspec.to_builtins(result),
+    }
+    await db.fetch("UPDATE command_log SET result = {} WHERE key = {}", json.dumps(body), key)
+
+
+async def _stored_value(key: str) -> Any:
+    row = await db.fetch_one("SELECT result FROM command_log WHERE key = {}", key)
+    assert row is not None and row["result"], "a claimed key always has its result stored"
+    return json.loads(row["result"]).get("value")
+
+
+def stored_as(result_type: type[R]) -> Callable[[Any], Awaitable[R]]:
+    """A replay that answers with the first result, marked `replayed` (a dataclass with that field)."""
+
+    async def replay(value: Any) -> R:
+        return dataclasses.replace(msgspec.convert(value, result_type), replayed=True)  # type: ignore[type-var]
+
+    return replay
+
+
+async def run_once(kind: str, payload: msgspec.Struct | dict[str, Any], *, key: str, actor: str,
+                   work: Callable[[], Awaitable[R]], replay: Callable[[Any], Awaitable[R]]) -> R:
+    """Run `work` in one transaction, once per idempotency key; a repeat gets `replay(stored value)`.
+
+    The key is claimed in command_log like a ledger command's, so both share one namespace and one
+    uniqueness guarantee: the same key with another payload is IdempotencyConflict. A command that
+    failed rolled its claim back, so retrying it with the same key runs it again.
+    """
+    check_key(key)
+    digest = payload_hash(kind, payload)
+
+    async def attempt() -> R:
+        if await claim_key(key, kind, digest, actor) is not None:
+            return await replay(await _stored_value(key))
+        result = await work()
+        await store_result(key, result)
+        return result
+
+    return await db.run_in_transaction(attempt)

@@ -1,7 +1,8 @@
 """POST endpoints for ledger commands: one route per command, all built the same way.
 
 Every write needs an `Idempotency-Key` header: a retry with the same key and body returns the
-first result (header `Idempotent-Replayed: true`), nothing is posted twice.
+first result (header `Idempotent-Replayed: true`), nothing is posted twice. Keys are the token's own:
+the ledger stores them as `api:{token_id}:{key}`, so two integrations never collide.
 """
 
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from litestar.params import HeaderParameter, JSONBody
 from backend.domain.ledger import commands as c
 from backend.domain.ledger.audited import execute_as
 from backend.domain.ledger.posting import CommandResult
-from backend.http.guards import actor_of, require_write
+from backend.http.guards import actor_of, api_key, require_write
 
 IdempotencyKey = Annotated[
     str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=128, description="Client-made unique key")
@@ -32,9 +33,10 @@ def result_body(result: CommandResult) -> dict[str, Any]:
 
 def _command_route(path: str, command_type: type, name: str, summary: str) -> HTTPRouteHandler:
     async def handler(request: Request, data: JSONBody[command_type], idempotency_key: IdempotencyKey) -> Response:  # type: ignore[valid-type]
-        result = await execute_as(data, key=idempotency_key, actor=actor_of(request))
+        result = await execute_as(data, key=api_key(request, idempotency_key), actor=actor_of(request))
         headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
-        return Response(result_body(result), status_code=201, headers=headers)
+        return Response({**result_body(result), "idempotency_key": idempotency_key}, status_code=201,
+                        headers=headers)
 
     handler.__name__ = name
     return post(path, name=name, guards=[require_write], summary=summary, tags=["ledger"])(handler)

@@ -1,7 +1,9 @@
 """Shared plumbing for scan-driven screens.
 
 A screen is one form: hidden fields carry the step's state, the scan field carries the new
-scan, `key` carries the idempotency key of the action the form will post. Each POST returns
+scan, `key` carries the idempotency key of the action the form will post (namespaced by the
+signed-in user: `floor:{user_id}:{key}`). A step that acts beyond the scan (a short pick, a
+putaway override, an adjustment) acts only when its button was pressed: `name="action"`. Each POST returns
 the same partial with the next step; errors go through the one error mapper, which swaps a
 message into #feedback so the half-done state on screen is kept.
 """
@@ -17,9 +19,12 @@ from litestar.response import Template
 
 from backend.domain.catalog.service import ScannedItem, find_item, resolve_item_scan
 from backend.domain.errors import InvalidInput, UnknownBarcode
+from backend.domain.ledger.posting import scoped_key
 from backend.domain.locations.service import LocationView, find_by_barcode, find_location
+from backend.http.session import session_of
 
 S = TypeVar("S", bound=msgspec.Struct)
+T = TypeVar("T", bound="Tally")
 SCAN_LENGTH_MAX = 200
 
 
@@ -38,7 +43,17 @@ async def read_form(request: Request, state_type: type[S]) -> tuple[S, str, str]
     code = str(form.get("code") or "").strip()
     if len(code) > SCAN_LENGTH_MAX:
         raise InvalidInput("That scan is too long to be a barcode. Scan again.")
-    return state, code, str(form.get("key") or new_key())
+    return state, code, floor_key(request, str(form.get("key") or new_key()))
+
+
+def floor_key(request: Request, key: str) -> str:
+    """The idempotency key of a screen's form, in the signed-in user's own namespace."""
+    return scoped_key(f"floor:{session_of(request).user.id}", key)
+
+
+async def pressed(request: Request) -> str:
+    """The `action` button the worker pressed; empty for a scan or an Enter (no explicit submitter)."""
+    return str((await request.form()).get("action") or "")
 
 
 def screen(request: Request, page: str, partial: str, prompt: str, **context: Any) -> Template:
@@ -52,8 +67,31 @@ def screen(request: Request, page: str, partial: str, prompt: str, **context: An
 
 
 async def scan_bin(code: str) -> LocationView | None:
+    """The bin a code names; None when it names no location (it may be an item)."""
     loc = await find_by_barcode(code) or await find_location(code)
-    return loc if loc is not None and loc.holds_stock else None
+    if loc is None:
+        return None
+    if loc.kind != "bin":
+        raise InvalidInput(f"{loc.code} is a {loc.kind} location, not a bin. Scan a bin label.")
+    return loc
+
+
+class Tally(msgspec.Struct):
+    """Scans of one item (and lot) so far: what receive, move and putaway add up."""
+
+    sku: str = ""
+    qty: int = 0
+    lot: str = ""
+
+
+def add_scan(state: T, scanned: ScannedItem) -> T:
+    """Repeated scans add up only for the same item and lot; another item starts a new tally, and
+    another lot of the same item is refused so two lots are never posted as one."""
+    if scanned.item.sku != state.sku or state.qty <= 0:
+        return msgspec.structs.replace(state, sku=scanned.item.sku, qty=scanned.qty_base, lot=scanned.lot)
+    if scanned.lot and state.lot and scanned.lot != state.lot:
+        raise InvalidInput(f"Finish or clear {state.sku} lot {state.lot} before scanning lot {scanned.lot}.")
+    return msgspec.structs.replace(state, qty=state.qty + scanned.qty_base, lot=scanned.lot or state.lot)
 
 
 async def scan_item(code: str) -> ScannedItem:

@@ -9,12 +9,13 @@ from litestar.response import Template
 from backend.domain import counts
 from backend.domain.counts.adjustments import MANUAL_REASONS
 from backend.domain.errors import InvalidInput
-from backend.http.floor.common import read_form, scan_bin, scan_item, screen
+from backend.http.floor.common import pressed, read_form, scan_bin, scan_item, screen
 from backend.http.session import actor, requires
 from backend.settings import Settings
 
 
 def thresholds(request: Request) -> counts.Thresholds:
+    """The adjustment approval limits in force (settings), for counts, adjustments and offline scans."""
     settings: Settings = request.app.state.settings
     return counts.Thresholds(units=settings.adjust_approval_units, value_cents=settings.adjust_approval_value_cents)
 
@@ -102,6 +103,8 @@ async def adjust_scan(request: Request) -> Template:
     if code:
         scanned = await scan_item(code)
         return _adjust(request, msgspec.structs.replace(state, sku=scanned.item.sku))
+    if await pressed(request) != "post":
+        return _adjust(request, state)  # a scan or an Enter with nothing in it: only the adjust button posts
     if not (state.bin and state.sku and state.delta and state.reason):
         return _adjust(request, state, warn="Scan bin and item, set + or − units and choose a reason.")
     outcome = await counts.request_adjustment(state.sku, state.bin, state.delta, state.reason, key, actor(request),

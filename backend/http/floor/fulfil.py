@@ -9,7 +9,7 @@ from litestar.response import Template
 
 from backend.domain.errors import InvalidInput
 from backend.domain.fulfillment import service as f
-from backend.http.floor.common import read_form, scan_bin, screen
+from backend.http.floor.common import pressed, read_form, scan_bin, screen
 from backend.http.session import actor, requires
 
 SHORT_REASONS = ("empty_bin", "damaged", "not_found")
@@ -58,7 +58,9 @@ async def pick_scan(request: Request, pick_list_id: FromPath[int]) -> Template:
     line = await f.next_pick_line(pick_list_id)
     if line is None or line.id != state.line_id:
         return await _pick(request, pick_list_id, PickState(), warn="The pick list changed; here is the next line.")
-    if state.short_reason:
+    if await pressed(request) == "short":
+        if not state.short_reason:
+            raise InvalidInput(f"Choose why {line.sku} is short, then tap Record short pick.")
         await f.short_pick(pick_list_id, line.id, state.short_reason, key=key, actor=actor(request))
         return await _pick(request, pick_list_id, PickState(), warn=f"Short pick of {line.sku} recorded for a lead.")
     if not state.bin_ok:

@@ -6,7 +6,8 @@ import msgspec
 from litestar import Request, get, post
 from litestar.response import Template
 
-from backend import db
+from datetime import date
+
 from backend.domain.catalog.service import get_item
 from backend.domain.errors import InvalidInput
 from backend.domain.ledger import commands as c
@@ -14,7 +15,8 @@ from backend.domain.ledger import queries
 from backend.domain.ledger.audited import execute_as
 from backend.domain.locations.service import get_location
 from backend.domain.receiving.putaway import PUTAWAY_REASONS, suggest_bin
-from backend.http.floor.common import read_form, scan_bin, scan_item, screen
+from backend.domain.receiving.receipts import Receipt, post_receipt
+from backend.http.floor.common import Tally, add_scan, pressed, read_form, scan_bin, scan_item, screen
 from backend.http.session import actor, requires
 
 LOOKUP_ROWS_MAX = 100
@@ -44,10 +46,7 @@ async def lookup_scan(request: Request) -> Template:
                   available=await queries.available_to_sell(scanned.item), ok=f"{scanned.item.sku}")
 
 
-class ReceiveState(msgspec.Struct):
-    sku: str = ""
-    qty: int = 0
-    lot: str = ""
+class ReceiveState(Tally):
     expiry: str = ""
     damaged: int = 0
     doc_ref: str = ""
@@ -70,47 +69,32 @@ async def receive_scan(request: Request) -> Template:
     loc = await scan_bin(code) if code else None
     if loc is None and code:
         scanned = await scan_item(code)
-        same = scanned.item.sku == state.sku and (not scanned.lot or scanned.lot == state.lot)
-        state = msgspec.structs.replace(
-            state, sku=scanned.item.sku, qty=(state.qty if same else 0) + scanned.qty_base,
-            lot=scanned.lot or (state.lot if same else ""),
-            expiry=scanned.expiry.isoformat() if scanned.expiry else (state.expiry if same else ""),
-        )
+        before = state.sku
+        state = add_scan(state, scanned)
+        kept = state.expiry if state.sku == before else ""
+        state = msgspec.structs.replace(state, expiry=scanned.expiry.isoformat() if scanned.expiry else kept)
         item = await get_item(state.sku)
         return _receive(request, state, item=item, ok=f"{item.sku} × {state.qty}. Scan more, or scan the bin.")
     if loc is None:
         return _receive(request, state, item=await get_item(state.sku) if state.sku else None)
     if not state.sku or state.qty <= 0:
         raise InvalidInput("Scan the item first, then the bin.")
-    if not 0 <= state.damaged <= state.qty:
-        raise InvalidInput(f"Damaged units must be between 0 and {state.qty}.")
-    await _post_receipt(request, state, loc.code, key)
+    await post_receipt(_receipt(state, loc.code), key=key, actor=actor(request))
     msg = f"Received {state.qty} {state.sku} into {loc.code}" + (f" ({state.damaged} damaged)" if state.damaged else "")
     return _receive(request, ReceiveState(doc_ref=state.doc_ref), ok=msg, done=True)
 
 
-async def _post_receipt(request: Request, state: ReceiveState, bin_code: str, key: str) -> None:
-    """Good and damaged units of one receipt commit together or not at all."""
-    good = state.qty - state.damaged
-    common = {"sku": state.sku, "to_location": bin_code, "lot": state.lot, "doc_ref": state.doc_ref,
-              "expiry": state.expiry or None}
-    who = actor(request)
-
-    async def work() -> None:
-        if good:
-            await execute_as(c.Receive(qty=good, **common), key=f"{key}:good", actor=who)
-        if state.damaged:
-            await execute_as(c.Receive(qty=state.damaged, state="damaged", **common), key=f"{key}:damaged",
-                             actor=who)
-
-    await db.run_in_transaction(work)
+def _receipt(state: ReceiveState, bin_code: str) -> Receipt:
+    try:
+        expiry = date.fromisoformat(state.expiry) if state.expiry else None
+    except ValueError as exc:
+        raise InvalidInput(f"Expiry {state.expiry!r} is not a date. Scan the item label again.") from exc
+    return Receipt(sku=state.sku, qty=state.qty, damaged=state.damaged, to_location=bin_code, lot=state.lot,
+                   expiry=expiry, doc_ref=state.doc_ref)
 
 
-class MoveState(msgspec.Struct):
+class MoveState(Tally):
     from_bin: str = ""
-    sku: str = ""
-    qty: int = 0
-    lot: str = ""
 
 
 def _move(request: Request, state: MoveState, **extra) -> Template:
@@ -138,10 +122,7 @@ async def move_scan(request: Request) -> Template:
     if loc is None:
         if not state.from_bin:
             raise InvalidInput("Scan the bin you take the stock from first.")
-        scanned = await scan_item(code)
-        same = scanned.item.sku == state.sku
-        state = msgspec.structs.replace(state, sku=scanned.item.sku, lot=scanned.lot or state.lot,
-                                        qty=(state.qty if same else 0) + scanned.qty_base)
+        state = add_scan(state, await scan_item(code))
         return _move(request, state, ok=f"{state.sku} × {state.qty}. Scan more, or scan the destination bin.")
     if not state.sku or state.qty <= 0:
         raise InvalidInput("Scan the item to move before the destination bin.")
@@ -150,11 +131,8 @@ async def move_scan(request: Request) -> Template:
     return _move(request, MoveState(), ok=f"Moved {state.qty} {state.sku} {state.from_bin} → {loc.code}", done=True)
 
 
-class PutawayState(msgspec.Struct):
+class PutawayState(Tally):
     from_bin: str = ""
-    sku: str = ""
-    qty: int = 0
-    lot: str = ""
     suggested: str = ""
     override_bin: str = ""
     reason: str = ""
@@ -179,7 +157,9 @@ async def putaway_scan(request: Request) -> Template:
     """Scan the dock/tote bin, the item: Stockline suggests a bin; scan it to confirm, or override
     with a reason."""
     state, code, key = await read_form(request, PutawayState)
-    if state.override_bin and state.reason:
+    if await pressed(request) == "override":
+        if not state.override_bin:
+            raise InvalidInput("Scan the bin you put it in first.")
         return await _putaway_post(request, state, state.override_bin, key, override=True)
     if not code:
         return _putaway(request, state)
@@ -202,13 +182,14 @@ async def putaway_scan(request: Request) -> Template:
 async def _putaway_item(request: Request, state: PutawayState, code: str) -> Template:
     scanned = await scan_item(code)
     src = await get_location(state.from_bin)
-    assert src.warehouse_id is not None
-    qty = (state.qty if scanned.item.sku == state.sku else 0) + scanned.qty_base
+    if src.warehouse_id is None:
+        raise InvalidInput(f"{src.code} is in no warehouse. Scan the dock or tote location you put away from.")
+    tally = add_scan(state, scanned)
     suggestion = await suggest_bin(scanned.item.id, src.warehouse_id, exclude_location_id=src.id)
-    state = PutawayState(from_bin=state.from_bin, sku=scanned.item.sku, qty=qty, lot=scanned.lot or state.lot,
+    state = PutawayState(from_bin=state.from_bin, sku=tally.sku, qty=tally.qty, lot=tally.lot,
                          suggested=suggestion.code if suggestion else "")
     hint = f"Put away in {suggestion.code}" if suggestion else "No empty bin found: scan any bin."
-    return _putaway(request, state, ok=f"{state.sku} × {qty}. {hint}")
+    return _putaway(request, state, ok=f"{state.sku} × {state.qty}. {hint}")
 
 
 async def _putaway_post(request: Request, state: PutawayState, bin_code: str, key: str,
