@@ -22,14 +22,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import re
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import asyncpg
+from _common import add_common_args, drop_database, migrated, pgbench_baseline, recreate_database
 
 from backend import db
 from backend.domain.catalog.service import get_item_by_id
@@ -43,8 +41,6 @@ from backend.domain.locations.service import (
     get_location_by_id,
     virtual,
 )
-from backend.migrations import migrate
-from backend.settings import Settings
 
 BENCH_DB = "stockline_bench"
 PGBENCH_DB = "stockline_bench_pgbench"
@@ -72,39 +68,6 @@ class Tally:
         return self.ok / self.elapsed_s if self.elapsed_s else 0.0
 
 
-def db_url(admin_url: str, name: str) -> str:
-    return admin_url.rsplit("/", 1)[0] + "/" + name
-
-
-async def recreate_database(admin_url: str, name: str) -> str:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return db_url(admin_url, name)
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-def run_pgbench(url: str, clients: int, seconds: int) -> float:
-    """Initialize scale 1 and run the built-in tpcb-like script; returns TPS."""
-    subprocess.run(["pgbench", "-i", "-s", "1", "-q", url], check=True, capture_output=True, text=True)
-    out = subprocess.run(["pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds), url],
-                         check=True, capture_output=True, text=True).stdout
-    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
-    if match is None:
-        raise RuntimeError(f"no TPS in pgbench output:\n{out}")
-    return float(match.group(1))
-
-
 async def _seed_master_data(rng: random.Random) -> dict[int, list[int]]:
     """One warehouse of ZONES x BINS_PER_ZONE bins and ITEMS items; returns item id -> its bins."""
     await create_in_transaction(NewLocation(code="BWH", kind="warehouse", name="Bench warehouse"))
@@ -126,8 +89,7 @@ async def _seed_master_data(rng: random.Random) -> dict[int, list[int]]:
 
 
 async def seed() -> Stock:
-    """Migrate, then in one transaction: bins, items, and one receipt per (item, bin)."""
-    await migrate()
+    """In one transaction: bins, items, and one receipt per (item, bin)."""
     rng = random.Random(SEED)
 
     async def work() -> Stock:
@@ -191,32 +153,27 @@ def report(label: str, tally: Tally) -> None:
 
 
 async def postgres_phases(url: str, clients: int, seconds: int, lines: int) -> tuple[Tally, float, int]:
-    await db.connect(Settings(database_url=url, db_pool_min=clients, db_pool_max=clients))
-    try:
+    async with migrated(url, pool_min=clients, pool_max=clients):
         stock = await seed()
         tally = await run_moves(stock, clients, seconds, "bench-pg")
         reserve_s = await run_reservations(stock, clients, lines)
-        drift = len(await check_ledger())
-    finally:
-        await db.disconnect()
-    return tally, reserve_s, drift
+        return tally, reserve_s, len(await check_ledger())
 
 
 async def sqlite_phase(clients: int, seconds: int) -> tuple[Tally, int]:
     with tempfile.TemporaryDirectory(prefix="stockline-bench-") as tmp:
-        await db.connect(Settings(database_url=f"sqlite:///{tmp}/bench.db"))
-        stock = await seed()
-        tally = await run_moves(stock, clients, seconds, "bench-sqlite")
-        return tally, len(await check_ledger())
+        async with migrated(f"sqlite:///{tmp}/bench.db"):
+            stock = await seed()
+            tally = await run_moves(stock, clients, seconds, "bench-sqlite")
+            return tally, len(await check_ledger())
 
 
 async def main(args: argparse.Namespace) -> None:
     c, n = args.clients, args.seconds
     lines = RESERVE_LINES if n >= 10 else max(100, RESERVE_LINES * n // 10)
     try:
-        tps = run_pgbench(await recreate_database(args.pg_url, PGBENCH_DB), c, n)
+        tps = await pgbench_baseline(args.pg_url, PGBENCH_DB, c, n)
         print(f"pgbench tpcb-like (-c {c} -j 2 -T {n}, scale 1): {tps:.1f} tps")
-        await drop_database(args.pg_url, PGBENCH_DB)
         pg_url = await recreate_database(args.pg_url, BENCH_DB)
         pg, reserve_s, drift = await postgres_phases(pg_url, c, n, lines)
         report(f"stockline postgres moves ({c} workers, {n} s)", pg)
@@ -228,17 +185,14 @@ async def main(args: argparse.Namespace) -> None:
         report(f"stockline sqlite moves ({c} tasks, {n} s)", lite)
         print(f"sqlite ledger drift: {lite_drift}")
     finally:
-        await drop_database(args.pg_url, PGBENCH_DB)
         await drop_database(args.pg_url, BENCH_DB)
     print(f"ratio: {pg.per_s / tps:.2f}")
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=30, help="duration of each timed phase")
+    add_common_args(parser)
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients / workers")
-    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test",
-                        help="admin URL used to create and drop the bench databases")
     return parser.parse_args()
 
 

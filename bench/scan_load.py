@@ -36,13 +36,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
-import math
 import os
 import random
 import re
-import resource
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -51,24 +48,26 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
+from _common import (
+    CpuWindow,
+    add_common_args,
+    drop_database,
+    migrated,
+    pct,
+    recreate_database,
+    start_server,
+    stop_server,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from backend import db
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.users import create_user
 from backend.domain.catalog.service import NewItem, create_item
 from backend.domain.ledger import commands as c
 from backend.domain.locations.service import NewLocation, create_location
-from backend.migrations import migrate
-from backend.settings import Settings
 
 BENCH_DB = "stockline_bench_scan"
 ITEMS, MIN_BINS, STOCK_PER_BIN = 50, 100, 1_000
-SERVER_START_S = 60
 STEPS = ("scan-bin", "scan-item", "confirm")
 STATIC = ("/static/app.css", "/static/app.js", "/static/htmx.min.js")
 USER_AGENT = ("Mozilla/5.0 (Linux; Android 11; TC52) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -77,29 +76,7 @@ KEY_RE = re.compile(r'name="key" value="([^"]+)"')
 OK_MARK = 'data-feedback="ok"'
 
 
-# --- database and seed -------------------------------------------------------------------------
-
-
-def db_url(admin_url: str, name: str) -> str:
-    return admin_url.rsplit("/", 1)[0] + "/" + name
-
-
-async def recreate_database(admin_url: str, name: str) -> str:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return db_url(admin_url, name)
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+# --- seed --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +100,7 @@ def plan_devices(count: int) -> tuple[list[str], list[str], list[Device]]:
 async def seed(url: str, devices_count: int) -> list[Device]:
     """Migrate, then one warehouse, its bins, the items, the users and each device's stock."""
     bins, skus, devices = plan_devices(devices_count)
-    await db.connect(Settings(database_url=url, db_pool_min=1, db_pool_max=4))
-    try:
-        await migrate()
+    async with migrated(url):
         await create_location(NewLocation(code="SWH", kind="warehouse", name="Scan bench warehouse"))
         await create_location(NewLocation(code="SWH-Z", kind="zone", parent="SWH"))
         for n, code in enumerate(bins, start=1):
@@ -138,120 +113,7 @@ async def seed(url: str, devices_count: int) -> list[Device]:
             for bin_code in (d.bin_a, d.bin_b):
                 await c.execute(c.Receive(sku=d.sku, qty=STOCK_PER_BIN, to_location=bin_code),
                                 key=f"bench-seed-{d.n}-{bin_code}", actor="bench")
-    finally:
-        await db.disconnect()
     return devices
-
-
-# --- server ------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(url: str, pool_max: int, log_path: Path) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "STOCKLINE_DATABASE_URL": url, "STOCKLINE_SECRET": "bench-scan-secret",
-           "STOCKLINE_DB_POOL_MIN": str(min(pool_max, 4)), "STOCKLINE_DB_POOL_MAX": str(pool_max)}
-    env.pop("STOCKLINE_REDIS_URL", None)
-    port = free_port()
-    log = open(log_path, "w")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen([sys.executable, "-m", "backend", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-# --- CPU accounting ----------------------------------------------------------------------------
-
-
-def proc_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def self_cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def machine_busy_s() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot."""
-    parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = parts[3] + parts[4]
-    tck = os.sysconf("SC_CLK_TCK")
-    return (sum(parts[:8]) - idle) / tck, sum(parts[:8]) / tck
-
-
-async def backend_pids(admin_url: str) -> list[int]:
-    """PostgreSQL backends serving the bench database (the server's pool)."""
-    conn = await asyncpg.connect(admin_url)
-    try:
-        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", BENCH_DB)
-    finally:
-        await conn.close()
-    return [r["pid"] for r in rows]
-
-
-def pids_cpu_s(pids: list[int]) -> dict[int, float]:
-    out = {}
-    for pid in pids:
-        try:
-            out[pid] = proc_cpu_s(pid)
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-    return out
-
-
-class CpuWindow:
-    """CPU used during a phase by the server, its PostgreSQL backends, this load generator, the machine."""
-
-    def __init__(self, server_pid: int, admin_url: str) -> None:
-        self.server_pid, self.admin_url = server_pid, admin_url
-
-    async def start(self) -> CpuWindow:
-        self.pg_start = pids_cpu_s(await backend_pids(self.admin_url))
-        self.t0 = self._sample()
-        return self
-
-    def _sample(self) -> tuple[float, float, float, float, float]:
-        busy, total = machine_busy_s()
-        return time.perf_counter(), proc_cpu_s(self.server_pid), self_cpu_s(), busy, total
-
-    async def report(self) -> str:
-        end = self._sample()
-        pg_end = pids_cpu_s(await backend_pids(self.admin_url))
-        wall = end[0] - self.t0[0]
-        server, client = end[1] - self.t0[1], end[2] - self.t0[2]
-        pg = sum(v - self.pg_start.get(pid, 0.0) for pid, v in pg_end.items())
-        busy, total = end[3] - self.t0[3], end[4] - self.t0[4]
-        other = max(0.0, busy - server - client - pg)
-        return (f"CPU over {wall:.1f} s (100% = one core; {os.cpu_count()} cores): server {100 * server / wall:.0f}%, "
-                f"its PostgreSQL backends {100 * pg / wall:.0f}% ({len(pg_end)}), load generator "
-                f"{100 * client / wall:.0f}%, anything else on the machine {100 * other / wall:.0f}%; "
-                f"machine busy {100 * busy / total if total else 0:.0f}% of all cores")
 
 
 # --- handhelds ---------------------------------------------------------------------------------
@@ -456,13 +318,6 @@ async def measure_bytes(h: Handheld) -> list[str]:
 # --- report ------------------------------------------------------------------------------------
 
 
-def pct(sorted_ms: list[float], p: float) -> float:
-    if not sorted_ms:
-        return float("nan")
-    k = max(0, min(len(sorted_ms) - 1, math.ceil(p / 100 * len(sorted_ms)) - 1))  # nearest rank
-    return sorted_ms[k]
-
-
 def latency_line(name: str, values: list[float]) -> str:
     s = sorted(values)
     return (f"  {name:<10} n={len(s):>6}  p50 {pct(s, 50):7.1f} ms  p95 {pct(s, 95):7.1f} ms  "
@@ -499,14 +354,14 @@ async def main(args: argparse.Namespace) -> None:
         print(f"seeded {len(devices)} users, {max(MIN_BINS, 2 * d)} bins, {ITEMS} items in "
               f"{time.perf_counter() - t0:.1f} s")
         log_path = Path(args.server_log)
-        proc, base = start_server(url, args.pool_max, log_path)
+        proc, base = start_server(url, log_path, pool_max=args.pool_max)
         handhelds = [Handheld(base, dev, 1) for dev in devices]
         await asyncio.gather(*(h.sign_in() for h in handhelds))
         for line in await measure_bytes(handhelds[0]):
             print(line)
         await run_phase(handhelds, min(3.0, n / 5), "scan")  # warm-up: pool connections, templates, caches
 
-        cpu = await CpuWindow(proc.pid, args.pg_url).start()
+        cpu = await CpuWindow(proc.pid, args.pg_url, BENCH_DB).start()
         health = await run_phase(handhelds, n, "healthz")
         health_rate = health.ok / health.elapsed_s
         print(f"baseline GET /healthz, {d} clients, {health.elapsed_s:.1f} s: {health_rate:.1f} req/s")
@@ -515,7 +370,7 @@ async def main(args: argparse.Namespace) -> None:
         print("  " + await cpu.report())
 
         profiler = py_spy(proc.pid, n, Path(args.profile)) if args.profile else None
-        cpu = await CpuWindow(proc.pid, args.pg_url).start()
+        cpu = await CpuWindow(proc.pid, args.pg_url, BENCH_DB).start()
         scan = await run_phase(handhelds, n, "scan", args.think_ms / 1000)
         scan_rate = scan.ok / scan.elapsed_s
         pace = f", {args.think_ms} ms mean think time between scans" if args.think_ms else ", no think time"
@@ -542,10 +397,8 @@ async def main(args: argparse.Namespace) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=30, help="duration of each timed phase")
+    add_common_args(parser)
     parser.add_argument("--devices", type=int, default=50, help="concurrent simulated handhelds")
-    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test",
-                        help="admin URL used to create and drop the bench database")
     parser.add_argument("--think-ms", type=int, default=0,
                         help="mean pause before each scan (uniform 0.5x-1.5x); 0 = back to back (saturation)")
     parser.add_argument("--pool-max", type=int, default=20, help="STOCKLINE_DB_POOL_MAX of the server")
