@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import asyncpg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
@@ -107,9 +110,18 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     return _body(codes.get(status, "http_error"), detail, status, request)
 
 
+def database_conflict(request: Request, exc: Exception) -> Response:
+    """A unique or CHECK constraint refused a write the domain had checked: another request changed
+    the same thing in between. The transaction rolled back; reloading shows what is there now."""
+    log.warning("http.database_conflict", path=request.url.path, error=type(exc).__name__)
+    return _body("conflict", "This was changed by someone else at the same time. Reload and try again.",
+                 HTTP_409_CONFLICT, request)
+
+
 def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("http.unhandled", path=request.url.path, error=type(exc).__name__)
-    return _body("internal_error", "Something went wrong on the server; nothing was changed.",
+    # Whether the work committed is unknown here (the failure may have come after the commit).
+    return _body("internal_error", "Something went wrong on the server. Check the screen before trying again.",
                  HTTP_500_INTERNAL_SERVER_ERROR, request)
 
 
@@ -119,5 +131,8 @@ EXCEPTION_HANDLERS = {
     NotAuthorizedException: http_error,
     PermissionDeniedException: http_error,
     HTTPException: http_error,
+    asyncpg.UniqueViolationError: database_conflict,
+    asyncpg.CheckViolationError: database_conflict,
+    sqlite3.IntegrityError: database_conflict,
     Exception: unexpected_error,
 }

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 
 from backend.domain.auth.tokens import create_token
 from backend.http.app import create_app
 from backend.settings import Settings
+from tests.conftest import PG_TEST_URL
 from tests.factories import item, receive, warehouse
 
 
@@ -76,6 +79,38 @@ async def test_two_integrations_that_send_the_same_key_each_get_their_own_move(c
     assert (first.status_code, second.status_code) == (201, 201), second.text
     assert second.json()["replayed"] is False and second.json()["idempotency_key"] == "order-1"
     assert first.json()["movement_ids"] != second.json()["movement_ids"]
+
+
+async def _reverse_twice_at_once(client, headers, movement_id: int, backend: str) -> list[httpx.Response]:
+    """Both reversals check "not reversed yet" before either inserts. On Postgres another transaction
+    holds the stock rows meanwhile, so both pass that check and queue at the balance update; SQLite
+    runs write transactions one after the other."""
+    body = {"movement_id": movement_id, "reason": "scanned twice"}
+    both = asyncio.gather(*(
+        client.post("/api/v1/movements/reverse", json=body, headers={**headers, "Idempotency-Key": f"rev-{n}"})
+        for n in range(2)
+    ))
+    if backend != "postgres":
+        return await both
+    holder = await asyncpg.connect(PG_TEST_URL)
+    try:
+        async with holder.transaction():
+            await holder.execute("SELECT id FROM balances FOR UPDATE")
+            answers = asyncio.ensure_future(both)
+            await asyncio.sleep(1.0)  # both requests are now waiting for the rows
+        return await answers
+    finally:
+        await holder.close()
+
+
+async def test_two_reversals_of_one_movement_at_once_give_one_reversal_and_a_409(client, write_headers, stocked,
+                                                                                  backend):
+    await receive("MUG", 5, stocked[1])  # enough in the destination for both reversals to pass the stock guard
+    [moved] = (await post_move(client, write_headers, move_body(stocked, 1), key="mv")).json()["movement_ids"]
+    answers = await _reverse_twice_at_once(client, write_headers, moved, backend)
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+    [refused] = [a for a in answers if a.status_code == 409]
+    assert refused.json()["error"]["code"] in ("conflict", "already_reversed")
 
 
 @pytest.mark.parametrize(

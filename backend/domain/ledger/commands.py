@@ -14,6 +14,7 @@ from backend import db
 from backend.domain.catalog.service import ItemView, get_item, get_item_by_id
 from backend.domain.errors import (
     AlreadyReversed,
+    Conflict,
     InvalidInput,
     InvalidQuantity,
     UnknownMovement,
@@ -271,7 +272,7 @@ async def _take_from_reservation(reservation_id: int, qty: int | None, final_sta
         take, take, final_status, reservation_id, take,
     )
     if not updated:
-        raise InvalidInput(f"Reservation #{reservation_id} changed while you worked; look it up again.")
+        raise Conflict(f"Reservation #{reservation_id} changed while you worked; look it up again.")
     return row, take
 
 
