@@ -5,7 +5,12 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
+
+import httpx
+from litestar import Litestar
 
 from backend import db
 from backend.domain.auth.audit import Actor
@@ -97,3 +102,21 @@ async def first_statuses(txn_ids: list[str]) -> list[str]:
     rows = await db.fetch(f"SELECT txn_id, status FROM sync_inbox WHERE txn_id IN ({marks})", *txn_ids)
     stored = {r["txn_id"]: r["status"] for r in rows}
     return [stored.get(t, "missing") for t in txn_ids]
+
+
+@asynccontextmanager
+async def csrf_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the real app that holds the CSRF cookie and sends its header, as htmx and the outbox do."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stockline.test") as c:
+        await c.get("/signin")
+        c.headers["x-csrftoken"] = c.cookies["csrftoken"]
+        yield c
+
+
+async def sign_in(client: httpx.AsyncClient, role: str) -> UserView:
+    """A new user of `role` signs in on this client (the last person's session is dropped)."""
+    who = await user(role)
+    client.cookies.delete("stockline_session")
+    r = await client.post("/signin", data={"code": who.code, "pin": PIN})
+    assert r.status_code == 303, r.text
+    return who

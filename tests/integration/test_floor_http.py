@@ -10,11 +10,10 @@ import pytest
 
 from backend import db
 from backend.domain.auth.audit import Actor
-from backend.domain.auth.users import UserView
 from backend.domain.fulfillment import service as f
 from backend.http.app import create_app
 from tests.factories import item, key, receive, warehouse
-from tests.sync_support import PIN, on_hand, table_count, user
+from tests.sync_support import csrf_client, on_hand, sign_in, table_count
 
 B1, B2, B3 = "WH1-B1", "WH1-B2", "WH1-B3"
 TEA_GTIN = "4006381333931"
@@ -24,19 +23,9 @@ LEAD = Actor("lead-1", "tablet-1", role="lead")
 @pytest.fixture
 async def client(ledger_db) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(ledger_db, run_jobs=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stockline.test") as c:
-        await c.get("/signin")
-        c.headers["x-csrftoken"] = c.cookies["csrftoken"]
+    async with csrf_client(app) as c:
         c.headers["hx-request"] = "true"
         yield c
-
-
-async def sign_in(client: httpx.AsyncClient, role: str) -> UserView:
-    who = await user(role)
-    client.cookies.delete("stockline_session")
-    r = await client.post("/signin", data={"code": who.code, "pin": PIN})
-    assert r.status_code == 303, r.text
-    return who
 
 
 def tea_scan(lot: str) -> str:

@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from backend.domain.auth.users import UserView
 from backend.http.app import create_app
 from tests.factories import item, receive, warehouse
-from tests.sync_support import PIN, Handheld, user
+from tests.sync_support import Handheld, csrf_client, sign_in
 
 B1, B2 = "WH1-B1", "WH1-B2"
 
@@ -20,18 +19,8 @@ async def client(ledger_db) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(ledger_db, run_jobs=False)
     names = {name for route in app.routes for h in getattr(route, "route_handlers", []) if (name := h.name)}
     assert {"sync_txns", "tablet_devices"} <= names, "add *sync_routes.ROUTES to backend/http/app.py"
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stockline.test") as c:
-        await c.get("/signin")
-        c.headers["x-csrftoken"] = c.cookies["csrftoken"]  # what the outbox sends, like htmx does
+    async with csrf_client(app) as c:
         yield c
-
-
-async def sign_in(client: httpx.AsyncClient, role: str) -> UserView:
-    who = await user(role)
-    client.cookies.delete("stockline_session")
-    r = await client.post("/signin", data={"code": who.code, "pin": PIN})
-    assert r.status_code == 303, r.text
-    return who
 
 
 async def stocked(qty: int) -> None:
