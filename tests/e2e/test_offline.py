@@ -153,6 +153,7 @@ def test_offline_scan_of_an_unknown_barcode_is_an_error_you_hear_and_feel(handhe
     handheld.goto("/floor/move")
     ready_for_offline(handheld)
     with offline(handheld):
+        wedge(handheld, "A-01")
         wedge(handheld, "NOT-A-REAL-CODE")
         expect(feedback(handheld)).to_contain_text("not known")
         expect(feedback(handheld)).to_have_attribute("data-feedback", "error")
@@ -237,6 +238,10 @@ def test_offline_receive_adds_up_scans_and_keeps_the_lot_of_a_gs1_label(handheld
         expect(feedback(handheld)).to_contain_text("Received 25 MUG into A-02")
         wedge(handheld, f"]C101{'0' * 6}{TEA_GTIN}1727123110L-OFF")
         expect(handheld.locator("#lot")).to_have_value("L-OFF")
+        wedge(handheld, f"]C101{'0' * 6}{TEA_GTIN}1727123110L-OTHER")  # two lots are never posted as one
+        expect(feedback(handheld)).to_contain_text("Finish or clear TEA lot L-OFF before scanning lot L-OTHER")
+        wedge(handheld, "WH1-A")  # a zone, not a bin
+        expect(feedback(handheld)).to_contain_text("WH1-A is a zone location, not a bin")
         wedge(handheld, "A-03")
         expect(feedback(handheld)).to_contain_text("Received 1 TEA into A-03")
         expect(handheld.locator("#outbox-badge")).to_have_text("2 unsent")

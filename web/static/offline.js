@@ -224,6 +224,22 @@
     if (!snap) return null;
     return snap.binBarcodes.get(code.trim()) || snap.binCodes.get(keyOf(code)) || null;
   }
+  // A scan the screen refuses, with the same words as the server (backend/http/floor/common.py).
+  class Refused extends Error {}
+  // The bin a code names; null when it names no location (it may be an item).
+  function scanBin(code) {
+    const loc = resolveBin(code);
+    if (loc && loc.kind !== "bin") throw new Refused(`${loc.code} is a ${loc.kind} location, not a bin. Scan a bin label.`);
+    return loc;
+  }
+  // Repeated scans add up only for the same item and lot; another item starts a new tally, and another
+  // lot of the same item is refused so two lots are never posted as one.
+  function addScan(s, hit) {
+    const base = hit.factor * hit.count;
+    if (hit.item.sku !== s.sku || s.qty <= 0) return Object.assign(s, { sku: hit.item.sku, qty: base, lot: hit.lot });
+    if (hit.lot && s.lot && hit.lot !== s.lot) throw new Refused(`Finish or clear ${s.sku} lot ${s.lot} before scanning lot ${hit.lot}.`);
+    return Object.assign(s, { qty: s.qty + base, lot: hit.lot || s.lot });
+  }
 
   // GS1 element strings carry the GTIN (01) and maybe lot (10), expiry (17), serial (21), count (30).
   const GS = "\x1d";
@@ -331,7 +347,7 @@
       init() { this.shown = ""; },
       html() { return this.shown; },
       scan(code) {
-        const bin = resolveBin(code);
+        const bin = scanBin(code);
         const synced = `<p class="offline-note">Offline — last synced ${esc(hhmm(snap?.synced_at))}. Stock figures need a connection.</p>`;
         if (bin) {
           this.shown = `<h2>${esc(bin.code)} <small>${esc(bin.kind)}</small></h2><dl class="facts"><dt>Warehouse</dt><dd>${esc(bin.warehouse)}</dd><dt>Barcode</dt><dd>${esc(bin.barcode)}</dd></dl>${synced}`;
@@ -360,13 +376,13 @@
       },
       edit(f) { this.s.qty = intOf(f.qty, this.s.qty); this.s.damaged = intOf(f.damaged, this.s.damaged); if (f.lot !== undefined) this.s.lot = f.lot.trim(); },
       async scan(code) {
-        const s = this.s, bin = resolveBin(code);
+        const s = this.s, bin = scanBin(code);
         if (!bin) {
           const hit = resolveItem(code);
           if (!hit) return unknown(code);
-          const same = hit.item.sku === s.sku && (!hit.lot || hit.lot === s.lot);
-          Object.assign(s, { sku: hit.item.sku, qty: (same ? s.qty : 0) + hit.factor * hit.count, lot: hit.lot || (same ? s.lot : ""),
-                             expiry: hit.expiry || (same ? s.expiry : ""), damaged: same ? s.damaged : 0 });
+          const before = s.sku;
+          addScan(s, hit);
+          s.expiry = hit.expiry || (s.sku === before ? s.expiry : "");
           return say("ok", `${s.sku} × ${s.qty}. Scan more, or scan the bin.`);
         }
         const it = snap.skus.get(keyOf(s.sku));
@@ -391,14 +407,13 @@
       },
       edit(f) { this.s.qty = intOf(f.qty, this.s.qty); },
       async scan(code) {
-        const s = this.s, bin = resolveBin(code);
+        const s = this.s, bin = scanBin(code);
         if (bin && !s.from_bin) { s.from_bin = bin.code; return say("ok", `From ${bin.code}. Scan the item.`); }
         if (!bin) {
-          if (!s.from_bin) return resolveItem(code) ? say("error", "Scan the bin you take the stock from first.") : unknown(code);
+          if (!s.from_bin) return say("error", "Scan the bin you take the stock from first.");
           const hit = resolveItem(code);
           if (!hit) return unknown(code);
-          const same = hit.item.sku === s.sku;
-          Object.assign(s, { sku: hit.item.sku, lot: hit.lot || (same ? s.lot : ""), qty: (same ? s.qty : 0) + hit.factor * hit.count });
+          addScan(s, hit);
           return say("ok", `${s.sku} × ${s.qty}. Scan more, or scan the destination bin.`);
         }
         if (!s.sku || s.qty <= 0) return say("error", "Scan the item to move before the destination bin.");
@@ -445,7 +460,7 @@
         const l = this.line();
         if (!l) return say("warn", "Pick list done. Take the tote to packing.");
         if (!this.s.bin_ok) {
-          if (resolveBin(code)?.code !== l.bin) return say("error", `Wrong bin: go to ${l.bin}.`);
+          if (scanBin(code)?.code !== l.bin) return say("error", `Wrong bin: go to ${l.bin}.`);
           this.s.bin_ok = true;
           return say("ok", `${l.bin} OK. Scan ${l.sku}.`);
         }
@@ -488,7 +503,7 @@
       edit(f) { this.qty = intOf(f.qty, 0); },
       async scan(code) {
         if (!this.task) {
-          const bin = resolveBin(code);
+          const bin = scanBin(code);
           if (!bin) return say("error", "Scan a bin label to start counting.");
           this.task = this.tasks.find((t) => t.bin === bin.code) || null;
           return this.task ? say("ok", `Counting ${bin.code} (offline).`) : say("error", `Counting ${bin.code} needs a connection: start it when you are back online.`);
@@ -557,7 +572,12 @@
     if (!sc) return;
     sc.edit?.(values);
     const code = String(values.code || "").trim();
-    if (code) await sc.scan(code);
+    try {
+      if (code) await sc.scan(code);
+    } catch (err) {
+      if (!(err instanceof Refused)) throw err;
+      say("error", err.message);
+    }
     render();
   }
   const run = (task) => (work = work.then(task).catch((err) => say("error", `Offline scan failed: ${err.message}`)));

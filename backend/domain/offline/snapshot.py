@@ -1,4 +1,4 @@
-"""The offline snapshot: item master, barcodes, stock-holding bins, open pick lists and the count
+"""The offline snapshot: item master, barcodes, warehouse locations, open pick lists and the count
 tasks in progress, in one compact read (positional rows; items referenced by index).
 
 Never quantities on hand: a blind count must stay blind, and a snapshot's stock figures would be
@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backend import db
-from backend.domain.locations.service import STOCK_KINDS
 
 SNAPSHOT_VERSION = 1
 ITEMS_MAX = 50_000
@@ -53,12 +52,14 @@ async def _barcodes(index: dict[int, int]) -> list[list[Any]]:
 
 
 async def _bins() -> list[list[Any]]:
-    """[code, barcode, kind, warehouse code, walk seq] for every active location that holds stock."""
-    kinds = ", ".join("{}" for _ in STOCK_KINDS)
+    """[code, barcode, kind, warehouse code, walk seq] for every active place in a warehouse: bins, and
+    the zones and staging places a worker may scan by mistake (the device refuses those as the server
+    does). Not the virtual supplier/customer/adjustment locations."""
     rows = await db.fetch(
         "SELECT l.code, l.barcode, l.kind, COALESCE(w.code, '') AS warehouse, l.walk_seq FROM locations l"
-        f" LEFT JOIN locations w ON w.id = l.warehouse_id WHERE l.active = {{}} AND l.kind IN ({kinds})"
-        " ORDER BY l.code_key LIMIT {}", True, *STOCK_KINDS, BINS_MAX)
+        " LEFT JOIN locations w ON w.id = l.warehouse_id"
+        " WHERE l.active = {} AND (l.warehouse_id IS NOT NULL OR l.kind = 'warehouse')"
+        " ORDER BY l.code_key LIMIT {}", True, BINS_MAX)
     return [[r["code"], r["barcode"], r["kind"], r["warehouse"], r["walk_seq"]] for r in rows]
 
 
