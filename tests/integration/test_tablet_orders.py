@@ -10,18 +10,13 @@ import pytest
 from backend import db
 from backend.http.app import create_app
 from tests.factories import item, receive, warehouse
-from tests.sync_support import PIN, user
+from tests.sync_support import csrf_client, sign_in
 
 
 @pytest.fixture
 async def lead(ledger_db) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(ledger_db, run_jobs=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stockline.test") as c:
-        await c.get("/signin")
-        c.headers["x-csrftoken"] = c.cookies["csrftoken"]
-        who = await user("lead")
-        r = await c.post("/signin", data={"code": who.code, "pin": PIN})
-        assert r.status_code == 303, r.text
+    async with csrf_client(create_app(ledger_db, run_jobs=False)) as c:
+        await sign_in(c, "lead")
         yield c
 
 
