@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import feedback, screenshot, sign_in, wedge
+from tests.e2e.conftest import HANDHELD, feedback, screenshot, sign_in, start_server, stop_server, wedge
 from tests.e2e.seed import MUG_CASE_GTIN, MUG_GTIN, TEA_GTIN, USERS
 from tests.e2e.test_fulfilment_screens import create_order
 
@@ -333,3 +333,39 @@ def test_scans_of_an_offline_session_are_sent_as_that_user(handheld, server):
     assert server.on_hand("MUG", "A-04") == before + 1
     moves = server.api("/movements", sku="MUG", location="A-04")["items"]
     assert [m["actor"] for m in moves if m["idempotency_key"].startswith("sync:")] == ["user:B-PICK"]
+
+
+def test_switch_user_offline_ends_the_offline_session(handheld):
+    sign_in(handheld, "picker")
+    handheld.wait_for_function(f"({STORED_USER})('{USERS['picker'][0]}')")
+    ready_for_offline(handheld)
+    sign_out(handheld)
+    with offline(handheld):
+        handheld.reload()
+        sign_in_offline(handheld, "picker")
+        handheld.wait_for_url("**/floor")
+        sign_out(handheld)
+        assert handheld.evaluate("localStorage.getItem('stockline.session')") is None
+        handheld.goto("/floor/move")
+        expect(handheld.get_by_role("link", name="Sign in")).to_be_visible()
+
+
+def test_an_idle_offline_session_signs_itself_out(browser, tmp_path):
+    srv = start_server("sqlite", tmp_path, STOCKLINE_IDLE_SIGNOUT_S="4")
+    context = browser.new_context(viewport=HANDHELD, has_touch=True, base_url=srv.url)
+    try:
+        page = context.new_page()
+        sign_in(page, "picker")
+        page.wait_for_function(f"({STORED_USER})('{USERS['picker'][0]}')")
+        page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+        page.wait_for_url("**/signin", timeout=10_000)  # signed out online after 4 s idle
+        with offline(page):
+            page.reload()
+            sign_in_offline(page, "picker")
+            page.wait_for_url("**/floor")
+            expect(page.locator("#offline-who .who")).to_have_text("Picker")
+            page.wait_for_url("**/signin", timeout=10_000)  # and offline too
+            assert page.evaluate("localStorage.getItem('stockline.session')") is None
+    finally:
+        context.close()
+        stop_server(srv)

@@ -26,6 +26,7 @@
   const PENDING_SHOWN_MAX = 8;
   const LS_SESSION = "stockline.session";   // {user_id, code, name, role, offline, at}
   const SS_PENDING_PIN = "stockline.pending_pin";
+  const LS_IDLE = "stockline.idle_s";       // the server's idle sign-out, applied to offline sessions too
   const LOT_TRACKED = 1, SERIAL_TRACKED = 2;
   const ITEM_SCREENS = { "/floor/lookup": "lookup", "/floor/receive": "receive", "/floor/move": "move",
                          "/floor/count": "count", "/floor/pick": "picklists" };
@@ -75,7 +76,8 @@
 
   // ---- session: who is scanning (online session mirrored, or an offline one) ----------------------
   const body = document.body;
-  const isCopy = body.hasAttribute("data-offline-copy") || Boolean($("offline-shell"));
+  const shell = Boolean($("offline-shell"));
+  const isCopy = body.hasAttribute("data-offline-copy") || shell;
   const onSignin = Boolean($("signin"));
 
   function session() {
@@ -92,6 +94,9 @@
   }
   function endSession() { localStorage.removeItem(LS_SESSION); return clearScreens(); }
 
+  if (!isCopy && body.dataset.idleS) localStorage.setItem(LS_IDLE, body.dataset.idleS);
+  // Before app.js reads it: the shell signs an idle offline session out like any screen.
+  if (shell && session()) body.dataset.idleS = localStorage.getItem(LS_IDLE) || "";
   if (!isCopy && body.dataset.userId) {
     const d = body.dataset;
     const before = session();
@@ -606,7 +611,6 @@
   document.addEventListener("htmx:beforeRequest", () => { lastFailure = ""; });
 
   // While offline this script owns the scan field and the flow form (app.js's queue would try the server).
-  const shell = Boolean($("offline-shell"));
   document.addEventListener("keydown", (e) => {
     if (!(offline.active || shell) || e.key !== "Enter" || e.target.id !== "scan") return;
     e.preventDefault(); e.stopImmediatePropagation();
@@ -648,7 +652,6 @@
       return;
     }
     if (whoEl) { whoEl.hidden = false; whoEl.querySelector(".who").textContent = who.name; }
-    $("offline-switch")?.addEventListener("click", () => signOut(null));
     if (location.pathname === "/floor" || !screenFor(location.pathname)) {
       const links = [["/floor/pick", "Pick"], ["/floor/receive", "Receive"], ["/floor/move", "Move"], ["/floor/count", "Count"], ["/floor/lookup", "Lookup"]];
       $("offline-menu").innerHTML = links.map(([href, label]) => `<a class="big-btn" href="${href}">${label}</a>`).join("");
