@@ -104,6 +104,11 @@ async def record_seq(identity: Identity) -> None:
     The device row is locked first (Postgres), so envelopes of one device are numbered one at a time.
     """
     device, seq = identity.device_id, identity.seq
+    # The usual case, the next number of a known device, in one statement: the UPDATE locks the row
+    # and re-checks its condition on the latest version, so a concurrent batch cannot slip between.
+    if await db.fetch("UPDATE sync_devices SET highest_seq = {} WHERE device_id = {} AND highest_seq = {} RETURNING 1",
+                      seq, device, seq - 1):
+        return
     await db.fetch(
         "INSERT INTO sync_devices (device_id, last_seen_at) VALUES ({}, {}) ON CONFLICT (device_id) DO NOTHING",
         device, _now(),

@@ -68,8 +68,9 @@ async def _seed(spec: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {"sku": spec["sku"]}
         if spec["pick_qty"]:
             ref, system = f"SO-{spec['sku']}", Actor("system:test")
-            await create_manual_order(NewManualOrder(order_ref=ref, lines=[OrderLineSpec(spec["sku"], spec["pick_qty"])],
-                                                     warehouse="WH1"), key=f"order-{ref}", actor=system)
+            lines = [OrderLineSpec(spec["sku"], spec["pick_qty"])]
+            await create_manual_order(NewManualOrder(order_ref=ref, lines=lines, warehouse="WH1"), key=f"order-{ref}",
+                                      actor=system)
             pick_list = await create_pick_list(ref, key=f"pick-list-{ref}", actor=system)
             line = pick_list.lines[0]
             out["pick"] = {"pick_list_id": pick_list.id, "line_id": line.id, "bin": line.bin, "item_code": line.sku,
@@ -120,8 +121,10 @@ def counts(page: Page) -> dict[str, int]:
 
 
 def drained(page: Page, timeout_s: int = DRAIN_S) -> None:
-    """The badge goes away once every scan has a final answer from the server."""
-    expect(page.locator(BADGE)).to_be_hidden(timeout=timeout_s * 1000)
+    """Every scan has a final answer from the server: the outbox says so, and the badge is gone."""
+    expect(page.locator("body")).to_have_attribute("data-outbox-pending", "0", timeout=timeout_s * 1000)
+    expect(page.locator("body")).to_have_attribute("data-outbox-rejected", "0")
+    expect(page.locator(BADGE)).to_be_hidden()
     assert counts(page) == {"pending": 0, "rejected": 0}
 
 

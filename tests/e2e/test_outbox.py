@@ -57,10 +57,10 @@ def test_scans_queued_offline_survive_a_reload_and_are_sent_once_back_online(han
 def test_a_response_cut_off_after_the_server_committed_is_retried_and_answered_as_duplicate(handheld, server):
     sku = stock(server, new_sku("CUT"), 5)["sku"]
     sign_in(handheld, "receiver")
-    sent: list[str] = []
+    sent: list[int] = []  # envelopes in each request (an empty one reports the outbox's counts)
 
     def cut_off(route: Route) -> None:
-        sent.append(route.request.post_data or "")
+        sent.append(len(route.request.post_data_json["envelopes"]))
         if len(sent) == 1:
             route.fetch()  # the server applies the batch and answers ...
             route.abort("connectionreset")  # ... but the answer never reaches the handheld
@@ -71,7 +71,7 @@ def test_a_response_cut_off_after_the_server_committed_is_retried_and_answered_a
     listen(handheld)
     envelope = enqueue(handheld, "move", sku=sku, qty=1, from_location="OB-01", to_location="OB-02")
     drained(handheld)
-    assert len(sent) == 2
+    assert [n for n in sent if n] == [1, 1]
     [answer] = results(handheld)
     assert answer["envelope"]["txn_id"] == envelope["txn_id"]
     assert (answer["result"]["status"], answer["result"]["original_status"]) == ("duplicate", "applied")
@@ -85,7 +85,7 @@ def test_server_errors_keep_the_scan_until_the_server_recovers(handheld, server)
     calls: list[int] = []
 
     def fail_twice(route: Route) -> None:
-        calls.append(1)
+        calls.append(len(route.request.post_data_json["envelopes"]))
         if len(calls) <= 2:
             route.fulfill(status=500, json={"error": {"code": "internal_error", "message": "Something went wrong."}})
         else:
@@ -96,19 +96,27 @@ def test_server_errors_keep_the_scan_until_the_server_recovers(handheld, server)
     enqueue(handheld, "receive", sku=sku, qty=4, to_location="OB-02")
     expect(handheld.locator(BADGE)).to_have_text("1 unsent")
     drained(handheld)
-    assert len(calls) == 3
+    assert [n for n in calls if n] == [1, 1, 1]
     assert [r["result"]["status"] for r in results(handheld)] == ["applied"]
     assert server.on_hand(sku, "OB-02") == 4 and len(sync_movements(server, sku)) == 1
 
 
-def test_the_same_scan_id_with_changed_details_is_refused_and_shown_until_acknowledged(handheld, server):
+def reported(tablet, device_id: str) -> tuple[str, str]:
+    """(unsent, not accepted) as the managers' device view shows what the scanner last reported."""
+    tablet.goto("/tablet/devices")
+    cells = tablet.locator("#sync-devices tr", has_text=device_id).locator("td")
+    return cells.nth(3).inner_text(), cells.nth(4).inner_text()
+
+
+def test_the_same_scan_id_with_changed_details_is_refused_and_shown_until_acknowledged(handheld, tablet, server):
     sku = stock(server, new_sku("REUSE"), 5)["sku"]
     sign_in(handheld, "receiver")
     envelope = enqueue(handheld, "move", sku=sku, qty=1, from_location="OB-01", to_location="OB-02")
     drained(handheld)
     requeue_changed(handheld, envelope, qty=3)
-    with handheld.expect_response(lambda r: r.url.endswith("/sync/txns")) as refused:
-        handheld.evaluate("Stockline.outbox.drain()")
+    with handheld.expect_response(lambda r: r.url.endswith("/sync/txns") and r.request.post_data_json["envelopes"]
+                                  ) as refused:
+        handheld.evaluate("Stockline.outbox.drain()")  # the refusal, then a report of what is left
     assert refused.value.status == 422
     expect(handheld.locator(BADGE)).to_have_text("1 not accepted")
     [row] = handheld.evaluate("Stockline.outbox.rejected()")
@@ -119,10 +127,14 @@ def test_the_same_scan_id_with_changed_details_is_refused_and_shown_until_acknow
     expect(dialog).to_contain_text(f"Moved 3 {sku} OB-01 → OB-02")
     expect(dialog).to_contain_text("different details")
     screenshot(handheld, "outbox-rejected")
-    dialog.get_by_role("button", name="OK, got it").tap()
+    sign_in(tablet, "manager")
+    assert reported(tablet, envelope["device_id"]) == ("0", "1")
+    with handheld.expect_response(lambda r: r.url.endswith("/sync/txns") and r.request.post_data_json["failed"] == 0):
+        dialog.get_by_role("button", name="OK, got it").tap()
     expect(handheld.locator(BADGE)).to_be_hidden()
     dialog.get_by_role("button", name="Close").tap()
     assert counts(handheld) == {"pending": 0, "rejected": 0}
+    assert reported(tablet, envelope["device_id"]) == ("0", "0")
     assert len(sync_movements(server, sku)) == 1
 
 

@@ -145,7 +145,9 @@
   }
   async function acknowledge(txnId) {
     await tx(["rejected"], "readwrite", (t) => req(t.objectStore("rejected").delete(txnId)));
+    reportNeeded = true;
     await refreshCounts(true);
+    drain();
   }
 
   // ---- sending ---------------------------------------------------------------------------------
@@ -214,7 +216,7 @@
     const device = await deviceId();
     for (let round = 0; round < DRAIN_ROUNDS_MAX; round++) {
       const records = await oldest(SCAN_BATCH_MAX);
-      if (!records.length) return "empty";
+      if (!records.length) return reportNeeded ? report(device) : "empty";
       if (!(await stillMine())) return "busy";
       const answer = await send(records.map((r) => r.envelope), device, await counts());
       let done;
@@ -222,11 +224,20 @@
       else if (answer.kind === "reused") done = await rejectReused(records, answer);
       else return answer;
       signedOut = false;
+      reportNeeded = true;
       announce(done);
       await refreshCounts(true);
       if (!done.length) return { kind: "retry", message: "The server answered none of the scans sent." };
     }
     return "more";
+  }
+
+  // An empty batch tells the managers' device view what is left here (nothing unsent, N not accepted).
+  async function report(device) {
+    const answer = await send([], device, await counts());
+    if (answer.kind !== "results") return answer;
+    reportNeeded = false;
+    return "empty";
   }
 
   async function withLease(work) {
@@ -257,6 +268,7 @@
   }
 
   let running = null, again = false, timer = null, failures = 0, signedOut = false, lastProblem = "";
+  let reportNeeded = false;  // the server last heard a pending/not-accepted count that has changed since
 
   function signedIn() { return Boolean(document.body && document.body.dataset.userId); }
 
@@ -354,6 +366,10 @@
   }
 
   function render() {
+    if (document.body && shown.pending >= 0) {  // for screens' CSS and the browser tests: the counts as last read
+      document.body.dataset.outboxPending = String(shown.pending);
+      document.body.dataset.outboxRejected = String(shown.rejected);
+    }
     const badge = document.getElementById("outbox-badge");
     if (badge) {
       const text = badgeText();
@@ -361,14 +377,16 @@
       badge.textContent = text;
       badge.dataset.state = shown.rejected > 0 ? "rejected" : signedOut ? "signed-out" : shown.pending > 0 ? "pending" : "clear";
     }
-    if (!signedIn() && shown.pending > 0) note(`${shown.pending} saved scan${shown.pending === 1 ? "" : "s"} will be sent when you sign in.`, "warn");
+    const waiting = document.getElementById("outbox-note");
+    if (!signedIn() && shown.pending > 0) note(`${shown.pending} saved scan${shown.pending === 1 ? "" : "s"} will be sent when you sign in.`, "warn", "outbox-note", "signin");
+    else if (waiting && waiting.dataset.topic === "signin") note("", "warn");
     renderStorage();
     if (dialog && dialog.open) fillDialog();
   }
 
   // Lines under the header bar for what the worker must know about saved scans: the latest answer
   // that needs them (#outbox-note) and the storage they are kept in (#outbox-storage).
-  function note(text, kind, id = "outbox-note") {
+  function note(text, kind, id = "outbox-note", topic = "") {
     let el = document.getElementById(id);
     if (!el) {
       if (!document.body) return;
@@ -379,6 +397,7 @@
       if (header) header.after(el); else document.body.prepend(el);
     }
     el.hidden = !text;
+    el.dataset.topic = topic;
     el.className = `outbox-note ${kind}`;
     el.textContent = text;
   }
@@ -498,7 +517,8 @@
     window.addEventListener("online", () => { failures = 0; drain(); });
     document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible" && shown.pending > 0) drain(); });
     deviceId().catch(() => note("This scanner cannot store scans (storage is off). Scans cannot be kept offline.", "error", "outbox-storage"));
-    refreshCounts(false).then(() => drain());
+    // After the other scripts' DOMContentLoaded work: the offline shell says who is signed in then.
+    setTimeout(() => refreshCounts(false).then(() => drain()), 0);
     checkStorage();
   }
 
