@@ -147,6 +147,8 @@ def test_a_gap_in_the_scan_numbers_is_flagged_to_managers(handheld, tablet, serv
     later = enqueue(handheld, "move", sku=sku, qty=1, from_location="OB-01", to_location="OB-03")
     drained(handheld)
     assert later["seq"] == first["seq"] + 3
+    cookies = {c["name"]: c["value"] for c in handheld.context.cookies()}
+    assert cookies["stockline_device"] == first["device_id"]  # the session was signed in on this device id
     sign_in(tablet, "manager")
     tablet.goto("/tablet/devices")
     gap = tablet.locator("#sync-gaps tr", has_text=first["device_id"])

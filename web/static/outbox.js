@@ -233,10 +233,10 @@
   }
 
   // An empty batch tells the managers' device view what is left here (nothing unsent, N not accepted).
+  // Best effort: if it does not get through, the next drain or scan tells the server instead.
   async function report(device) {
     const answer = await send([], device, await counts());
-    if (answer.kind !== "results") return answer;
-    reportNeeded = false;
+    if (answer.kind === "results") reportNeeded = false;
     return "empty";
   }
 
