@@ -6,6 +6,7 @@ import msgspec
 from litestar import Request, get, post
 from litestar.response import Template
 
+from backend import db
 from backend.domain import counts
 from backend.domain.counts.adjustments import MANUAL_REASONS
 from backend.domain.errors import InvalidInput
@@ -66,11 +67,17 @@ async def _start(request: Request, code: str, key: str) -> Template:
     if loc is None:
         raise InvalidInput("Scan a bin label to start counting.")
     who = actor(request)
-    task = next((t for t in await counts.open_count_tasks() if t.bin == loc.code), None)
-    task_id = task.id if task else (await counts.create_count_task(loc.code, f"{key}:task", who,
-                                                                    reason="exception")).task_id
-    if task is None or task.status == "open":
-        await counts.start_count(task_id, f"{key}:start", who)
+
+    async def open_and_start() -> int:
+        task = next((t for t in await counts.open_count_tasks() if t.bin == loc.code), None)
+        task_id = task.id if task else (await counts.create_count_task(loc.code, f"{key}:task", who,
+                                                                        reason="exception")).task_id
+        if task is None or task.status == "open":
+            await counts.start_count(task_id, f"{key}:start", who)
+        return task_id
+
+    # One transaction (each command a savepoint): a task that cannot be started is not left behind.
+    task_id = await db.run_in_transaction(open_and_start)
     return await _count(request, CountState(task_id=task_id), ok=f"Counting {loc.code}.")
 
 
