@@ -327,8 +327,8 @@
   document.addEventListener("stockline:result", (e) => {
     const row = pendingShown.find((p) => p.txn_id === e.detail.envelope.txn_id);
     if (!row) return;
-    const status = e.detail.result.status;
-    row.status = status === "duplicate" ? "applied" : status;
+    const { status, original_status: original } = e.detail.result;
+    row.status = status === "duplicate" ? (original || "applied") : status;
     row.reason = e.detail.result.reason || "";
     if (row.status === "rejected") say("error", `Not accepted: ${row.text}. ${row.reason}`);
     renderPending();
