@@ -109,6 +109,9 @@
     const offline = window.Stockline?.offline;
     if (offline?.active) { offline.takeOver(values); inFlight = false; sendNext(); return; }
     htmx.ajax("POST", form.getAttribute("hx-post"), { source: form, values, target: form, swap: "outerHTML" })
+      // A step that changes stock answers with an envelope: the outbox stores it on the device and
+      // the next answer waits until it is sent (or saved for later), so steps stay in order.
+      .then(() => window.Stockline?.outbox?.flowSettled?.())
       .catch(() => { if (!offline?.takeOver(values)) showError("No connection to the server. Scan again."); })
       .finally(() => { inFlight = false; sendNext(); });
   }
