@@ -12,6 +12,8 @@ from argon2.exceptions import VerifyMismatchError
 from backend import db
 from backend.domain.auth import users
 from backend.domain.auth.audit import Actor
+from backend.http.app import create_app
+from tests.sync_support import csrf_client, sign_in
 
 PIN, WRONG_PIN = "2468", "1357"
 CONCURRENT_WRONG_PINS = 10
@@ -122,3 +124,25 @@ async def test_an_idle_session_is_ended(ledger_db):
     await db.fetch("UPDATE sessions SET last_seen_at = {} WHERE id = {}", old, session.id)
     assert await users.session_for(token) is None
     assert await users.session_for(token) is None  # ended for good, not just refused once
+
+
+# --- the session names the device the handheld's outbox names ---------------------------------------
+
+async def _session_device_after_signin(ledger_db, device_cookie: str) -> tuple[str, str]:
+    async with csrf_client(create_app(ledger_db, run_jobs=False)) as client:
+        client.cookies.set("stockline_device", device_cookie)
+        await sign_in(client, "picker")
+        row = await db.fetch_one("SELECT device_id FROM sessions ORDER BY id DESC LIMIT 1")
+        assert row is not None
+        set_cookie = next(h for h in client.cookies.jar if h.name == "stockline_device")
+        return row["device_id"], set_cookie.value
+
+
+async def test_the_session_takes_the_device_id_the_handheld_made(ledger_db):
+    device, cookie = await _session_device_after_signin(ledger_db, "hh-2f1c9d3e-5b7a-4c1e-9f00-1a2b3c4d5e6f")
+    assert device == cookie == "hh-2f1c9d3e-5b7a-4c1e-9f00-1a2b3c4d5e6f"
+
+
+async def test_a_garbled_device_cookie_is_replaced(ledger_db):
+    device, cookie = await _session_device_after_signin(ledger_db, "x" * 500)
+    assert device == cookie and len(device) < 100

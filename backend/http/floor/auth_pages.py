@@ -12,6 +12,7 @@ from backend.domain.auth.permissions import permissions_of
 from backend.domain.errors import DomainError
 from backend.http.floor.common import new_key
 from backend.http.session import DEVICE_COOKIE, SESSION_COOKIE, load_session, requires, session_of
+from sync.envelopes import DEVICE_ID_LENGTH_MAX
 
 DEVICE_COOKIE_MAX_AGE_S = 10 * 365 * 24 * 3600
 FLOOR_ACTIONS = [  # (permission, route name, label)
@@ -33,11 +34,18 @@ async def signin_screen() -> Template:
     return _signin()
 
 
+def _device_id(cookie: str | None) -> str:
+    """The device id the handheld made for itself (see outbox.js), if it is a sane one."""
+    if cookie and len(cookie) <= DEVICE_ID_LENGTH_MAX and cookie.replace("-", "").isalnum():
+        return cookie
+    return new_key()
+
+
 @post("/signin", name="signin_post")
 async def signin(request: Request) -> Template | Redirect:
     form = await request.form()
     code, pin = str(form.get("code") or "").strip(), str(form.get("pin") or "")
-    device = request.cookies.get(DEVICE_COOKIE) or new_key()
+    device = _device_id(request.cookies.get(DEVICE_COOKIE))
     try:
         token, _ = await users.sign_in(code, pin, device)
     except DomainError as exc:
@@ -46,7 +54,8 @@ async def signin(request: Request) -> Template | Redirect:
     cookies = [
         Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="strict", secure=settings.secure_cookies,
                path="/"),
-        Cookie(key=DEVICE_COOKIE, value=device, httponly=True, samesite="strict", secure=settings.secure_cookies,
+        # Not a credential: the outbox reads it so the session and the device's scans name the same device.
+        Cookie(key=DEVICE_COOKIE, value=device, httponly=False, samesite="strict", secure=settings.secure_cookies,
                max_age=DEVICE_COOKIE_MAX_AGE_S, path="/"),
     ]
     return Redirect(path=request.app.route_reverse("floor_home"), cookies=cookies, status_code=303)
