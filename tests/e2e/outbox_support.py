@@ -8,6 +8,7 @@ Run as a module it seeds (in the server's database): `python -m tests.e2e.outbox
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -27,6 +28,14 @@ BINS = ["OB-01", "OB-02", "OB-03", "OB-04"]
 DRAIN_S = 60  # how long a test waits for the outbox to empty (backoff is capped at 30 s)
 
 # ---- seeding ---------------------------------------------------------------------------------------
+
+
+_skus = itertools.count(1)
+
+
+def new_sku(name: str) -> str:
+    """An item of the test's own, so tests never share stock (one counter for every outbox test module)."""
+    return f"OB{name}{next(_skus)}"
 
 
 def stock(server: Server, sku: str, qty: int = 0, bin_code: str = "OB-01", pick_qty: int = 0) -> dict[str, Any]:

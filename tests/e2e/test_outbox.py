@@ -3,7 +3,6 @@ answer, whatever the network does; the ledger is read back through the server's 
 
 from __future__ import annotations
 
-import itertools
 
 from playwright.sync_api import Route, expect
 
@@ -15,6 +14,7 @@ from tests.e2e.outbox_support import (
     drained,
     enqueue,
     listen,
+    new_sku,
     requeue_changed,
     results,
     skip_seq_numbers,
@@ -22,13 +22,6 @@ from tests.e2e.outbox_support import (
     sync_movements,
     txn_of,
 )
-
-_skus = itertools.count(1)
-
-
-def new_sku(name: str) -> str:
-    return f"OB{name}{next(_skus)}"
-
 
 def test_scans_queued_offline_survive_a_reload_and_are_sent_once_back_online(handheld, server):
     sku = stock(server, new_sku("OFF"), 6)["sku"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 
 from playwright.sync_api import expect
@@ -17,19 +16,13 @@ from tests.e2e.outbox_support import (
     enqueue,
     enqueue_many,
     listen,
+    new_sku,
     movements,
     results,
     stock,
     sync_movements,
     txn_of,
 )
-
-_skus = itertools.count(1)
-
-
-def new_sku(name: str) -> str:
-    return f"OB{name}{next(_skus)}"
-
 
 def test_two_handhelds_take_the_last_unit_offline_one_applies_one_goes_to_a_manager(browser, tablet, server):
     sku = stock(server, new_sku("LAST"), 1)["sku"]
