@@ -23,6 +23,7 @@
   const FAILED_PINS_MAX = 5;                // the server's rule, offline too
   const LOCKOUT_MS = 15 * 60 * 1000;
   const OFFLINE_SESSION_MAX_MS = 12 * 3600 * 1000;
+  const VERIFIER_MAX_AGE_MS = 14 * 24 * 3600 * 1000;  // a badge must sign in online at least this often
   const PENDING_SHOWN_MAX = 8;
   const LS_SESSION = "stockline.session";   // {user_id, code, name, role, offline, at}
   const SS_PENDING_PIN = "stockline.pending_pin";
@@ -168,8 +169,9 @@
       return signinFeedback("error", `No connection, and too many wrong PINs: locked for ${min} min on this scanner.`);
     }
     const user = await kvGet("user:" + id);
-    if (!user) {
-      return signinFeedback("error", "No connection. This badge has not signed in on this scanner before, so it cannot sign in offline.");
+    if (!user || Date.now() - user.saved_at > VERIFIER_MAX_AGE_MS) {
+      if (user) await kvDel("user:" + id);
+      return signinFeedback("error", "No connection. This badge has not signed in on this scanner in the last 14 days, so it cannot sign in offline.");
     }
     if (!sameText(await verifierOf(pin, unb64(user.salt)), user.verifier)) {
       const failures = lock.failures + 1;
