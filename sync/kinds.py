@@ -48,11 +48,20 @@ def ledger_key(txn_id: str) -> str:
     return f"sync:{txn_id}"
 
 
-async def apply_scan(scan: Scan, thresholds: counts.Thresholds) -> Outcome:
-    """Authorize and apply one scan inside the caller's (the envelope's) transaction."""
+UsersSeen = dict[int, users.UserView | None]
+
+
+async def apply_scan(scan: Scan, thresholds: counts.Thresholds, users_seen: UsersSeen | None = None) -> Outcome:
+    """Authorize and apply one scan inside the caller's (the envelope's) transaction.
+
+    `users_seen` carries the scanning users already read in this batch (a batch is one device's
+    scans, nearly always one person's), so each is read once per batch rather than once per scan."""
     assert db.engine().transaction_exists(), "a scan is applied in its envelope's transaction"
     env = scan.envelope
-    user = await users.get_user(env.user_id)
+    seen = users_seen if users_seen is not None else {}
+    if env.user_id not in seen:
+        seen[env.user_id] = await users.get_user(env.user_id)
+    user = seen[env.user_id]
     if user is None or not user.active:
         return Outcome("rejected", f"User #{env.user_id} is not an active user. Sign in again and redo the scan.")
     if not allows(user.role, PERMISSION_OF_KIND[env.kind]):

@@ -31,7 +31,7 @@ from sync.envelopes import (
     read_identity,
     read_scan,
 )
-from sync.kinds import Outcome, apply_scan
+from sync.kinds import Outcome, UsersSeen, apply_scan
 
 SYNC_BATCH_MAX = 200
 _DEFAULT_THRESHOLDS = counts.Thresholds()
@@ -71,11 +71,12 @@ async def apply_batch(device_id: str, envelopes: Sequence[Any], session_user: Us
     relay_id = session_user.user_id if isinstance(session_user, Actor) else session_user.id
     await db.run_in_transaction(lambda: inbox.touch_device(device_id, relay_id, pending_reported, failed_reported))
     results: list[TxnResult] = []
+    users_seen: UsersSeen = {}
     for item in sorted(incoming, key=lambda i: i.identity.seq if i.identity else 0):
         if item.identity is None:
             results.append(TxnResult(txn_id=_raw_txn_id(item.raw), status="rejected", reason=item.problem))
         else:
-            results.append(await _apply_one(item, item.identity, relay_id, thresholds))
+            results.append(await _apply_one(item, item.identity, relay_id, thresholds, users_seen))
     _log(device_id, results)
     return results
 
@@ -114,7 +115,7 @@ async def _refuse_reused_txn_ids(incoming: list[_Incoming]) -> None:
 
 
 async def _apply_one(item: _Incoming, identity: Identity, relay_id: int | None,
-                     thresholds: counts.Thresholds) -> TxnResult:
+                     thresholds: counts.Thresholds, users_seen: UsersSeen) -> TxnResult:
     """The envelope, its inbox row and its seq bookkeeping: one transaction."""
     raw = item.raw
     claim = inbox.Claim(
@@ -127,7 +128,8 @@ async def _apply_one(item: _Incoming, identity: Identity, relay_id: int | None,
         if server_seq is None:
             return await _answer_taken(item, identity)
         await inbox.record_seq(identity)
-        outcome = await apply_scan(item.scan, thresholds) if item.scan else Outcome("rejected", item.problem)
+        outcome = (await apply_scan(item.scan, thresholds, users_seen) if item.scan
+                   else Outcome("rejected", item.problem))
         await inbox.finish(server_seq, outcome.status, outcome.reason, outcome.result)
         return TxnResult(txn_id=identity.txn_id, status=outcome.status, reason=outcome.reason, server_seq=server_seq)
 

@@ -18,4 +18,8 @@ async def execute_as(command: Command, *, key: str, actor: audit.Actor, note: di
             await audit.record(actor, f"ledger.{kind_of(command).lower()}", "command", key, after=after)
         return result
 
+    if db.engine().transaction_exists():
+        # Inside a caller's transaction the command already has its own savepoint, and a failing
+        # audit row fails the caller's unit of work: a second savepoint would only cost round trips.
+        return await work()
     return await db.run_in_transaction(work)
