@@ -306,7 +306,15 @@ def test_offline_count_needs_a_count_started_online(handheld, server):
     assert server.on_hand("MUG", "A-01") == on_hand
 
 
+KEEP_RESULTS = """document.addEventListener("stockline:result", (e) => {
+  const seen = JSON.parse(sessionStorage.getItem("test.results") || "[]");
+  seen.push(e.detail.result);
+  sessionStorage.setItem("test.results", JSON.stringify(seen));
+});"""
+
+
 def test_scans_of_an_offline_session_are_sent_as_that_user(handheld, server):
+    handheld.add_init_script(KEEP_RESULTS)  # what the server answered, for the failure message
     sign_in(handheld, "picker")
     handheld.wait_for_function(f"({STORED_USER})('{USERS['picker'][0]}')")
     ready_for_offline(handheld)
@@ -330,7 +338,8 @@ def test_scans_of_an_offline_session_are_sent_as_that_user(handheld, server):
         assert envelope[0]["user_id"] == picker_id
     sign_in(handheld, "lead")  # whoever signs in next relays the saved scan; it stays the picker's
     wait_until_sent(handheld)
-    assert server.on_hand("MUG", "A-04") == before + 1
+    answers = handheld.evaluate("sessionStorage.getItem('test.results')")
+    assert server.on_hand("MUG", "A-04") == before + 1, answers
     moves = server.api("/movements", sku="MUG", location="A-04")["items"]
     assert [m["actor"] for m in moves if m["idempotency_key"].startswith("sync:")] == ["user:B-PICK"]
 
