@@ -16,6 +16,9 @@ What it does (all on this machine, load generator included):
        step 1 scan-bin   code=<from bin>
        step 2 scan-item  from_bin=<from bin>, code=<sku>
        step 3 confirm    from_bin, sku, qty=1, key=<key rendered in the step-2 form>, code=<to bin>
+                         (the server checks the move and answers with its envelope; it posts nothing)
+       step 4 send       POST /sync/txns {device_id, envelopes: [the envelope, numbered as the outbox
+                         numbers it], pending: 1, failed: 0}: what outbox.js does with it; applied = ok
      Each device moves its own item between its own two bins, back and forth, so moves succeed.
 3. Prints per-step latency percentiles (client-side, ms), scan-step throughput, errors by status,
    CPU used during each phase by the server, its PostgreSQL backends, this load generator and anything
@@ -36,6 +39,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import html
+import json
 import os
 import random
 import re
@@ -68,12 +73,14 @@ from backend.domain.locations.service import NewLocation, create_location
 
 BENCH_DB = "stockline_bench_scan"
 ITEMS, MIN_BINS, STOCK_PER_BIN = 50, 100, 1_000
-STEPS = ("scan-bin", "scan-item", "confirm")
+STEPS = ("scan-bin", "scan-item", "confirm", "send")
 STATIC = ("/static/app.css", "/static/app.js", "/static/htmx.min.js")
 USER_AGENT = ("Mozilla/5.0 (Linux; Android 11; TC52) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/120.0.0.0 Mobile Safari/537.36")
 KEY_RE = re.compile(r'name="key" value="([^"]+)"')
 OK_MARK = 'data-feedback="ok"'
+ENVELOPE_RE = re.compile(r'<template data-envelope data-kind="(\w+)" data-payload="([^"]*)"')
+USER_RE = re.compile(r'data-user-id="(\d+)"')
 
 
 # --- seed --------------------------------------------------------------------------------------
@@ -137,6 +144,10 @@ class Handheld:
                                         limits=httpx.Limits(max_connections=connections))
         self.csrf = ""
         self.forward = True
+        self.device_id = f"hh-bench-{uuid.uuid4()}"
+        self.seq = 0
+        self.user_id = 0
+        self.client.cookies.set("stockline_device", self.device_id)  # as outbox.js sets it before sign-in
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -154,6 +165,7 @@ class Handheld:
         r.raise_for_status()
         match = KEY_RE.search(r.text)
         self.key = match.group(1) if match else uuid.uuid4().hex
+        self.user_id = int(USER_RE.search(r.text).group(1))
 
     def _htmx_headers(self) -> dict[str, str]:
         return {"HX-Request": "true", "HX-Target": "flow", "HX-Trigger": "flow",
@@ -178,24 +190,45 @@ class Handheld:
             self.key = match.group(1)  # the next post carries the key the server rendered into the form
         return r
 
+    async def send(self, confirmed: str) -> tuple[httpx.Response, bool]:
+        """What outbox.js does with the confirm step's envelope: number it, POST it to /sync/txns."""
+        found = ENVELOPE_RE.search(confirmed)
+        if found is None:
+            raise RuntimeError("the confirm step answered without an envelope")
+        self.seq += 1
+        envelope = {"txn_id": str(uuid.uuid4()), "device_id": self.device_id, "seq": self.seq,
+                    "user_id": self.user_id, "kind": found.group(1), "payload": json.loads(html.unescape(found.group(2))),
+                    "scanned_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        r = await self.client.post("/sync/txns", json={"device_id": self.device_id, "envelopes": [envelope],
+                                                       "pending": 1, "failed": 0},
+                                   headers={"x-csrftoken": self.csrf, "accept": "application/json"})
+        applied = r.status_code == 200 and r.json()["results"][0]["status"] == "applied"
+        return r, applied
+
     async def scan_loop(self, deadline: float, tally: Tally, think_s: float = 0.0) -> None:
         while time.perf_counter() < deadline:
-            for name, form in zip(STEPS, self.forms(), strict=True):
-                if think_s:
+            confirmed = ""
+            for name, form in zip(STEPS, [*self.forms(), None], strict=True):
+                if think_s and form is not None:
                     await asyncio.sleep(think_s * random.uniform(0.5, 1.5))  # the worker walks, aims, scans
                     if time.perf_counter() >= deadline:
                         return
                 t0 = time.perf_counter()
                 try:
-                    r = await self.step(form)
+                    if form is None:
+                        r, ok = await self.send(confirmed)
+                    else:
+                        r = await self.step(form)
+                        ok = (ENVELOPE_RE.search(r.text) is not None) if name == "confirm" else OK_MARK in r.text
+                        confirmed = r.text
                 except httpx.HTTPError as exc:
                     tally.errors[(name, type(exc).__name__)] += 1
                     tally.done += 1
                     break
                 tally.latencies_ms[name].append((time.perf_counter() - t0) * 1000)
                 tally.done += 1
-                if r.status_code != 200 or OK_MARK not in r.text:
-                    tally.errors[(name, str(r.status_code) if r.status_code != 200 else "200-no-ok")] += 1
+                if r.status_code != 200 or not ok:
+                    tally.errors[(name, str(r.status_code) if r.status_code != 200 else "200-not-ok")] += 1
                     break
                 tally.ok += 1
             else:
@@ -299,11 +332,16 @@ async def measure_bytes(h: Handheld) -> list[str]:
                    f"{gz_sw:,} B = {gz_sw / 1024:.0f} KiB)" + (f"; largest {biggest['path']} {biggest['wire_body']:,} B"
                                                               if biggest else ""))
 
-    # one scan round trip: the three posts of one move, as htmx sends them
+    # one scan round trip: the three posts of one move, as htmx sends them, and its envelope, as the outbox does
     h.forward = True
-    for name, form in zip(STEPS, h.forms(), strict=True):
-        r = await h.step(form)
-        assert r.status_code == 200 and OK_MARK in r.text, (name, r.status_code, r.text[:300])
+    confirmed = ""
+    for name, form in zip(STEPS, [*h.forms(), None], strict=True):
+        if form is None:
+            r, ok = await h.send(confirmed)
+        else:
+            r = await h.step(form)
+            ok, confirmed = ("data-envelope" in r.text) if name == "confirm" else OK_MARK in r.text, r.text
+        assert r.status_code == 200 and ok, (name, r.status_code, r.text[:300])
         req, resp = request_bytes(r.request), response_header_bytes(r) + r.num_bytes_downloaded
         out.append(f"scan round trip {name:<9}: request {req:,} B (body {len(r.request.content)} B) + response "
                    f"{resp:,} B (body {r.num_bytes_downloaded:,} B, content-encoding "
@@ -311,7 +349,8 @@ async def measure_bytes(h: Handheld) -> list[str]:
                    f" = {req + resp:,} B")
     h.forward = False
     for form in h.forms():  # move it back
-        await h.step(form)
+        r = await h.step(form)
+    await h.send(r.text)
     return out
 
 
@@ -374,8 +413,8 @@ async def main(args: argparse.Namespace) -> None:
         scan = await run_phase(handhelds, n, "scan", args.think_ms / 1000)
         scan_rate = scan.ok / scan.elapsed_s
         pace = f", {args.think_ms} ms mean think time between scans" if args.think_ms else ", no think time"
-        print(f"scan steps (POST /floor/move), {d} handhelds{pace}, {scan.elapsed_s:.1f} s: {scan_rate:.1f} steps/s ok "
-              f"({scan.ok} ok of {scan.done}; {scan_rate / 3:.1f} moves/s)")
+        print(f"scan steps (3 POST /floor/move + POST /sync/txns), {d} handhelds{pace}, {scan.elapsed_s:.1f} s: "
+              f"{scan_rate:.1f} steps/s ok ({scan.ok} ok of {scan.done}; {scan_rate / len(STEPS):.1f} moves/s)")
         for name in STEPS:
             print(latency_line(name, scan.latencies_ms[name]))
         print(errors_line(scan))

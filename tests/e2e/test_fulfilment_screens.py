@@ -6,9 +6,10 @@ import itertools
 import re
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.conftest import feedback, screenshot, sign_in, wedge
+from tests.e2e.conftest import HANDHELD, feedback, screenshot, sign_in, wedge
+from tests.e2e.outbox_support import assert_check_clean, drained, new_sku, stock, sync_movements
 
 _orders = itertools.count(1)
 
@@ -45,8 +46,72 @@ def test_pick_blocks_wrong_bin_and_wrong_item_then_picks(tablet, handheld, serve
     screenshot(handheld, "pick-wrong-item")
     stage_before = server.on_hand("LAMP", "WH1-STAGE")
     wedge(handheld, "LAMP")
-    expect(feedback(handheld)).to_contain_text("Pick list done")
+    expect(feedback(handheld)).to_have_text("Picked 1 of 1 LAMP. Pick list done. Take the tote to packing.")
+    expect(feedback(handheld)).to_have_attribute("data-feedback", "ok")
+    expect(handheld.get_by_role("link", name="Back to pick lists")).to_be_visible()
     assert server.on_hand("LAMP", "WH1-STAGE") == stage_before + 1
+    assert sync_movements(server, "LAMP")[-1]["to_location"] == "WH1-STAGE"  # posted by the outbox's envelope
+    drained(handheld)
+    assert_check_clean(server)
+
+
+def test_each_pick_shows_what_is_left_on_the_line_once_the_server_applied_it(tablet, handheld, server):
+    create_order(tablet, "MUG 2")
+    sign_in(handheld, "picker")
+    open_pick_list(handheld)
+    wedge(handheld, handheld.locator(".pick-bin strong").inner_text())
+    wedge(handheld, "MUG")
+    expect(feedback(handheld)).to_have_text("Picked 1 of 2 MUG, 1 to go")
+    expect(handheld.locator(".pick-qty")).to_contain_text("(1 of 2 done)")
+    expect(handheld.locator(".pick-bin")).to_have_class("pick-bin done")  # same bin: scan the item again
+    wedge(handheld, "MUG")
+    expect(feedback(handheld)).to_contain_text("Picked 2 of 2 MUG. Pick list done")
+    drained(handheld)
+    assert_check_clean(server)
+
+
+def short_the_line(page: Page, server_url: str) -> None:
+    """Another picker shorts the open line of the pick list `page` shows, with that page's session."""
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    form = {"key": f"short-{next(_orders)}", "line_id": page.locator("input[name=line_id]").get_attribute("value"),
+            "short_reason": "not_found", "action": "short"}
+    r = httpx.post(server_url + page.locator("#flow").get_attribute("hx-post"), data=form, cookies=cookies,
+                   headers={"x-csrftoken": cookies["csrftoken"], "hx-request": "true"}, timeout=10)
+    assert r.status_code == 200 and "Short pick of" in r.text, r.text
+
+
+def test_a_pick_the_server_does_not_apply_reloads_the_list_as_the_server_has_it(browser, server):
+    """The screen shows the line as the pick will leave it (1 of 2 done); another picker shorts the line
+    before the pick reaches the server, which keeps the pick for a manager: the worker hears so and the
+    screen reloads the list from the server (nothing left to pick)."""
+    seeded = stock(server, new_sku("PK"), 5, pick_qty=2)
+    sku, pick = seeded["sku"], seeded["pick"]
+    # No service worker: Chromium does not route the requests of a page a service worker controls.
+    handheld = browser.new_context(viewport=HANDHELD, has_touch=True, base_url=server.url,
+                                   service_workers="block").new_page()
+    other = browser.new_context(viewport=HANDHELD, has_touch=True, base_url=server.url).new_page()
+    for page in (handheld, other):
+        sign_in(page, "picker")
+        page.goto(f"/floor/pick/{pick['pick_list_id']}")
+    wedge(handheld, pick["bin"])
+    expect(feedback(handheld)).to_contain_text(f"{pick['bin']} OK")
+
+    def short_first(route: Route) -> None:
+        if route.request.post_data_json["envelopes"]:
+            short_the_line(other, server.url)
+        route.continue_()
+
+    handheld.route("**/sync/txns", short_first)
+    wedge(handheld, sku)
+    expect(feedback(handheld)).to_contain_text("Sent — a manager will check this")
+    expect(feedback(handheld)).to_have_attribute("data-feedback", "warn")
+    expect(handheld.get_by_role("link", name="Back to pick lists")).to_be_visible()
+    expect(handheld.locator(".pick-card")).to_have_count(0)
+    assert sync_movements(server, sku) == []  # the pick was not posted over the short
+    drained(handheld)
+    assert_check_clean(server)
+    other.context.close()
+    handheld.context.close()
 
 
 def test_short_pick_is_recorded_for_a_lead(tablet, handheld):

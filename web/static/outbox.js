@@ -23,6 +23,7 @@
   const KINDS = new Set(["receive", "move", "pick", "count", "adjust"]);
   const FINAL = new Set(["applied", "duplicate", "needs_review", "rejected"]);
   const TAB_ID = crypto.randomUUID();
+  const FLOW_RESULT_WAIT_MS = 5000;    // a screen step waits this long for its scan's answer, then goes on
 
   // ---- IndexedDB -------------------------------------------------------------------------------
   // outbox: {seq, envelope, queued_at} by seq · rejected: {txn_id, envelope, reason, at} ·
@@ -332,6 +333,7 @@
   function announce(done) {
     for (const { record, result } of done) {
       recent.unshift({ envelope: record.envelope, result });
+      waiters.get(record.envelope.txn_id)?.(result);
       document.dispatchEvent(new CustomEvent("stockline:result", { detail: { envelope: record.envelope, result } }));
       const status = effectiveStatus(result);
       if (status === "needs_review") note(`Sent — a manager will check this: ${describe(record.envelope)}. ${result.reason || ""}`, "warn");
@@ -510,6 +512,77 @@
     }
   }
 
+  // ---- a screen step that changes stock (app.js calls this after every #flow answer) ---------------
+  // The server checked the step and answered with <template data-envelope>; it posted nothing. The
+  // scan is stored here before any network attempt, and the worker hears its final answer, or that it
+  // is saved on the device, before the next answer goes out. Never rejects: app.js would take that
+  // for "no connection" and run the step again offline.
+  const waiters = new Map();  // txn_id → what to do with its result, for the steps this page showed
+
+  // The result within FLOW_RESULT_WAIT_MS, else null (and `late` gets it when it comes, if it does here).
+  function resultOf(envelope, late) {
+    const known = recent.find((r) => r.envelope.txn_id === envelope.txn_id);
+    if (known) return Promise.resolve(known.result);
+    return new Promise((resolve) => {
+      let waiting = true;
+      const timer = setTimeout(() => { waiting = false; resolve(null); }, FLOW_RESULT_WAIT_MS);
+      waiters.set(envelope.txn_id, (result) => {
+        waiters.delete(envelope.txn_id);
+        if (waiting) { clearTimeout(timer); resolve(result); } else late(result);
+      });
+    });
+  }
+
+  function tell(kind, text, txnId) {
+    const fb = document.getElementById("feedback");
+    if (fb) {
+      fb.className = `feedback ${kind}`; fb.dataset.feedback = kind; fb.textContent = text;
+      fb.dataset.txn = txnId || "";
+    }
+    window.Stockline.feedback?.(kind);
+  }
+
+  function tellResult(el, envelope, result) {
+    const status = effectiveStatus(result);
+    if (status === "applied" && result.reason) tell("warn", result.reason, envelope.txn_id);
+    else if (status === "applied") tell("ok", el.dataset.ok || describe(envelope), envelope.txn_id);
+    else if (status === "needs_review") tell("warn", `Sent — a manager will check this. ${describe(envelope)}.`, envelope.txn_id);
+    else tell("error", `Not accepted: ${describe(envelope)}. ${result.reason || ""}`, envelope.txn_id);
+    return status;
+  }
+
+  async function flowSettled() {
+    const el = document.querySelector("#flow [data-envelope]:not([data-queued])");
+    if (!el) return;
+    el.dataset.queued = "";
+    try {
+      const envelope = await enqueue({ kind: el.dataset.kind, payload: JSON.parse(el.dataset.payload),
+                                        userId: document.body.dataset.userId });
+      // A late answer replaces "saved on this device" if the worker has not moved on since.
+      const late = (result) => { if (document.getElementById("feedback")?.dataset.txn === envelope.txn_id) tellResult(el, envelope, result); };
+      const result = await resultOf(envelope, late);
+      if (!result) { tell("warn", "Saved on this device — will send when the connection is back.", envelope.txn_id); return; }
+      if (tellResult(el, envelope, result) !== "applied" && el.dataset.refresh) await refreshFlow(el.dataset.refresh);
+    } catch (err) {
+      tell("error", `This scanner could not save the scan: ${err && err.message || err}. Redo it.`);
+    }
+  }
+
+  // The screen showed the state the scan leads to if applied; anything else, show the server's.
+  // The answer being shown stays (the refreshed screen's own feedback is replaced by it).
+  async function refreshFlow(url) {
+    const fb = document.getElementById("feedback");
+    const said = fb ? { className: fb.className, feedback: fb.dataset.feedback, text: fb.textContent, txn: fb.dataset.txn } : null;
+    const form = document.getElementById("flow");
+    if (!form) return;
+    await htmx.ajax("GET", url, { source: form, target: form, swap: "outerHTML" }).catch(() => {});
+    const now = document.getElementById("feedback");
+    if (now && said) {
+      now.className = said.className; now.dataset.feedback = said.feedback; now.textContent = said.text;
+      now.dataset.txn = said.txn;
+    }
+  }
+
   // ---- wiring ------------------------------------------------------------------------------------
   function start() {
     const badge = document.getElementById("outbox-badge");
@@ -523,7 +596,7 @@
   }
 
   window.Stockline = window.Stockline || {};
-  window.Stockline.outbox = { enqueue, drain, counts, rejected, acknowledge, deviceId, describe };
+  window.Stockline.outbox = { enqueue, drain, counts, rejected, acknowledge, deviceId, describe, flowSettled };
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

@@ -11,20 +11,24 @@ message into #feedback so the half-done state on screen is kept.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
 from litestar.response import Template
 
+from backend import db
 from backend.domain.catalog.service import ScannedItem, find_item, resolve_item_scan
 from backend.domain.errors import InvalidInput, UnknownBarcode
 from backend.domain.ledger.posting import scoped_key
 from backend.domain.locations.service import LocationView, find_by_barcode, find_location
 from backend.http.session import session_of
+from sync.envelopes import Payload
 
 S = TypeVar("S", bound=msgspec.Struct)
 T = TypeVar("T", bound="Tally")
+R = TypeVar("R")
 SCAN_LENGTH_MAX = 200
 
 
@@ -103,3 +107,42 @@ async def scan_item(code: str) -> ScannedItem:
         if item is None:
             raise
         return ScannedItem(item=item, unit=item.base_unit, factor=1, count=1)
+
+
+# --- a step that changes stock answers with an envelope, it does not post -----------------------------
+
+class _Rehearsed(Exception):
+    """Raised inside the rehearsal's transaction so that everything it wrote is rolled back."""
+
+
+async def rehearse(work: Callable[[], Awaitable[R]]) -> R:
+    """Run the command the step's envelope will run, and roll it all back: the worker hears now
+    about an unknown item, a missing lot or stock that is not where they stand, with the domain's own
+    message, and the screen can show the state the envelope will lead to. The outbox posts it
+    (OFFLINE_PROTOCOL.md: every stock change goes through the device's outbox)."""
+    done: list[R] = []
+
+    async def attempt() -> R:
+        done.append(await work())
+        raise _Rehearsed
+
+    try:
+        await db.run_in_transaction(attempt)
+    except _Rehearsed:
+        return done[-1]
+    raise AssertionError("a rehearsal always rolls back")
+
+
+class Envelope(msgspec.Struct, frozen=True):
+    """What the screen hands to the outbox (web/static/outbox.js flowSettled): the kind and payload of
+    sync/envelopes.py, the words to show once the server applied it, and where to reload the screen's
+    state from if the server's answer is anything else."""
+
+    kind: str
+    payload: str  # JSON, exactly the payload struct of sync/envelopes.py
+    ok: str
+    refresh: str = ""
+
+
+def envelope(kind: str, payload: Payload, ok: str, refresh: str = "") -> Envelope:
+    return Envelope(kind=kind, payload=msgspec.json.encode(payload).decode(), ok=ok, refresh=refresh)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Request, get, post
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from backend import db
 from backend.domain import counts
 from backend.domain.counts.adjustments import MANUAL_REASONS
 from backend.domain.errors import InvalidInput
-from backend.http.floor.common import pressed, read_form, scan_bin, scan_item, screen
+from backend.http.floor.common import envelope, pressed, read_form, rehearse, scan_bin, scan_item, screen
 from backend.http.session import actor, requires
 from backend.settings import Settings
+from sync.envelopes import AdjustPayload, CountPayload
 
 
 def thresholds(request: Request) -> counts.Thresholds:
@@ -27,8 +29,9 @@ class CountState(msgspec.Struct):
     finish: bool = False
 
 
-async def _count(request: Request, state: CountState, **extra) -> Template:
-    view = await counts.counter_view(state.task_id) if state.task_id else None
+async def _count(request: Request, state: CountState, view: counts.CounterView | None = None, **extra) -> Template:
+    """The bin's count so far: the database's, or `view` when the step shows what its envelope leads to."""
+    view = view or (await counts.counter_view(state.task_id) if state.task_id else None)
     tasks = [] if view else await counts.open_count_tasks()
     prompt = f"Count {view.bin}: scan every item" if view else "Scan the bin to count"
     return screen(request, "floor/page.html", "floor/count.html", prompt, title="Count", s=state, view=view,
@@ -36,8 +39,9 @@ async def _count(request: Request, state: CountState, **extra) -> Template:
 
 
 @get("/floor/count", name="floor_count", guards=[requires("count")])
-async def count_screen(request: Request) -> Template:
-    return await _count(request, CountState())
+async def count_screen(request: Request, task_id: FromQuery[int] = 0) -> Template:
+    """`task_id`: the bin being counted (the outbox reloads it after a counted item's answer)."""
+    return await _count(request, CountState(task_id=task_id))
 
 
 @post("/floor/count", name="floor_count_scan", guards=[requires("count")])
@@ -57,9 +61,19 @@ async def count_scan(request: Request) -> Template:
         return await _start(request, code, key)
     scanned = await scan_item(code)
     mode, qty = ("set", state.qty) if state.qty > 0 else ("add", 1)
-    recorded = await counts.record_count(state.task_id, code, qty, key, who, lot=scanned.lot, mode=mode)
-    return await _count(request, CountState(task_id=state.task_id),
-                        ok=f"{recorded.line.sku}: {recorded.line.counted} counted")
+
+    async def count_and_look() -> tuple[counts.RecordedCount, counts.CounterView]:
+        recorded = await counts.record_count(state.task_id, code, qty, key, who, lot=scanned.lot, mode=mode)
+        return recorded, await counts.counter_view(state.task_id)
+
+    recorded, view = await rehearse(count_and_look)
+    payload = CountPayload(task_id=state.task_id, item_code=code, qty=qty, mode=mode, lot=scanned.lot)
+    # The table shows the count as it will be once the envelope is applied; on any other answer the
+    # outbox reloads it from the server.
+    refresh = request.app.route_reverse("floor_count") + f"?task_id={state.task_id}"
+    return await _count(request, CountState(task_id=state.task_id), view=view, saving="Saving…",
+                        envelope=envelope("count", payload, f"{recorded.line.sku}: {recorded.line.counted} counted",
+                                          refresh=refresh))
 
 
 async def _start(request: Request, code: str, key: str) -> Template:
@@ -114,12 +128,12 @@ async def adjust_scan(request: Request) -> Template:
         return _adjust(request, state)  # a scan or an Enter with nothing in it: only the adjust button posts
     if not (state.bin and state.sku and state.delta and state.reason):
         return _adjust(request, state, warn="Scan bin and item, set + or − units and choose a reason.")
-    outcome = await counts.request_adjustment(state.sku, state.bin, state.delta, state.reason, key, actor(request),
-                                              thresholds(request))
-    if outcome.status == "posted":
-        return _adjust(request, AdjustState(), ok=f"Adjusted {state.sku} in {state.bin} by {state.delta:+d}.",
-                       done=True)
-    return _adjust(request, AdjustState(), warn="Sent to a manager for approval.", done=True)
+    await rehearse(lambda: counts.request_adjustment(state.sku, state.bin, state.delta, state.reason, key,
+                                                     actor(request), thresholds(request)))
+    payload = AdjustPayload(sku=state.sku, location=state.bin, delta=state.delta, reason=state.reason)
+    # The server's answer says whether it posted or waits for a manager (the outbox shows its reason).
+    return _adjust(request, AdjustState(), saving="Saving…", done=True,
+                   envelope=envelope("adjust", payload, f"Adjusted {state.sku} in {state.bin} by {state.delta:+d}."))
 
 
 ROUTES = [count_screen, count_scan, adjust_screen, adjust_scan]

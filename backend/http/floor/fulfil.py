@@ -9,8 +9,10 @@ from litestar.response import Template
 
 from backend.domain.errors import InvalidInput
 from backend.domain.fulfillment import service as f
-from backend.http.floor.common import pressed, read_form, scan_bin, screen
+from backend.domain.fulfillment.queries import PickLineView
+from backend.http.floor.common import envelope, pressed, read_form, rehearse, scan_bin, screen
 from backend.http.session import actor, requires
+from sync.envelopes import PickPayload
 
 SHORT_REASONS = ("empty_bin", "damaged", "not_found")
 CARRIERS = ("DHL", "UPS", "FedEx", "USPS", "Royal Mail", "DPD", "GLS", "Other")
@@ -30,12 +32,18 @@ class PickState(msgspec.Struct):
     short_reason: str = ""
 
 
-async def _pick(request: Request, pick_list_id: int, state: PickState, **extra) -> Template:
-    line = await f.next_pick_line(pick_list_id)
+_UNSET = object()
+
+
+async def _pick(request: Request, pick_list_id: int, state: PickState, line: object = _UNSET, **extra) -> Template:
+    """The pick list's next line: the database's, or `line` when the step shows what its envelope leads to."""
+    line = await f.next_pick_line(pick_list_id) if line is _UNSET else line
+    assert line is None or isinstance(line, PickLineView)
     if line is None:
+        if "saving" not in extra:
+            extra["ok"] = f"{extra.pop('ok', '') or ''} Pick list done. Take the tote to packing.".strip()
         return screen(request, "floor/page.html", "floor/pick.html", "Pick list done", title="Pick",
                       pick_list_id=pick_list_id, line=None, s=PickState(), reasons=SHORT_REASONS, done=True,
-                      ok=f"{extra.pop('ok', '') or ''} Pick list done. Take the tote to packing.".strip(),
                       **extra)
     if line.id != state.line_id:
         state = PickState(line_id=line.id)
@@ -74,10 +82,22 @@ async def pick_scan(request: Request, pick_list_id: FromPath[int]) -> Template:
     if not code:
         raise InvalidInput(f"Scan {line.sku} to pick it.")
     qty = state.qty if state.qty > 0 else 1
-    picked = await f.confirm_pick(pick_list_id, line.id, line.bin, code, qty, key=key, actor=actor(request))
+
+    async def pick_and_look_ahead() -> tuple[PickLineView, PickLineView | None]:
+        picked = await f.confirm_pick(pick_list_id, line.id, line.bin, code, qty, key=key, actor=actor(request))
+        return picked, await f.next_pick_line(pick_list_id)
+
+    picked, next_line = await rehearse(pick_and_look_ahead)
     left = picked.qty - picked.picked_qty - picked.short_qty
     msg = f"Picked {picked.picked_qty} of {picked.qty} {picked.sku}" + (f", {left} to go" if left else "")
-    return await _pick(request, pick_list_id, msgspec.structs.replace(state, qty=0), ok=msg)
+    if next_line is None:
+        msg += ". Pick list done. Take the tote to packing."
+    payload = PickPayload(pick_list_id=pick_list_id, line_id=line.id, bin=line.bin, item_code=code, qty=qty)
+    # The screen shows the line as it will be once the envelope is applied; on any other answer the
+    # outbox reloads the list from the server.
+    refresh = request.app.route_reverse("floor_pick_list", pick_list_id=pick_list_id)
+    return await _pick(request, pick_list_id, msgspec.structs.replace(state, qty=0), line=next_line, saving="Saving…",
+                       envelope=envelope("pick", payload, msg, refresh=refresh))
 
 
 class PackState(msgspec.Struct):

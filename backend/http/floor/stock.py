@@ -16,8 +16,10 @@ from backend.domain.ledger.audited import execute_as
 from backend.domain.locations.service import get_location
 from backend.domain.receiving.putaway import PUTAWAY_REASONS, suggest_bin
 from backend.domain.receiving.receipts import Receipt, post_receipt
-from backend.http.floor.common import Tally, add_scan, pressed, read_form, scan_bin, scan_item, screen
+from backend.http.floor.common import (Tally, add_scan, envelope, pressed, read_form, rehearse, scan_bin, scan_item,
+                                       screen)
 from backend.http.session import actor, requires
+from sync.envelopes import MovePayload, ReceivePayload
 
 LOOKUP_ROWS_MAX = 100
 LOOKUP_PROMPT = "Scan an item or a bin"
@@ -79,9 +81,13 @@ async def receive_scan(request: Request) -> Template:
         return _receive(request, state, item=await get_item(state.sku) if state.sku else None)
     if not state.sku or state.qty <= 0:
         raise InvalidInput("Scan the item first, then the bin.")
-    await post_receipt(_receipt(state, loc.code), key=key, actor=actor(request))
+    receipt = _receipt(state, loc.code)
+    await rehearse(lambda: post_receipt(receipt, key=key, actor=actor(request)))
     msg = f"Received {state.qty} {state.sku} into {loc.code}" + (f" ({state.damaged} damaged)" if state.damaged else "")
-    return _receive(request, ReceiveState(doc_ref=state.doc_ref), ok=msg, done=True)
+    payload = ReceivePayload(sku=receipt.sku, qty=receipt.qty, to_location=receipt.to_location, lot=receipt.lot,
+                             expiry=receipt.expiry, damaged=receipt.damaged)
+    return _receive(request, ReceiveState(doc_ref=state.doc_ref), saving="Saving…", done=True,
+                    envelope=envelope("receive", payload, msg))
 
 
 def _receipt(state: ReceiveState, bin_code: str) -> Receipt:
@@ -112,7 +118,8 @@ async def move_screen(request: Request) -> Template:
 
 @post("/floor/move", name="floor_move_scan", guards=[requires("move")])
 async def move_scan(request: Request) -> Template:
-    """Scan the from-bin, the item (each scan adds), then the to-bin: the move posts."""
+    """Scan the from-bin, the item (each scan adds), then the to-bin: the move is checked and handed to
+    the outbox as an envelope (it posts when the server applies that)."""
     state, code, key = await read_form(request, MoveState)
     if not code:
         return _move(request, state)
@@ -126,9 +133,12 @@ async def move_scan(request: Request) -> Template:
         return _move(request, state, ok=f"{state.sku} × {state.qty}. Scan more, or scan the destination bin.")
     if not state.sku or state.qty <= 0:
         raise InvalidInput("Scan the item to move before the destination bin.")
-    await execute_as(c.Move(sku=state.sku, qty=state.qty, from_location=state.from_bin, to_location=loc.code,
-                            lot=state.lot), key=key, actor=actor(request))
-    return _move(request, MoveState(), ok=f"Moved {state.qty} {state.sku} {state.from_bin} → {loc.code}", done=True)
+    move = c.Move(sku=state.sku, qty=state.qty, from_location=state.from_bin, to_location=loc.code, lot=state.lot)
+    await rehearse(lambda: execute_as(move, key=key, actor=actor(request)))
+    payload = MovePayload(sku=move.sku, qty=move.qty, from_location=move.from_location, to_location=move.to_location,
+                          lot=move.lot)
+    return _move(request, MoveState(), saving="Saving…", done=True,
+                 envelope=envelope("move", payload, f"Moved {state.qty} {state.sku} {state.from_bin} → {loc.code}"))
 
 
 class PutawayState(Tally):
@@ -196,11 +206,12 @@ async def _putaway_post(request: Request, state: PutawayState, bin_code: str, ke
                         override: bool = False) -> Template:
     if override and state.reason not in PUTAWAY_REASONS:
         raise InvalidInput("Choose why you put it in another bin.")
-    note = {"suggested_bin": state.suggested, "override_reason": state.reason} if override else None
-    await execute_as(c.Move(sku=state.sku, qty=state.qty, from_location=state.from_bin, to_location=bin_code,
-                            lot=state.lot, doc_ref="PUTAWAY"), key=key, actor=actor(request), note=note)
-    return _putaway(request, PutawayState(from_bin=state.from_bin),
-                    ok=f"Put away {state.qty} {state.sku} in {bin_code}", done=True)
+    move = c.Move(sku=state.sku, qty=state.qty, from_location=state.from_bin, to_location=bin_code, lot=state.lot)
+    await rehearse(lambda: execute_as(move, key=key, actor=actor(request)))
+    payload = MovePayload(sku=move.sku, qty=move.qty, from_location=move.from_location, to_location=move.to_location,
+                          lot=move.lot)
+    return _putaway(request, PutawayState(from_bin=state.from_bin), saving="Saving…", done=True,
+                    envelope=envelope("move", payload, f"Put away {state.qty} {state.sku} in {bin_code}"))
 
 
 ROUTES = [lookup_screen, lookup_scan, receive_screen, receive_scan, move_screen, move_scan, putaway_screen,
