@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import expect
+import httpx
+from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.conftest import feedback, screenshot, sign_in, wedge
-from tests.e2e.outbox_support import assert_check_clean, drained, sync_movements
+from tests.e2e.conftest import HANDHELD, feedback, screenshot, sign_in, wedge
+from tests.e2e.outbox_support import assert_check_clean, drained, new_sku, stock, sync_movements
 
 
 def test_blind_count_never_shows_expected_and_small_variance_posts(handheld, server):
@@ -27,6 +28,48 @@ def test_blind_count_never_shows_expected_and_small_variance_posts(handheld, ser
     expect(feedback(handheld)).to_contain_text("Count done and posted")
     assert server.on_hand("LAMP", "B-02") == expected + 1
     assert_check_clean(server)
+
+
+def finish_count(page: Page, server_url: str) -> None:
+    """Another counter finishes the count `page` shows, with that page's session."""
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    form = {"key": "finish-" + page.locator("input[name=key]").get_attribute("value"),
+            "task_id": page.locator("input[name=task_id]").get_attribute("value"), "finish": "true"}
+    r = httpx.post(server_url + "/floor/count", data=form, cookies=cookies,
+                   headers={"x-csrftoken": cookies["csrftoken"], "hx-request": "true"}, timeout=10)
+    assert r.status_code == 200 and "Count done and posted" in r.text, r.text
+
+
+def test_a_counted_item_the_server_does_not_apply_reloads_the_count_as_the_server_has_it(browser, server):
+    """The table shows the item counted; another counter finishes the bin's count before the scan
+    reaches the server, which keeps it for a manager: the worker hears so and the screen reloads from the
+    server (the bin is no longer being counted)."""
+    sku = stock(server, new_sku("CT"), 3, bin_code="OB-04")["sku"]
+    # No service worker: Chromium does not route the requests of a page a service worker controls.
+    handheld = browser.new_context(viewport=HANDHELD, has_touch=True, base_url=server.url,
+                                   service_workers="block").new_page()
+    other = browser.new_context(viewport=HANDHELD, has_touch=True, base_url=server.url).new_page()
+    for page in (handheld, other):
+        sign_in(page, "counter")
+        page.goto("/floor/count")
+        wedge(page, "OB-04")
+        expect(feedback(page)).to_contain_text("Counting OB-04")
+
+    def finish_first(route: Route) -> None:
+        if route.request.post_data_json["envelopes"]:
+            finish_count(other, server.url)
+        route.continue_()
+
+    handheld.route("**/sync/txns", finish_first)
+    wedge(handheld, sku)
+    expect(feedback(handheld)).to_contain_text("Sent — a manager will check this")
+    expect(feedback(handheld)).to_have_attribute("data-feedback", "warn")
+    expect(handheld.get_by_role("button", name="Finish count")).to_have_count(0)  # back to the bins to count
+    drained(handheld)
+    assert server.on_hand(sku, "OB-04") == 0  # the finished count: nothing was counted
+    assert_check_clean(server)
+    other.context.close()
+    handheld.context.close()
 
 
 def test_large_variance_waits_for_another_manager(handheld, tablet, server):

@@ -40,8 +40,12 @@ async def _count(request: Request, state: CountState, view: counts.CounterView |
 
 @get("/floor/count", name="floor_count", guards=[requires("count")])
 async def count_screen(request: Request, task_id: FromQuery[int] = 0) -> Template:
-    """`task_id`: the bin being counted (the outbox reloads it after a counted item's answer)."""
-    return await _count(request, CountState(task_id=task_id))
+    """`task_id`: the bin being counted (the outbox reloads it after a counted item's answer); a count
+    finished or cancelled meanwhile shows the bins to count instead."""
+    view = await counts.counter_view(task_id) if task_id else None
+    if view is None or view.status != "counting":
+        return await _count(request, CountState())
+    return await _count(request, CountState(task_id=task_id), view=view)
 
 
 @post("/floor/count", name="floor_count_scan", guards=[requires("count")])
