@@ -51,19 +51,25 @@ def ledger_key(txn_id: str) -> str:
 UsersSeen = dict[int, users.UserView | None]
 
 
-async def apply_scan(scan: Scan, thresholds: counts.Thresholds, users_seen: UsersSeen | None = None) -> Outcome:
+async def apply_scan(scan: Scan, thresholds: counts.Thresholds, users_seen: UsersSeen | None = None,
+                     relay_id: int | None = None) -> Outcome:
     """Authorize and apply one scan inside the caller's (the envelope's) transaction.
 
-    `users_seen` carries the scanning users already read in this batch (a batch is one device's
-    scans, nearly always one person's), so each is read once per batch rather than once per scan."""
+    `users_seen` carries the scanning users already read (and vouched for) in this batch (a batch is
+    one device's scans, nearly always one person's), so each is read once per batch, not per scan.
+    `relay_id` is who is signed in on the device now: a scan by someone else is accepted only if
+    that person once signed in online on this device (their offline sign-in is checked on the device
+    against what that sign-in left there), so a device cannot post scans under any user id it likes."""
     assert db.engine().transaction_exists(), "a scan is applied in its envelope's transaction"
     env = scan.envelope
     seen = users_seen if users_seen is not None else {}
     if env.user_id not in seen:
-        seen[env.user_id] = await users.get_user(env.user_id)
+        vouched = env.user_id == relay_id or await users.signed_in_on_device(env.user_id, env.device_id)
+        seen[env.user_id] = await users.get_user(env.user_id) if vouched else None
     user = seen[env.user_id]
     if user is None or not user.active:
-        return Outcome("rejected", f"User #{env.user_id} is not an active user. Sign in again and redo the scan.")
+        return Outcome("rejected", f"User #{env.user_id} has not signed in on this scanner or is not active. "
+                                   "Sign in online on this scanner and redo the scan.")
     if not allows(user.role, PERMISSION_OF_KIND[env.kind]):
         return Outcome("rejected", f"{user.name} ({user.role}) may not {_ROLE_WORDS[env.kind]}. Ask a lead.")
     ctx = ScanContext(env.txn_id, env.device_id, env.kind, ledger_key(env.txn_id),

@@ -128,7 +128,7 @@ async def _apply_one(item: _Incoming, identity: Identity, relay_id: int | None,
         if server_seq is None:
             return await _answer_taken(item, identity)
         await inbox.record_seq(identity)
-        outcome = (await apply_scan(item.scan, thresholds, users_seen) if item.scan
+        outcome = (await apply_scan(item.scan, thresholds, users_seen, relay_id) if item.scan
                    else Outcome("rejected", item.problem))
         await inbox.finish(server_seq, outcome.status, outcome.reason, outcome.result)
         return TxnResult(txn_id=identity.txn_id, status=outcome.status, reason=outcome.reason, server_seq=server_seq)

@@ -15,6 +15,7 @@ from litestar import Litestar
 from backend import db
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.users import UserView, create_user
+from backend.domain.auth.users import sign_in as sign_in_user
 from backend.domain.catalog.service import get_item
 from backend.domain.locations.service import get_location
 from sync.replay import TxnResult, apply_batch
@@ -39,6 +40,10 @@ class Handheld:
         self.seq += 1
         return {"txn_id": str(uuid.uuid4()), "device_id": self.device_id, "seq": self.seq, "user_id": who.id,
                 "kind": kind, "payload": payload, "scanned_at": "2025-03-01T09:30:00+00:00"}
+
+    async def signed_in(self, who: UserView) -> None:
+        """`who` signs in online on this device once (what lets their offline scans be relayed)."""
+        await sign_in_user(who.code, PIN, self.device_id)
 
     async def send(self, *envelopes: dict[str, Any], relay: UserView, pending: int | None = None) -> list[TxnResult]:
         return await apply_batch(self.device_id, list(envelopes), relay, pending_reported=pending)

@@ -239,12 +239,13 @@ async def test_a_thousand_queued_scans_drain_in_order():
 async def test_a_role_without_the_permission_is_rejected_and_the_rejection_is_final():
     await stocked()
     counter, picker, hh = await user("counter"), await user("picker"), Handheld()
+    await hh.signed_in(counter)
     scan = hh.scan(counter, "move", sku="MUG", qty=1, from_location=B1, to_location=B2)
     ghost = hh.scan(picker, "move", sku="MUG", qty=1, from_location=B1, to_location=B2)
     ghost["user_id"] = 999_999
     results = by_txn(await hh.send(scan, ghost, relay=picker))
     assert results[scan["txn_id"]].status == "rejected" and "may not move stock" in results[scan["txn_id"]].reason
-    assert results[ghost["txn_id"]].status == "rejected" and "not an active user" in results[ghost["txn_id"]].reason
+    assert results[ghost["txn_id"]].status == "rejected" and "has not signed in on this scanner" in results[ghost["txn_id"]].reason
     [again] = await hh.send(scan, relay=picker)
     assert (again.status, again.original_status) == ("duplicate", "rejected")
     assert await on_hand("MUG", B2) == 0
@@ -287,6 +288,7 @@ async def test_count_and_adjust_scans_go_through_the_counts_domain():
     counter, lead, hh = await user("counter"), await user("lead"), Handheld()
     task = await counts.create_count_task(B2, key(), actor_of(lead))
     await counts.start_count(task.task_id, key(), actor_of(counter))
+    await hh.signed_in(counter)
     results = await hh.send(hh.scan(counter, "count", task_id=task.task_id, item_code="MUG", qty=0, mode="set"),
                             hh.scan(lead, "adjust", sku="MUG", location=B1, delta=-2, reason="damaged"),
                             hh.scan(lead, "adjust", sku="MUG", location=B1, delta=-3, reason="lost"),
@@ -294,3 +296,18 @@ async def test_count_and_adjust_scans_go_through_the_counts_domain():
     assert [(r.status, r.reason) for r in results] == [("applied", "")] * 3
     assert (await counts.counter_view(task.task_id)).lines[0].counted == 0
     assert await on_hand("MUG", B1) == 0
+
+
+async def test_a_scan_by_someone_who_never_signed_in_on_the_device_is_not_relayed_in_their_name():
+    await stocked()
+    manager, picker, hh = await user("manager"), await user("picker"), Handheld()
+    adjust = hh.scan(manager, "adjust", sku="MUG", location=B1, delta=-1, reason="damaged")
+    [refused] = await hh.send(adjust, relay=picker)
+    assert refused.status == "rejected" and "has not signed in on this scanner" in refused.reason
+    await Handheld().signed_in(manager)  # signing in on another scanner does not vouch for this one
+    later = hh.scan(manager, "adjust", sku="MUG", location=B1, delta=-1, reason="damaged")
+    assert (await hh.send(later, relay=picker))[0].status == "rejected"
+    await hh.signed_in(manager)
+    again = hh.scan(manager, "adjust", sku="MUG", location=B1, delta=-1, reason="damaged")
+    assert (await hh.send(again, relay=picker))[0].status == "applied"
+    assert await on_hand("MUG", B1) == 4

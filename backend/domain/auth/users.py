@@ -273,3 +273,10 @@ async def end_session(token: str, reason: str = "sign_out") -> None:
         await audit.record(actor, "auth.sign_out", "session", row["id"], after={"reason": reason})
 
     await db.run_in_transaction(work)
+
+
+async def signed_in_on_device(user_id: int, device_id: str) -> bool:
+    """Whether the person ever signed in online on this device (what offline sign-in relies on)."""
+    row = await db.fetch_one("SELECT 1 AS yes FROM sessions WHERE user_id = {} AND device_id = {} LIMIT 1",
+                             user_id, device_id)
+    return row is not None
