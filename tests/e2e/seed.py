@@ -19,6 +19,7 @@ USERS = {  # role: (badge, PIN)
     "admin": ("B-ADMIN", "1111"), "manager": ("B-MGR", "2222"), "manager2": ("B-MGR2", "2323"),
     "lead": ("B-LEAD", "3333"), "picker": ("B-PICK", "4444"), "receiver": ("B-RECV", "5555"),
     "counter": ("B-COUNT", "6666"),
+    "picker2": ("B-PICK2", "4545"),  # the lockout test's badge: locking it holds up no other test
 }
 BINS = ["A-01", "A-02", "A-03", "A-04", "B-01", "B-02"]
 MUG_GTIN, MUG_CASE_GTIN = "4006381333931", "14006381333938"

@@ -28,7 +28,7 @@ def test_wrong_pin_is_refused_with_a_message(handheld):
 
 
 def test_five_wrong_pins_lock_the_badge(handheld):
-    badge, pin = USERS["counter"]
+    badge, pin = USERS["picker2"]
     for attempt in range(1, 6):
         handheld.goto("/signin")
         wedge(handheld, badge)
