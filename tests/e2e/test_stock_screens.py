@@ -45,6 +45,7 @@ def test_receive_case_and_damaged_units(handheld, server):
     sign_in(handheld, "receiver")
     handheld.goto("/floor/receive")
     before = server.on_hand("MUG", "A-02")
+    sent_before = len(sync_movements(server, "MUG"))  # other tests' scans share this server
     wedge(handheld, MUG_CASE_GTIN)  # a case: 24 each
     wedge(handheld, MUG_GTIN)
     expect(handheld.locator("#qty")).to_have_value("25")
@@ -57,7 +58,7 @@ def test_receive_case_and_damaged_units(handheld, server):
     assert server.on_hand("MUG", "A-02") == before + 25
     stock = server.api("/stock", sku="MUG", location="A-02")["items"][0]
     assert stock["damaged"] >= 2
-    posted = [m for m in sync_movements(server, "MUG") if m["to_location"] == "A-02"]  # by the outbox's envelope
+    posted = [m for m in sync_movements(server, "MUG")[sent_before:] if m["to_location"] == "A-02"]  # by the envelope
     assert sum(m["qty"] for m in posted) == 25
     drained(handheld)
     assert_check_clean(server)
@@ -70,7 +71,7 @@ def test_receive_lot_tracked_item_from_gs1_label(handheld, server):
     expect(handheld.locator("#lot")).to_have_value("L-2027")
     wedge(handheld, "A-03")
     expect(feedback(handheld)).to_contain_text("Received 1 TEA")
-    assert server.api("/stock", sku="TEA", location="A-03")["items"][0]["lot"] == "L-2027"
+    assert "L-2027" in {row["lot"] for row in server.api("/stock", sku="TEA", location="A-03")["items"]}
 
 
 def test_move_bin_item_bin(handheld, server):
