@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from backend.domain.ledger.commands import DOC_REF_LENGTH_MAX
 from backend.domain.quantities import QTY_MAX
 
 DEVICE_ID_LENGTH_MAX = 100
@@ -25,10 +26,11 @@ CODE_LENGTH_MAX = 200  # a scanned barcode, SKU, bin or lot
 SCANNED_AT_LENGTH_MAX = 64
 SEQ_MAX = 2**53 - 1  # the largest integer a browser counts exactly
 
-Kind = Literal["receive", "move", "pick", "count", "adjust"]
-KINDS: tuple[str, ...] = ("receive", "move", "pick", "count", "adjust")
+Kind = Literal["receive", "move", "pick", "count", "count_finish", "adjust"]
+KINDS: tuple[str, ...] = ("receive", "move", "pick", "count", "count_finish", "adjust")
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=CODE_LENGTH_MAX)]
+DocRef = Annotated[str, msgspec.Meta(max_length=DOC_REF_LENGTH_MAX)]  # delivery note, PO, putaway note
 Lot = Annotated[str, msgspec.Meta(max_length=CODE_LENGTH_MAX)]
 Qty = Annotated[int, msgspec.Meta(ge=1, le=QTY_MAX)]
 Id = Annotated[int, msgspec.Meta(ge=1, le=SEQ_MAX)]
@@ -55,6 +57,7 @@ class ReceivePayload(_Strict, frozen=True):
     lot: Lot = ""
     expiry: date | None = None
     damaged: Annotated[int, msgspec.Meta(ge=0, le=QTY_MAX)] = 0
+    doc_ref: DocRef = ""
 
 
 class MovePayload(_Strict, frozen=True):
@@ -63,6 +66,7 @@ class MovePayload(_Strict, frozen=True):
     from_location: Code
     to_location: Code
     lot: Lot = ""
+    doc_ref: DocRef = ""
 
 
 class PickPayload(_Strict, frozen=True):
@@ -81,6 +85,11 @@ class CountPayload(_Strict, frozen=True):
     lot: Lot = ""  # optional: a GS1 scan carries its lot itself
 
 
+class FinishCountPayload(_Strict, frozen=True):
+    """The counter finished the bin: sent after its counted items, so it is applied after them."""
+    task_id: Id
+
+
 class AdjustPayload(_Strict, frozen=True):
     sku: Code
     location: Code
@@ -89,10 +98,10 @@ class AdjustPayload(_Strict, frozen=True):
     lot: Lot = ""
 
 
-Payload = ReceivePayload | MovePayload | PickPayload | CountPayload | AdjustPayload
+Payload = ReceivePayload | MovePayload | PickPayload | CountPayload | FinishCountPayload | AdjustPayload
 PAYLOAD_TYPES: dict[str, type[Payload]] = {
     "receive": ReceivePayload, "move": MovePayload, "pick": PickPayload, "count": CountPayload,
-    "adjust": AdjustPayload,
+    "count_finish": FinishCountPayload, "adjust": AdjustPayload,
 }
 
 

@@ -30,11 +30,21 @@ from backend.domain.ledger import commands as ledger
 from backend.domain.ledger.audited import execute_as
 from backend.domain.receiving.receipts import Receipt, post_receipt
 from sync.conflicts import Compensation, ScanContext, Spot, open_exception, with_found_stock
-from sync.envelopes import AdjustPayload, CountPayload, MovePayload, Payload, PickPayload, ReceivePayload, Scan
+from sync.envelopes import (
+    AdjustPayload,
+    CountPayload,
+    FinishCountPayload,
+    MovePayload,
+    Payload,
+    PickPayload,
+    ReceivePayload,
+    Scan,
+)
 
-PERMISSION_OF_KIND = {"receive": "receive", "move": "move", "pick": "pick", "count": "count", "adjust": "adjust"}
+PERMISSION_OF_KIND = {"receive": "receive", "move": "move", "pick": "pick", "count": "count",
+                      "count_finish": "count", "adjust": "adjust"}
 _ROLE_WORDS = {"receive": "receive stock", "move": "move stock", "pick": "pick", "count": "count",
-               "adjust": "adjust stock"}
+               "count_finish": "count", "adjust": "adjust stock"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +106,8 @@ def _where(p: Payload) -> tuple[str, str]:
         return p.bin, p.item_code
     if isinstance(p, AdjustPayload):
         return p.location, p.sku
+    if isinstance(p, FinishCountPayload):
+        return "", ""
     return "", p.item_code
 
 
@@ -112,14 +124,15 @@ async def _with_review(ctx: ScanContext, result: dict[str, Any], found: Compensa
 async def _receive(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
     assert isinstance(p, ReceivePayload)
     receipt = Receipt(sku=p.sku, qty=p.qty, damaged=p.damaged, to_location=p.to_location, lot=p.lot,
-                      expiry=p.expiry)
+                      expiry=p.expiry, doc_ref=p.doc_ref)
     done = await post_receipt(receipt, key=ctx.key, actor=ctx.actor)
     return Outcome("applied", "", {"movement_ids": done.movement_ids})
 
 
 async def _move(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
     assert isinstance(p, MovePayload)
-    command = ledger.Move(sku=p.sku, qty=p.qty, from_location=p.from_location, to_location=p.to_location, lot=p.lot)
+    command = ledger.Move(sku=p.sku, qty=p.qty, from_location=p.from_location, to_location=p.to_location, lot=p.lot,
+                          doc_ref=p.doc_ref)
 
     async def where() -> Spot:
         return Spot(p.sku, p.from_location, p.lot)
@@ -149,6 +162,14 @@ async def _count(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
     return Outcome("applied", "", {"task_id": recorded.task_id})  # blind: never an expected quantity
 
 
+async def _count_finish(p: Payload, ctx: ScanContext, thresholds: counts.Thresholds) -> Outcome:
+    assert isinstance(p, FinishCountPayload)
+    outcome = await counts.submit_count(p.task_id, ctx.key, ctx.actor, thresholds)
+    waiting = "Count sent to a manager for approval." if outcome.status == "pending_approval" else ""
+    return Outcome("applied", waiting, {"task_id": outcome.task_id, "count_status": outcome.status,
+                                        "movement_ids": list(outcome.movement_ids)})
+
+
 async def _adjust(p: Payload, ctx: ScanContext, thresholds: counts.Thresholds) -> Outcome:
     assert isinstance(p, AdjustPayload)
     outcome = await counts.request_adjustment(p.sku, p.location, p.delta, p.reason, ctx.key, ctx.actor, thresholds,
@@ -159,5 +180,6 @@ async def _adjust(p: Payload, ctx: ScanContext, thresholds: counts.Thresholds) -
 
 
 _HANDLERS: dict[str, Callable[[Payload, ScanContext, counts.Thresholds], Awaitable[Outcome]]] = {
-    "receive": _receive, "move": _move, "pick": _pick, "count": _count, "adjust": _adjust,
+    "receive": _receive, "move": _move, "pick": _pick, "count": _count, "count_finish": _count_finish,
+    "adjust": _adjust,
 }

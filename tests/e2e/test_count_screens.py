@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 import httpx
 from playwright.sync_api import Page, Route, expect
 
@@ -27,17 +30,22 @@ def test_blind_count_never_shows_expected_and_small_variance_posts(handheld, ser
     handheld.get_by_role("button", name="Finish count").tap()
     expect(feedback(handheld)).to_contain_text("Count done and posted")
     assert server.on_hand("LAMP", "B-02") == expected + 1
+    correction = sync_movements(server, "LAMP")[-1]  # posted by the finish's envelope, after the counted items
+    assert (correction["reason"], correction["to_location"]) == ("count_correction", "B-02")
     assert_check_clean(server)
 
 
 def finish_count(page: Page, server_url: str) -> None:
-    """Another counter finishes the count `page` shows, with that page's session."""
+    """Another counter finishes the count `page` shows, with that page's session, as its outbox would."""
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    form = {"key": "finish-" + page.locator("input[name=key]").get_attribute("value"),
-            "task_id": page.locator("input[name=task_id]").get_attribute("value"), "finish": "true"}
-    r = httpx.post(server_url + "/floor/count", data=form, cookies=cookies,
-                   headers={"x-csrftoken": cookies["csrftoken"], "hx-request": "true"}, timeout=10)
-    assert r.status_code == 200 and "Count done and posted" in r.text, r.text
+    device = f"hh-{uuid.uuid4().hex[:8]}"
+    envelope = {"txn_id": str(uuid.uuid4()), "device_id": device, "seq": 1,
+                "user_id": int(page.locator("body").get_attribute("data-user-id")), "kind": "count_finish",
+                "payload": {"task_id": int(page.locator("input[name=task_id]").get_attribute("value"))},
+                "scanned_at": datetime.now(UTC).isoformat()}
+    r = httpx.post(server_url + "/sync/txns", json={"device_id": device, "envelopes": [envelope]}, cookies=cookies,
+                   headers={"x-csrftoken": cookies["csrftoken"]}, timeout=10)
+    assert r.status_code == 200 and r.json()["results"][0]["status"] == "applied", r.text
 
 
 def test_a_counted_item_the_server_does_not_apply_reloads_the_count_as_the_server_has_it(browser, server):

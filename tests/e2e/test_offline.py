@@ -338,7 +338,8 @@ def test_scans_of_an_offline_session_are_sent_as_that_user(handheld, server):
         assert envelope[0]["user_id"] == picker_id
     sign_in(handheld, "lead")  # whoever signs in next relays the saved scan; it stays the picker's
     wait_until_sent(handheld)
-    answers = handheld.evaluate("sessionStorage.getItem('test.results')")
+    answers = (handheld.evaluate("sessionStorage.getItem('test.results')"),
+               handheld.evaluate("window.Stockline.outbox.rejected()"), handheld.context.cookies())
     assert server.on_hand("MUG", "A-04") == before + 1, answers
     moves = server.api("/movements", sku="MUG", location="A-04")["items"]
     assert [m["actor"] for m in moves if m["idempotency_key"].startswith("sync:")] == ["user:B-PICK"]

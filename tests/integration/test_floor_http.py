@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from backend import db
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.users import UserView
 from backend.domain.fulfillment import service as f
@@ -63,7 +64,7 @@ async def test_a_receive_step_posts_nothing_and_its_envelope_posts_the_receipt(c
     r = await client.post("/floor/receive", data={"key": key(), "sku": "MUG", "qty": "5", "damaged": "2", "code": B1})
     assert r.status_code == 200 and "Saving…" in r.text
     assert envelope_of(r.text) == ("receive", {"sku": "MUG", "qty": 5, "to_location": B1, "lot": "", "expiry": None,
-                                               "damaged": 2}, f"Received 5 MUG into {B1} (2 damaged)")
+                                               "damaged": 2, "doc_ref": ""}, f"Received 5 MUG into {B1} (2 damaged)")
     assert await table_count("movements") == 0 and await table_count("command_log") == 0  # the check left nothing
     assert (await send(client, who, hh, r.text))["status"] == "applied"
     assert (await on_hand("MUG", B1), await on_hand("MUG", B1, "damaged")) == (5, 2)
@@ -87,7 +88,7 @@ async def test_a_move_step_answers_with_the_move_its_envelope_posts(client):
     r = await client.post("/floor/move", data={"key": key(), "from_bin": B1, "sku": "MUG", "qty": "2", "code": B2})
     assert r.status_code == 200 and await on_hand("MUG", B2) == 0
     assert envelope_of(r.text)[:2] == ("move", {"sku": "MUG", "qty": 2, "from_location": B1, "to_location": B2,
-                                                 "lot": ""})
+                                                 "lot": "", "doc_ref": ""})
     assert (await send(client, who, hh, r.text))["status"] == "applied"
     assert (await on_hand("MUG", B1), await on_hand("MUG", B2)) == (1, 2)
 
@@ -145,6 +146,8 @@ async def test_a_putaway_override_answers_with_an_envelope_only_when_its_button_
     assert await on_hand("MUG", B3) == 0
     assert (await send(client, who, hh, r.text))["status"] == "applied"
     assert await on_hand("MUG", B3) == 2
+    why = await db.fetch_one("SELECT doc_ref FROM movements WHERE idempotency_key LIKE 'sync:%'")
+    assert why is not None and why["doc_ref"] == f"PUTAWAY override: consolidating; suggested {B2}"
 
 
 async def test_an_adjustment_answers_with_an_envelope_only_when_its_button_is_pressed(client):

@@ -311,3 +311,17 @@ async def test_a_scan_by_someone_who_never_signed_in_on_the_device_is_not_relaye
     again = hh.scan(manager, "adjust", sku="MUG", location=B1, delta=-1, reason="damaged")
     assert (await hh.send(again, relay=picker))[0].status == "applied"
     assert await on_hand("MUG", B1) == 4
+
+
+async def test_a_finished_count_is_applied_after_the_counted_items_sent_before_it():
+    await stocked(5)
+    counter, lead, hh = await user("counter"), await user("lead"), Handheld()
+    task = await counts.create_count_task(B1, key(), actor_of(lead))
+    await counts.start_count(task.task_id, key(), actor_of(counter))
+    counted = hh.scan(counter, "count", task_id=task.task_id, item_code="MUG", qty=4, mode="set")
+    finish = hh.scan(counter, "count_finish", task_id=task.task_id)
+    results = await hh.send(finish, counted, relay=counter)  # any order in the batch: seq decides
+    assert [(r.status, r.reason) for r in results] == [("applied", "")] * 2
+    assert await on_hand("MUG", B1) == 4
+    [again] = await hh.send(finish, relay=counter)
+    assert again.status == "duplicate" and await on_hand("MUG", B1) == 4

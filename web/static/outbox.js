@@ -20,7 +20,7 @@
   const LS_DEVICE = "stockline.device_id";
   const LS_SEQ = "stockline.device_seq";  // mirror of the last seq: if the IndexedDB is lost, numbers go on (and the server sees the gap)
   const LS_PERSIST_ASKED = "stockline.persist_asked";
-  const KINDS = new Set(["receive", "move", "pick", "count", "adjust"]);
+  const KINDS = new Set(["receive", "move", "pick", "count", "count_finish", "adjust"]);  // sync/envelopes.py KINDS
   const FINAL = new Set(["applied", "duplicate", "needs_review", "rejected"]);
   const TAB_ID = crypto.randomUUID();
   const FLOW_RESULT_WAIT_MS = 5000;    // a screen step waits this long for its scan's answer, then goes on
@@ -349,6 +349,7 @@
       case "receive": return `Received ${p.qty} ${p.sku} into ${p.to_location}${p.damaged ? ` (${p.damaged} damaged)` : ""}`;
       case "pick": return `Picked ${p.qty} ${p.item_code} from ${p.bin}`;
       case "count": return `Counted ${p.qty} ${p.item_code}`;
+      case "count_finish": return `Finished count #${p.task_id}`;
       case "adjust": return `Adjusted ${p.sku} by ${p.delta} in ${p.location}`;
       default: return `Scan ${env.seq}`;
     }

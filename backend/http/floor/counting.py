@@ -14,7 +14,7 @@ from backend.domain.errors import InvalidInput
 from backend.http.floor.common import envelope, pressed, read_form, rehearse, scan_bin, scan_item, screen
 from backend.http.session import actor, requires
 from backend.settings import Settings
-from sync.envelopes import AdjustPayload, CountPayload
+from sync.envelopes import AdjustPayload, CountPayload, FinishCountPayload
 
 
 def thresholds(request: Request) -> counts.Thresholds:
@@ -55,10 +55,12 @@ async def count_scan(request: Request) -> Template:
     state, code, key = await read_form(request, CountState)
     who = actor(request)
     if state.task_id and state.finish:
-        outcome = await counts.submit_count(state.task_id, key, who, thresholds(request))
-        waiting = outcome.status == "pending_approval"
-        msg = "Count sent to a manager for approval." if waiting else "Count done and posted."
-        return await _count(request, CountState(), ok=msg, done=True)
+        # Through the outbox like the counted items, so it is applied after every one of them.
+        await rehearse(lambda: counts.submit_count(state.task_id, key, who, thresholds(request)))
+        refresh = request.app.route_reverse("floor_count") + f"?task_id={state.task_id}"
+        return await _count(request, CountState(), saving="Saving…", done=True,
+                            envelope=envelope("count_finish", FinishCountPayload(task_id=state.task_id),
+                                              "Count done and posted.", refresh=refresh))
     if not code:
         return await _count(request, state)
     if not state.task_id:

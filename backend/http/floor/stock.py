@@ -85,7 +85,7 @@ async def receive_scan(request: Request) -> Template:
     await rehearse(lambda: post_receipt(receipt, key=key, actor=actor(request)))
     msg = f"Received {state.qty} {state.sku} into {loc.code}" + (f" ({state.damaged} damaged)" if state.damaged else "")
     payload = ReceivePayload(sku=receipt.sku, qty=receipt.qty, to_location=receipt.to_location, lot=receipt.lot,
-                             expiry=receipt.expiry, damaged=receipt.damaged)
+                             expiry=receipt.expiry, damaged=receipt.damaged, doc_ref=receipt.doc_ref)
     return _receive(request, ReceiveState(doc_ref=state.doc_ref), saving="Saving…", done=True,
                     envelope=envelope("receive", payload, msg))
 
@@ -206,10 +206,14 @@ async def _putaway_post(request: Request, state: PutawayState, bin_code: str, ke
                         override: bool = False) -> Template:
     if override and state.reason not in PUTAWAY_REASONS:
         raise InvalidInput("Choose why you put it in another bin.")
-    move = c.Move(sku=state.sku, qty=state.qty, from_location=state.from_bin, to_location=bin_code, lot=state.lot)
+    # The override and the bin it overrode travel in the movement's document reference (the envelope
+    # has no other place for them), so the ledger still says why stock went elsewhere.
+    doc_ref = f"PUTAWAY override: {state.reason}; suggested {state.suggested or 'none'}" if override else "PUTAWAY"
+    move = c.Move(sku=state.sku, qty=state.qty, from_location=state.from_bin, to_location=bin_code, lot=state.lot,
+                  doc_ref=doc_ref[:c.DOC_REF_LENGTH_MAX])
     await rehearse(lambda: execute_as(move, key=key, actor=actor(request)))
     payload = MovePayload(sku=move.sku, qty=move.qty, from_location=move.from_location, to_location=move.to_location,
-                          lot=move.lot)
+                          lot=move.lot, doc_ref=move.doc_ref)
     return _putaway(request, PutawayState(from_bin=state.from_bin), saving="Saving…", done=True,
                     envelope=envelope("move", payload, f"Put away {state.qty} {state.sku} in {bin_code}"))
 
