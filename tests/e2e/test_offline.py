@@ -38,6 +38,13 @@ def ready_for_offline(page: Page) -> None:
     page.wait_for_function("navigator.serviceWorker.controller !== null && Boolean(window.Stockline.offline.synced)")
 
 
+def open_ready(page: Page, role: str, path: str) -> None:
+    """`role` signs in online and opens `path`, which is then ready to work offline."""
+    sign_in(page, role)
+    page.goto(path)
+    ready_for_offline(page)
+
+
 @contextmanager
 def offline(page: Page) -> Iterator[None]:
     page.context.set_offline(True)
@@ -67,9 +74,7 @@ def sign_out(page: Page) -> None:
 
 
 def test_a_visited_screen_reopens_offline_from_the_service_worker(handheld):
-    sign_in(handheld, "receiver")
-    handheld.goto("/floor/move")
-    ready_for_offline(handheld)
+    open_ready(handheld, "receiver", "/floor/move")
     handheld.reload()
     with offline(handheld):
         handheld.reload()
@@ -120,9 +125,7 @@ def test_offline_sign_in_locks_after_repeated_wrong_pins(handheld):
 
 
 def test_offline_move_by_wedge_is_pending_then_sent_exactly_once(handheld, server):
-    sign_in(handheld, "receiver")
-    handheld.goto("/floor/move")
-    ready_for_offline(handheld)
+    open_ready(handheld, "receiver", "/floor/move")
     before_from, before_to = server.on_hand("MUG", "A-01"), server.on_hand("MUG", "B-02")
     with offline(handheld):
         wedge(handheld, "A-01")
@@ -149,9 +152,7 @@ def test_offline_move_by_wedge_is_pending_then_sent_exactly_once(handheld, serve
 
 def test_offline_scan_of_an_unknown_barcode_is_an_error_you_hear_and_feel(handheld):
     handheld.add_init_script("window.__buzz = []; navigator.vibrate = (p) => { window.__buzz.push(p); return true; };")
-    sign_in(handheld, "receiver")
-    handheld.goto("/floor/move")
-    ready_for_offline(handheld)
+    open_ready(handheld, "receiver", "/floor/move")
     with offline(handheld):
         wedge(handheld, "A-01")
         wedge(handheld, "NOT-A-REAL-CODE")
@@ -162,9 +163,7 @@ def test_offline_scan_of_an_unknown_barcode_is_an_error_you_hear_and_feel(handhe
 
 
 def test_offline_lookup_shows_the_item_from_the_snapshot(handheld):
-    sign_in(handheld, "picker")
-    handheld.goto("/floor/lookup")
-    ready_for_offline(handheld)
+    open_ready(handheld, "picker", "/floor/lookup")
     handheld.reload()
     with offline(handheld):
         handheld.reload()
@@ -178,9 +177,7 @@ def test_offline_lookup_shows_the_item_from_the_snapshot(handheld):
 
 
 def test_signing_out_clears_the_cached_screens_for_the_next_person(handheld):
-    sign_in(handheld, "receiver")
-    handheld.goto("/floor/lookup")
-    ready_for_offline(handheld)
+    open_ready(handheld, "receiver", "/floor/lookup")
     handheld.goto("/floor/move")
     handheld.goto("/floor/lookup")
     assert {"/floor", "/floor/move", "/floor/lookup"} <= set(handheld.evaluate(CACHED_SCREENS))
@@ -226,9 +223,7 @@ def test_service_worker_version_is_the_assets_content_hash(server):
 
 
 def test_offline_receive_adds_up_scans_and_keeps_the_lot_of_a_gs1_label(handheld, server):
-    sign_in(handheld, "receiver")
-    handheld.goto("/floor/receive")
-    ready_for_offline(handheld)
+    open_ready(handheld, "receiver", "/floor/receive")
     mugs, teas = server.on_hand("MUG", "A-02"), server.on_hand("TEA", "A-03")
     with offline(handheld):
         wedge(handheld, MUG_CASE_GTIN)  # a case: 24 each
@@ -278,9 +273,7 @@ def test_offline_pick_walks_the_cached_pick_list(tablet, handheld, server):
 
 
 def test_offline_count_needs_a_count_started_online(handheld, server):
-    sign_in(handheld, "counter")
-    handheld.goto("/floor/count")
-    ready_for_offline(handheld)
+    open_ready(handheld, "counter", "/floor/count")
     with offline(handheld):
         wedge(handheld, "A-01")  # no count of A-01 started: the server must start it
         expect(feedback(handheld)).to_contain_text("needs a connection")

@@ -218,7 +218,7 @@ async def _open_session(user: UserView, token: str, actor: audit.Actor) -> int:
             user.id, now,
         )
         if cleared is None:
-            raise AccountLocked(f"Too many wrong PINs. Try again in {LOCKOUT_MIN} min or ask a lead.")
+            raise _locked_error(now + timedelta(minutes=LOCKOUT_MIN))
         session = await db.fetch_one(
             "INSERT INTO sessions (token_hash, user_id, device_id, created_at, last_seen_at)"
             " VALUES ({}, {}, {}, {}, {}) RETURNING id",
