@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, Router, get
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -16,7 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from backend import db
-from backend.http import sync_routes, tablet
+from backend.http import health, sync_routes, tablet
 from backend.http.app_paths import WEB_DIR
 from backend.http.controllers.api import (
     ItemController,
@@ -37,11 +37,6 @@ from jobs.inprocess import InProcessJobs
 # for a fraction of its CPU, which matters because every scan response is compressed afresh.
 COMPRESS_MIN_BYTES = 500
 GZIP_LEVEL = 6
-
-
-@get("/healthz", include_in_schema=False, cache=False)
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
 
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None) -> Litestar:
@@ -70,14 +65,14 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
     )
     return Litestar(
         route_handlers=[
-            api, healthz, *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
+            api, *health.ROUTES, *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         # Screens use cookie sessions, so every form and htmx POST carries a CSRF token; the JSON API
         # uses bearer tokens (no ambient credentials), so it is excluded.
-        csrf_config=CSRFConfig(secret=settings.csrf_secret(), cookie_secure=settings.secure_cookies,
+        csrf_config=CSRFConfig(secret=settings.csrf_secret(), cookie_secure=settings.cookies_secure,
                                cookie_samesite="strict", exclude=["^/api/"]),
         compression_config=CompressionConfig(backend="gzip", minimum_size=COMPRESS_MIN_BYTES,
                                              gzip_compress_level=GZIP_LEVEL),

@@ -3,7 +3,8 @@
 Piccolo's auto-migrations do not run on SQLite, so each migration is a module `mNNNN_*.py`
 with `NAME` and `statements(dialect) -> list[str]`, frozen once released. `migrate()` applies
 the missing ones, each in its own transaction, and is safe to run twice (or concurrently on
-Postgres, where an advisory lock serializes runners).
+Postgres, where an advisory lock serializes runners: several replicas of the web image may start,
+and migrate, at the same moment).
 """
 
 from __future__ import annotations
@@ -34,11 +35,35 @@ def available() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
+async def _lock_migrations() -> None:
+    """Inside a transaction: wait for any other runner (Postgres; SQLite's BEGIN IMMEDIATE already does)."""
+    if db.is_postgres():
+        await db.fetch("SELECT pg_advisory_xact_lock({})", _ADVISORY_LOCK_ID)
+
+
 async def _ensure_table() -> None:
-    await db.execute_ddl(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
+    # Under the lock: two concurrent `CREATE TABLE IF NOT EXISTS` on Postgres can both pass the check
+    # and one then fails on the catalog's unique index.
+    async with db.transaction(write=True):
+        await _lock_migrations()
+        await db.execute_ddl(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+
+
+async def pending_versions() -> list[int]:
+    """Migrations not yet applied, read-only (readiness probes call this; it creates nothing)."""
+    if db.is_postgres():
+        row = await db.fetch_one("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")
+    else:
+        row = await db.fetch_one(
+            "SELECT COUNT(*) > 0 AS present FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        )
+    done = set()
+    if row and row["present"]:
+        done = {r["version"] for r in await db.fetch("SELECT version FROM schema_migrations")}
+    return [m.version for m in available() if m.version not in done]
 
 
 async def applied_versions() -> set[int]:
@@ -55,8 +80,7 @@ async def migrate() -> list[Migration]:
     done: list[Migration] = []
     for migration in available():
         async with db.transaction(write=True):
-            if dialect == "postgres":
-                await db.fetch("SELECT pg_advisory_xact_lock({})", _ADVISORY_LOCK_ID)
+            await _lock_migrations()
             already = await db.fetch_one(
                 "SELECT version FROM schema_migrations WHERE version = {}", migration.version
             )

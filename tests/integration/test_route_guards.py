@@ -16,7 +16,7 @@ from backend.domain.auth.users import create_user
 from backend.http.app import create_app
 
 # /signout stays open (CSRF-protected) so an idle handheld whose session already expired can still sign out.
-PUBLIC = {"/", "/signin", "/signout", "/healthz", "/sw.js", "/manifest.webmanifest", "/offline", "/static"}
+PUBLIC = {"/", "/signin", "/signout", "/healthz", "/readyz", "/sw.js", "/manifest.webmanifest", "/offline", "/static"}
 PIN = "2468"
 
 
@@ -49,7 +49,7 @@ def _scope(handler) -> str | None:
 @pytest.fixture
 async def app_client(ledger_db) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(ledger_db, run_jobs=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stockline.test") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://stockline.test") as c:
         c.app = app  # type: ignore[attr-defined]
         yield c
 
