@@ -12,10 +12,13 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import HANDHELD, feedback, screenshot, sign_in, start_server, stop_server, wedge
+from tests.e2e.outbox_support import drained
 from tests.e2e.seed import MUG_CASE_GTIN, MUG_GTIN, TEA_GTIN, USERS
 from tests.e2e.test_fulfilment_screens import create_order
+from tests.e2e.waits import eventually
 
 DRAIN_TIMEOUT_MS = 20000
+STORED_USER_TIMEOUT_MS = 10000
 
 STORED_USER = """async (code) => {
   const db = await new Promise((ok, err) => { const r = indexedDB.open("stockline-offline", 1);
@@ -62,10 +65,19 @@ def sign_in_offline(page: Page, role: str, pin: str | None = None) -> None:
     page.keyboard.press("Enter")
 
 
-def wait_until_sent(page: Page) -> None:
-    """The outbox on this device holds nothing unsent and nothing refused."""
-    page.wait_for_function("window.Stockline.outbox.counts().then((c) => c.pending === 0 && c.rejected === 0)",
-                           timeout=DRAIN_TIMEOUT_MS)
+def wait_until_sent(page: Page, timeout_ms: int = DRAIN_TIMEOUT_MS) -> None:
+    """The outbox on this device holds nothing unsent and nothing refused: the counts it mirrors on the
+    page's body (a synchronous value, polled until `timeout_ms`), then read from IndexedDB to be sure."""
+    drained(page, timeout_s=timeout_ms // 1000)
+
+
+def wait_for_stored_user(page: Page, role: str, timeout_ms: int = STORED_USER_TIMEOUT_MS) -> dict:
+    """The PIN verifier of `role`'s badge is stored on the device (offline.js writes it after an online
+    sign-in). `wait_for_function` cannot wait on IndexedDB (a Promise is truthy: it would return at once),
+    so the stored record is read with `evaluate`, which awaits it, until it is there or time is up."""
+    badge = USERS[role][0]
+    return eventually(page, lambda: page.evaluate(STORED_USER, badge), timeout_ms=timeout_ms,
+                      what=f"the PIN verifier of {badge} stored on the device")
 
 
 def sign_out(page: Page) -> None:
@@ -86,8 +98,7 @@ def test_a_visited_screen_reopens_offline_from_the_service_worker(handheld):
 
 def test_offline_sign_in_with_the_cached_pin_and_a_wrong_pin_is_refused(handheld):
     sign_in(handheld, "picker")
-    handheld.wait_for_function(f"({STORED_USER})('{USERS['picker'][0]}')")
-    stored = handheld.evaluate(STORED_USER, USERS["picker"][0])
+    stored = wait_for_stored_user(handheld, "picker")
     assert stored["verifier"] and stored["salt"] and USERS["picker"][1] not in str(stored)  # never the PIN
     ready_for_offline(handheld)
     sign_out(handheld)
@@ -110,7 +121,7 @@ def test_offline_sign_in_with_the_cached_pin_and_a_wrong_pin_is_refused(handheld
 
 def test_offline_sign_in_locks_after_repeated_wrong_pins(handheld):
     sign_in(handheld, "counter")
-    handheld.wait_for_function(f"({STORED_USER})('{USERS['counter'][0]}')")
+    wait_for_stored_user(handheld, "counter")
     ready_for_offline(handheld)
     sign_out(handheld)
     with offline(handheld):
@@ -309,7 +320,7 @@ KEEP_RESULTS = """document.addEventListener("stockline:result", (e) => {
 def test_scans_of_an_offline_session_are_sent_as_that_user(handheld, server):
     handheld.add_init_script(KEEP_RESULTS)  # what the server answered, for the failure message
     sign_in(handheld, "picker")
-    handheld.wait_for_function(f"({STORED_USER})('{USERS['picker'][0]}')")
+    wait_for_stored_user(handheld, "picker")
     ready_for_offline(handheld)
     sign_out(handheld)
     before = server.on_hand("MUG", "A-04")
@@ -340,7 +351,7 @@ def test_scans_of_an_offline_session_are_sent_as_that_user(handheld, server):
 
 def test_switch_user_offline_ends_the_offline_session(handheld):
     sign_in(handheld, "picker")
-    handheld.wait_for_function(f"({STORED_USER})('{USERS['picker'][0]}')")
+    wait_for_stored_user(handheld, "picker")
     ready_for_offline(handheld)
     sign_out(handheld)
     with offline(handheld):
@@ -359,7 +370,7 @@ def test_an_idle_offline_session_signs_itself_out(browser, tmp_path):
     try:
         page = context.new_page()
         sign_in(page, "picker")
-        page.wait_for_function(f"({STORED_USER})('{USERS['picker'][0]}')")
+        wait_for_stored_user(page, "picker")
         page.evaluate("async () => { await navigator.serviceWorker.ready; }")
         page.wait_for_url("**/signin", timeout=10_000)  # signed out online after 4 s idle
         with offline(page):
