@@ -3,7 +3,9 @@ on SQLite and on PostgreSQL. Screens are 360×640 handhelds driven like a wedge 
 
 from __future__ import annotations
 
+import itertools
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -27,6 +29,13 @@ HANDHELD = {"width": 360, "height": 640}
 TABLET = {"width": 800, "height": 1280}
 ARTIFACTS = Path(os.environ.get("STOCKLINE_TEST_ARTIFACTS", "test-artifacts"))
 SERVER_START_S = 60
+# PostgreSQL databases of this test run: stockline_e2e_<run>_<n>. The run's part is unique, so runs side by
+# side never reset or drop each other's databases; each is dropped when its server stops, and whatever is
+# left (a server that never started, a run cut short after the fixture's teardown) at the session's end.
+DB_PREFIX = "stockline_e2e_"
+RUN_ID = f"{os.getpid()}_{secrets.token_hex(4)}"
+_db_numbers = itertools.count(1)
+_databases: set[str] = set()  # created by this run and not dropped yet
 
 
 @dataclass
@@ -35,6 +44,7 @@ class Server:
     token: str
     env: dict[str, str]
     process: subprocess.Popen
+    database: str = ""  # the PostgreSQL database of this server's own ("" on SQLite)
 
     def api(self, path: str, **params) -> dict:
         r = httpx.get(f"{self.url}/api/v1{path}", params=params, headers={"Authorization": f"Bearer {self.token}"},
@@ -57,65 +67,102 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _database_url(backend: str, tmp: Path, name: str) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp / 'e2e.db'}"
+def database_name() -> str:
+    return f"{DB_PREFIX}{RUN_ID}_{next(_db_numbers)}"
+
+
+def _on_pg(statements: list[str]) -> None:
     import asyncio
 
     import asyncpg
 
-    async def fresh() -> None:
+    async def run() -> None:
         conn = await asyncpg.connect(PG_ADMIN_URL)
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            for statement in statements:
+                await conn.execute(statement)
         finally:
             await conn.close()
 
-    # Playwright's sync API owns this thread's event loop: run the setup on a thread of its own.
+    # Playwright's sync API owns this thread's event loop: run it on a thread of its own.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, fresh()).result()
+        pool.submit(asyncio.run, run()).result()
+
+
+def create_database(name: str) -> str:
+    _databases.add(name)
+    _on_pg([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'])
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
+def drop_database(name: str) -> None:
+    if name:
+        _on_pg([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
+        _databases.discard(name)
+
+
+def drop_leftover_databases() -> None:
+    """This run's databases still there; never another run's."""
+    for name in sorted(_databases):
+        drop_database(name)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    drop_leftover_databases()
+
+
 def start_server(backend: str, tmp: Path, **settings: str) -> Server:
-    name = f"stockline_e2e_{os.getpid()}_{len(list(tmp.parent.iterdir()))}"
-    env = {**os.environ, "STOCKLINE_DATABASE_URL": _database_url(backend, tmp, name),
-           "STOCKLINE_SECRET": "e2e-secret", **settings}
+    database = database_name() if backend == "postgres" else ""
+    url = create_database(database) if database else f"sqlite:///{tmp / 'e2e.db'}"
+    env = {**os.environ, "STOCKLINE_DATABASE_URL": url, "STOCKLINE_SECRET": "e2e-secret", **settings}
     env.pop("STOCKLINE_REDIS_URL", None)
     token_file = tmp / "token"
-    subprocess.run([sys.executable, "-m", "tests.e2e.seed", str(token_file)], env=env, check=True, timeout=120)
-    port = _free_port()
-    log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen([sys.executable, "-m", "backend", "serve", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_S
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return Server(url, token_file.read_text().strip(), env, process)
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"server did not start: {(tmp / 'server.log').read_text()[-2000:]}")
+    process = None
+    try:
+        subprocess.run([sys.executable, "-m", "tests.e2e.seed", str(token_file)], env=env, check=True, timeout=120)
+        port = _free_port()
+        log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen([sys.executable, "-m", "backend", "serve", "--port", str(port)], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + SERVER_START_S
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    return Server(url, token_file.read_text().strip(), env, process, database)
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError(f"server did not start: {(tmp / 'server.log').read_text()[-2000:]}")
+    except BaseException:
+        if process is not None:
+            process.kill()
+            process.wait(timeout=15)
+        drop_database(database)
+        raise
 
 
-def stop_server(server: Server) -> None:
+def stop_server(server: Server, *, drop: bool = True) -> None:
+    """Stop the server and, unless `drop` is false, drop its PostgreSQL database."""
     server.process.terminate()
     try:
         server.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         server.process.kill()
+        server.process.wait(timeout=15)
+    if drop:
+        drop_database(server.database)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def server(request, tmp_path_factory) -> Iterator[Server]:
     srv = start_server(request.param, tmp_path_factory.mktemp(f"e2e-{request.param}"))
-    yield srv
-    stop_server(srv)
-    result = srv.check()
-    assert result.returncode == 0, result.stdout
+    try:
+        yield srv
+        stop_server(srv, drop=False)
+        result = srv.check()  # the ledger the whole session left, before its database goes
+        assert result.returncode == 0, result.stdout
+    finally:
+        stop_server(srv)
 
 
 @pytest.fixture(scope="package")
