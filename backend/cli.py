@@ -1,10 +1,14 @@
-"""`stockline` console script: serve | worker | demo | migrate | check | token create."""
+"""`stockline` console script: serve | worker | demo | migrate | check | probe | import | export | token | user."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import shutil
 import sys
-from collections.abc import Awaitable, Callable
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
 import click
@@ -13,6 +17,7 @@ from backend import db
 from backend.settings import Settings
 
 T = TypeVar("T")
+PROBE_TIMEOUT_S = 4  # under the image's HEALTHCHECK --timeout
 
 
 def _with_db(work: Callable[[], Awaitable[T]]) -> T:
@@ -30,8 +35,35 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from backend.http.app import create_app
+    from backend.logging import configure_logging, uvicorn_log_config
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level, access_log=False)
+    configure_logging(settings.log_level, settings.log_format)
+    options = {"host": host, "port": port, "log_level": settings.log_level, "access_log": False,
+               "log_config": uvicorn_log_config(settings.log_format)}
+    if settings.web_workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Several processes: each builds its app from the same environment. The SQLite demo's generated
+    # CSRF secret is written once here, before the processes start, so they all read the same one.
+    settings.csrf_secret()
+    with _metrics_shared_by_processes(settings):
+        uvicorn.run("backend.http.app:create_app", factory=True, workers=settings.web_workers, **options)
+
+
+@contextlib.contextmanager
+def _metrics_shared_by_processes(settings: Settings) -> Iterator[None]:
+    """A fresh directory where every web process writes its metrics (read back summed by /metrics)."""
+    from backend.metrics import MULTIPROC_ENV
+
+    if not settings.metrics_enabled or os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="stockline-metrics-")
+    os.environ[MULTIPROC_ENV] = directory  # inherited by the processes uvicorn starts
+    try:
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @click.group(help="Stockline: inventory and fulfillment on one append-only ledger.")
@@ -68,12 +100,36 @@ def serve(host: str | None, port: int | None) -> None:
 
 @main.command(help="Run the background job worker (arq; needs STOCKLINE_REDIS_URL).")
 @click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
-def worker(burst: bool) -> None:
-    from arq.worker import run_worker
+@click.option("--check", is_flag=True, help="Exit 0 if a worker reported itself alive recently (health check).")
+def worker(burst: bool, check: bool) -> None:
+    from arq.worker import check_health, run_worker
 
     from jobs.worker import worker_settings
 
-    run_worker(worker_settings(Settings.from_env(), burst=burst))  # type: ignore[arg-type]
+    settings = Settings.from_env()
+    options = worker_settings(settings, burst=burst)
+    if check:
+        sys.exit(check_health(options))  # type: ignore[arg-type]
+    configure_logging(settings.log_level, settings.log_format)
+    run_worker(options)  # type: ignore[arg-type]
+
+
+@main.command(help="Exit 0 when the server on STOCKLINE_PORT is ready (GET /readyz); the image's HEALTHCHECK.")
+@click.option("--port", default=None, type=int, help="Port (default STOCKLINE_PORT or 8000).")
+def probe(port: int | None) -> None:
+    import urllib.error
+    import urllib.request
+
+    url = f"http://127.0.0.1:{port or Settings.from_env().port}/readyz"
+    try:
+        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_S) as response:
+            click.echo(response.read().decode())
+    except urllib.error.HTTPError as exc:
+        click.echo(f"{exc.code} {exc.read().decode()}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"not answering: {exc}", err=True)
+        sys.exit(1)
 
 
 @main.command(help="Migrate, seed a demo warehouse (once) and serve it on localhost.")
@@ -83,6 +139,7 @@ def demo(port: int | None, no_serve: bool) -> None:
     from backend.demo import DEMO_USERS, seed_demo
 
     settings = Settings.from_env()
+    from backend.logging import configure_logging
     token = _with_db(seed_demo)
     url = f"http://{settings.host}:{port or settings.port}/"
     click.echo(f"Stockline demo: {url}")

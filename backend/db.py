@@ -7,6 +7,7 @@ SQLite (default, one store) and PostgreSQL (production, CI) run the same SQL: qu
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -26,6 +27,9 @@ WRITE_ATTEMPTS_MAX = 8
 _RETRY_BACKOFF_S = 0.005
 
 _engine: Engine | None = None
+# Callbacks to run once the current run_in_transaction commits (metrics of committed work).
+_after_commit: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "stockline_after_commit", default=None)
 
 
 class EngineNotConfigured(RuntimeError):
@@ -118,6 +122,16 @@ async def transaction(write: bool = True) -> AsyncIterator[None]:
             yield
 
 
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once the enclosing run_in_transaction commits; never if it rolls back (a
+    rehearsal, a failed command, a savepoint undone). Outside one, the write already committed."""
+    pending = _after_commit.get()
+    if pending is None:
+        callback()
+    else:
+        pending.append(callback)
+
+
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)):
         return True
@@ -137,23 +151,33 @@ async def run_in_transaction(work: Callable[[], Awaitable[T]]) -> T:
         # Nested: the outermost command owns the transaction and its retries; a savepoint keeps
         # this part all-or-nothing even if the caller catches its error and carries on.
         savepoint = await current.savepoint()
+        pending = _after_commit.get()
+        mark = len(pending) if pending is not None else 0
         try:
             result = await work()
         except BaseException:
             await savepoint.rollback_to()
+            if pending is not None:
+                del pending[mark:]  # what the savepoint undid will never commit
             raise
         await savepoint.release()
         return result
 
     async def attempt_all() -> T:
         for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
+            pending: list[Callable[[], None]] = []
+            _after_commit.set(pending)  # this task's own context: a copy of the caller's
             try:
                 async with transaction(write=True):
-                    return await work()
+                    result = await work()
             except Exception as exc:  # noqa: BLE001 - only transient errors are retried
                 if attempt == WRITE_ATTEMPTS_MAX or not _is_transient(exc):
                     raise
                 await asyncio.sleep(_RETRY_BACKOFF_S * attempt)
+                continue
+            for callback in pending:
+                callback()
+            return result
         raise AssertionError("unreachable")
 
     return await asyncio.shield(asyncio.ensure_future(attempt_all()))

@@ -24,6 +24,35 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _env_bool(name: str) -> bool | None:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
+LOG_FORMATS = ("text", "json")
+WEB_WORKERS_MAX = 64
+
+
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def _env_workers() -> int:
+    workers = _env_int("STOCKLINE_WEB_WORKERS", 1)
+    if not 1 <= workers <= WEB_WORKERS_MAX:
+        raise ValueError(f"STOCKLINE_WEB_WORKERS must be 1–{WEB_WORKERS_MAX}, got {workers}")
+    return workers
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = field(default_factory=lambda: f"sqlite:///{DEFAULT_SQLITE_PATH}")
@@ -37,14 +66,24 @@ class Settings:
     reservation_ttl_min: int = 0  # 0 = reservations do not expire unless a request says so
     log_level: str = "info"
     secret: str = ""  # signs CSRF tokens; empty = generated once and kept in var/secret
-    secure_cookies: bool = False  # set true behind HTTPS
+    secure_cookies: bool | None = None  # None: Secure on PostgreSQL (production), not on SQLite (demo)
     idle_signout_s: int = 900
     adjust_approval_units: int = 10
     adjust_approval_value_cents: int = 5000
+    web_workers: int = 1  # `stockline serve` processes; more than 1 wants PostgreSQL and Redis
+    log_format: str = "text"  # text | json
+    metrics_enabled: bool = False  # Prometheus metrics at /metrics
+    worker_metrics_port: int = 9100  # `stockline worker` serves its metrics here when enabled
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite:")
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies carry `Secure` in production (PostgreSQL) unless STOCKLINE_SECURE_COOKIES=false says
+        the set-up is plain HTTP; the SQLite demo on localhost is plain HTTP unless told otherwise."""
+        return (not self.is_sqlite) if self.secure_cookies is None else self.secure_cookies
 
     @property
     def sqlite_path(self) -> Path:
@@ -92,10 +131,14 @@ class Settings:
             reservation_ttl_min=_env_int("STOCKLINE_RESERVATION_TTL_MIN", defaults.reservation_ttl_min),
             log_level=os.environ.get("STOCKLINE_LOG_LEVEL", defaults.log_level),
             secret=os.environ.get("STOCKLINE_SECRET", ""),
-            secure_cookies=os.environ.get("STOCKLINE_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            secure_cookies=_env_bool("STOCKLINE_SECURE_COOKIES"),
             idle_signout_s=_env_int("STOCKLINE_IDLE_SIGNOUT_S", defaults.idle_signout_s),
             adjust_approval_units=_env_int("STOCKLINE_ADJUST_APPROVAL_UNITS", defaults.adjust_approval_units),
             adjust_approval_value_cents=_env_int(
                 "STOCKLINE_ADJUST_APPROVAL_VALUE_CENTS", defaults.adjust_approval_value_cents
             ),
+            web_workers=_env_workers(),
+            log_format=_env_choice("STOCKLINE_LOG_FORMAT", defaults.log_format, LOG_FORMATS),
+            metrics_enabled=bool(_env_bool("STOCKLINE_METRICS")),
+            worker_metrics_port=_env_int("STOCKLINE_WORKER_METRICS_PORT", defaults.worker_metrics_port),
         )

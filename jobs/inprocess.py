@@ -9,6 +9,7 @@ import structlog
 
 from backend.settings import Settings
 from jobs import tasks
+from jobs.observe import observed
 
 log = structlog.get_logger("stockline.jobs")
 TICK_S = 60
@@ -27,7 +28,7 @@ class InProcessJobs:
         while True:
             await asyncio.sleep(self.tick_s)
             try:
-                await tasks.expire_reservations()
+                await observed(tasks.expire_reservations)()
             except Exception:  # noqa: BLE001 - a failing job must not take the web process down
                 log.exception("jobs.inprocess_failed", job="expire_reservations")
 

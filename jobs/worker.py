@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import os
+
+import structlog
 from arq import cron
 from arq.connections import RedisSettings
 
 from backend import db
 from backend.settings import Settings
 from jobs import tasks
+from jobs.observe import observe_all
 
 JOB_TIMEOUT_S = 300
+HEALTH_CHECK_INTERVAL_S = 30  # `stockline worker --check` fails once the key is this old (+1 s)
+log = structlog.get_logger("stockline.jobs")
 
 
 async def on_startup(ctx: dict) -> None:
-    await db.connect(ctx.get("settings") or Settings.from_env())
+    settings = ctx.get("settings") or Settings.from_env()
+    await db.connect(settings)
+    if settings.metrics_enabled:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port)
+    log.info("worker.start", pid=os.getpid(), queue=settings.job_queue, jobs=sorted(ctx.get("job_names", [])),
+             metrics_port=settings.worker_metrics_port if settings.metrics_enabled else None)
 
 
 async def on_shutdown(ctx: dict) -> None:
     await db.disconnect()
+    log.info("worker.stop", pid=os.getpid())
 
 
 def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
@@ -26,9 +40,10 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
 
     async def startup(ctx: dict) -> None:
         ctx["settings"] = settings
+        ctx["job_names"] = [getattr(f, "name", None) or getattr(f, "__name__", "?") for f in options["functions"]]
         await on_startup(ctx)
 
-    return {
+    options = {
         "functions": [tasks.expire_reservations, tasks.ledger_check],
         "cron_jobs": [
             cron(tasks.expire_reservations, minute=None, second=0, unique=True, timeout=JOB_TIMEOUT_S),
@@ -41,4 +56,6 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
         "burst": burst,
         "job_timeout": JOB_TIMEOUT_S,
         "max_tries": 5,
+        "health_check_interval": HEALTH_CHECK_INTERVAL_S,
     }
+    return observe_all(options)

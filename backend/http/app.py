@@ -16,7 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from backend import db
-from backend.http import health, sync_routes, tablet
+from backend.http import health, observe, sync_routes, tablet
 from backend.http.app_paths import WEB_DIR
 from backend.http.controllers.api import (
     ItemController,
@@ -41,7 +41,7 @@ GZIP_LEVEL = 6
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     jobs = InProcessJobs(settings) if (run_jobs if run_jobs is not None else settings.redis_url is None) else None
 
     @asynccontextmanager
@@ -63,9 +63,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
             resolve_barcode, *COMMAND_ROUTES,
         ],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
-            api, *health.ROUTES, *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
+            api, *health.ROUTES, *observe.metrics_routes(settings.metrics_enabled), *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         lifespan=[lifespan],
@@ -88,4 +88,6 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
             security=[{"bearer": []}],
         ),
         debug=False,
+        logging_config=None,  # backend/logging.py configures the standard library's logging (text or JSON)
     )
+    return observe.install(app)

@@ -15,10 +15,12 @@ from litestar import Request, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 
+from backend import metrics
 from backend.http.floor.common import floor_key, new_key
 from backend.http.floor.counting import thresholds
 from backend.http.session import actor, requires, session_of
 from sync import review
+from sync.envelopes import KINDS
 from sync.replay import SYNC_BATCH_MAX, TxnResult, apply_batch
 
 
@@ -40,7 +42,17 @@ async def sync_txns(request: Request, data: JSONBody[SyncBatch]) -> SyncResults:
     results = await apply_batch(data.device_id, data.envelopes, session_of(request).user,
                                 pending_reported=data.pending, failed_reported=data.failed,
                                 thresholds=thresholds(request))
+    _count(data.envelopes, results)
     return SyncResults(results)
+
+
+def _count(envelopes: list[Any], results: list[TxnResult]) -> None:
+    """Metrics: each envelope's final status; applied scans by kind (each applied in its own committed
+    transaction before apply_batch returns)."""
+    kinds = {e.get("txn_id"): e.get("kind") for e in envelopes if isinstance(e, dict)}
+    for r in results:
+        kind = kinds.get(r.txn_id)
+        metrics.sync_answered(r.status, kind if kind in KINDS else "other")  # a bounded label set
 
 
 async def _devices_page(**extra: Any) -> Template:

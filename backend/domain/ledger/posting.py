@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from backend import db
+from backend import db, metrics
 from backend.domain.catalog.service import ItemView
 from backend.domain.errors import Availability, IdempotencyConflict, InsufficientStock, InvalidInput
 from backend.domain.locations.service import LocationView
@@ -254,6 +254,8 @@ async def post(key: str, kind: str, plan: Plan, actor: str) -> CommandResult:
     movement_ids = [await _insert_movement(key, i, leg, actor, plan.doc_ref, now) for i, leg in enumerate(plan.legs)]
     result = CommandResult(key, kind, movement_ids, plan.reservation_ids)
     await db.fetch("UPDATE command_log SET result = {} WHERE key = {}", result.to_json(), key)
+    if movement_ids:
+        db.after_commit(lambda: metrics.ledger_posted(kind, len(movement_ids)))
     return result
 
 

@@ -1,0 +1,120 @@
+"""STOCKLINE_LOG_FORMAT=json: every line the server and the worker write is one JSON object; a request's
+lines carry its request id, the user and the device; the worker logs its start and every job."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from arq import create_pool
+from arq.connections import RedisSettings
+
+from tests.conftest import REDIS_TEST_URL
+
+PIN = "2468"
+START_S = 60
+
+
+def _stockline(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "backend", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _json_lines(text: str) -> list[dict]:
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert lines
+    parsed = []
+    for line in lines:
+        try:
+            parsed.append(json.loads(line))
+        except ValueError as exc:
+            raise AssertionError(f"not a JSON line: {line!r}") from exc
+    return parsed
+
+
+def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    out = open(log, "w")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen([sys.executable, "-m", "backend", "serve", "--port", str(port)], env=env,
+                               stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + START_S
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError(log.read_text()[-2000:])
+
+
+def test_json_logs_carry_request_id_user_and_device(tmp_path):
+    env = {**os.environ, "STOCKLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'logs.db'}",
+           "STOCKLINE_LOG_FORMAT": "json", "STOCKLINE_SECRET": "logs-secret"}
+    env.pop("STOCKLINE_REDIS_URL", None)
+    _stockline(env, "migrate")
+    token = _stockline(env, "token", "create", "--name", "shop", "--scope", "read")
+    _stockline(env, "user", "create", "--code", "B-LOG", "--name", "Lou", "--role", "picker", "--pin", PIN)
+    port, log = _free_port(), tmp_path / "server.log"
+    server = _serve(env, port, log)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        api = httpx.get(f"{base}/api/v1/items", headers={"Authorization": f"Bearer {token}",
+                                                          "X-Request-ID": "itest-api"})
+        assert api.status_code == 200 and api.headers["x-request-id"] == "itest-api"
+        with httpx.Client(base_url=base) as browser:
+            browser.get("/signin")
+            signin = browser.post("/signin", data={"code": "B-LOG", "pin": PIN},
+                                  headers={"x-csrftoken": browser.cookies["csrftoken"]})
+            assert signin.status_code == 303, signin.text
+            assert browser.get("/floor", headers={"X-Request-ID": "itest-floor"}).status_code == 200
+            device = browser.cookies["stockline_device"]
+        generated = httpx.get(f"{base}/no-such-page").headers["x-request-id"]
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    lines = _json_lines(log.read_text())
+    by_request = {line.get("request_id"): line for line in lines if line.get("event") == "http.request"}
+    assert by_request["itest-api"]["user"] == "token:shop" and by_request["itest-api"]["device"] == "api"
+    floor = by_request["itest-floor"]
+    assert (floor["user"], floor["device"], floor["route"], floor["status"]) == ("B-LOG", device, "/floor", 200)
+    assert by_request[generated]["status"] == 404 and len(generated) == 32
+    assert all({"timestamp", "level", "event"} <= line.keys() for line in lines)
+    assert any("Uvicorn running" in line["event"] for line in lines)  # uvicorn's own lines are JSON too
+
+
+async def test_the_worker_logs_its_start_and_every_job(ledger_db):
+    queue = f"stockline:test:{uuid.uuid4().hex}"
+    redis = await create_pool(RedisSettings.from_dsn(REDIS_TEST_URL), default_queue_name=queue)
+    try:
+        job = await redis.enqueue_job("expire_reservations", _queue_name=queue)
+        assert job is not None
+        env = {**os.environ, "STOCKLINE_DATABASE_URL": ledger_db.database_url, "STOCKLINE_REDIS_URL": REDIS_TEST_URL,
+               "STOCKLINE_JOB_QUEUE": queue, "STOCKLINE_LOG_FORMAT": "json"}
+        worker = subprocess.run([sys.executable, "-m", "backend", "worker", "--burst"], env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert worker.returncode == 0, worker.stderr
+    finally:
+        await redis.aclose()
+    lines = _json_lines(worker.stdout + worker.stderr)
+    events = [(line["event"], line.get("job"), line.get("outcome")) for line in lines]
+    start = next(line for line in lines if line["event"] == "worker.start")
+    assert start["queue"] == queue and "expire_reservations" in start["jobs"]
+    assert ("jobs.start", "expire_reservations", None) in events
+    assert ("jobs.end", "expire_reservations", "ok") in events
+    end = next(line for line in lines if line["event"] == "jobs.end")
+    assert end["job_id"] == job.job_id and end["job_try"] == 1 and end["result"] == 0
