@@ -182,3 +182,31 @@ def token_create(name: str, scope: str) -> None:
     from backend.domain.auth.tokens import create_token
 
     click.echo(_with_db(lambda: create_token(name, scope)))
+
+
+@main.group(help="Handhelds the server enrolled (at their first online sign-in).")
+def device() -> None:
+    pass
+
+
+@device.command("list", help="Enrolled scanners, most recently signed in first.")
+def device_list() -> None:
+    from backend.domain.auth.devices import list_devices
+
+    for d in _with_db(list_devices):
+        status = f"revoked {d.revoked_at} by {d.revoked_by}" if d.revoked_at else "active"
+        click.echo(f"{d.id}  enrolled {d.enrolled_at}  last sign-in {d.last_sign_in_at}  {status}")
+
+
+@device.command("revoke", help="Sign a lost or retired scanner out for good; its unsent scans are refused.")
+@click.argument("device_id")
+def device_revoke(device_id: str) -> None:
+    from backend.domain.auth.audit import Actor
+    from backend.domain.auth.devices import revoke
+    from backend.domain.errors import DomainError
+
+    try:
+        revoked = _with_db(lambda: revoke(device_id, Actor("system:cli")))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"revoked {revoked.id}")

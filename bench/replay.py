@@ -130,8 +130,9 @@ def envelopes_of(scans: list[Scan], user: UserView) -> tuple[str, list[dict]]:
 
 
 async def replay(device_id: str, batch: list[dict], user: UserView, left: int) -> list[str]:
-    """One outbox batch, as POST /sync/txns applies it."""
-    return [r.status for r in await apply_batch(device_id, batch, user, pending_reported=left)]
+    """One outbox batch, as POST /sync/txns applies it (from a session on that device)."""
+    return [r.status for r in await apply_batch(device_id, batch, user, session_device=device_id,
+                                                pending_reported=left)]
 
 
 @dataclass(slots=True)

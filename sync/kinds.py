@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from backend import db
 from backend.domain import counts
-from backend.domain.auth import users
+from backend.domain.auth import devices, users
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.permissions import allows
 from backend.domain.errors import Conflict, InvalidInput, NotPermitted, UnknownReference
@@ -68,13 +68,14 @@ async def apply_scan(scan: Scan, thresholds: counts.Thresholds, users_seen: User
     `users_seen` carries the scanning users already read (and vouched for) in this batch (a batch is
     one device's scans, nearly always one person's), so each is read once per batch, not per scan.
     `relay_id` is who is signed in on the device now: a scan by someone else is accepted only if
-    that person once signed in online on this device (their offline sign-in is checked on the device
-    against what that sign-in left there), so a device cannot post scans under any user id it likes."""
+    that person once signed in online on this same server-issued device (their offline sign-in is
+    checked on the device against what that sign-in left there), so a device cannot post scans under
+    any user id it likes. The batch's device is the session's (replay.apply_batch)."""
     assert db.engine().transaction_exists(), "a scan is applied in its envelope's transaction"
     env = scan.envelope
     seen = users_seen if users_seen is not None else {}
     if env.user_id not in seen:
-        vouched = env.user_id == relay_id or await users.signed_in_on_device(env.user_id, env.device_id)
+        vouched = env.user_id == relay_id or await devices.signed_in_on_device(env.user_id, env.device_id)
         seen[env.user_id] = await users.get_user(env.user_id) if vouched else None
     user = seen[env.user_id]
     if user is None or not user.active:

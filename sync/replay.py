@@ -20,7 +20,7 @@ from backend import db
 from backend.domain import counts
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.users import UserView
-from backend.domain.errors import InvalidInput, TxnIdReused
+from backend.domain.errors import DeviceMismatch, InvalidInput, TxnIdReused
 from sync import inbox
 from sync.envelopes import (
     DEVICE_ID_LENGTH_MAX,
@@ -57,14 +57,20 @@ class _Incoming:
     problem: str
 
 
-async def apply_batch(device_id: str, envelopes: Sequence[Any], session_user: UserView | Actor,
-                      pending_reported: int | None = None, failed_reported: int | None = None,
+async def apply_batch(device_id: str, envelopes: Sequence[Any], session_user: UserView | Actor, *,
+                      session_device: str, pending_reported: int | None = None, failed_reported: int | None = None,
                       thresholds: counts.Thresholds = _DEFAULT_THRESHOLDS) -> list[TxnResult]:
     """Apply a batch from one device; results in the order applied (by seq).
 
-    `session_user` is who is signed in on the device now (it relays scans that may be someone
-    else's: each envelope is authorized as its own user_id). An empty batch is a heartbeat.
+    `session_user` is who is signed in on the device now and `session_device` the server-issued device
+    that session was signed in on: a batch naming any other device is refused whole (DeviceMismatch)
+    before anything is read, so no handheld can post, or use up scan numbers, as another. The session's
+    user relays scans that may be someone else's: each envelope is authorized as its own user_id. An
+    empty batch is a heartbeat.
     """
+    if device_id != session_device:
+        raise DeviceMismatch("These scans name another scanner than the one you signed in on. "
+                             "Sign in again on this scanner; the scans stay saved on it.")
     _check_batch(device_id, envelopes)
     incoming = [_read(raw, device_id) for raw in envelopes]
     await _refuse_reused_txn_ids(incoming)

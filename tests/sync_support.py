@@ -13,6 +13,7 @@ import httpx
 from litestar import Litestar
 
 from backend import db
+from backend.domain.auth import devices
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.users import UserView, create_user
 from backend.domain.auth.users import sign_in as sign_in_user
@@ -30,11 +31,20 @@ async def user(role: str) -> UserView:
 
 
 class Handheld:
-    """A device's outbox: envelopes numbered in the order the scans were made."""
+    """A device's outbox: envelopes numbered in the order the scans were made.
 
-    def __init__(self, device_id: str | None = None) -> None:
+    `Handheld()` names a device nobody has signed in on; `await Handheld.enrolled()` is one the server
+    enrolled (holding its device key), on which people can sign in."""
+
+    def __init__(self, device_id: str | None = None, key: str = "") -> None:
         self.device_id = device_id or f"hh-{uuid.uuid4().hex[:8]}"
+        self.key = key
         self.seq = 0
+
+    @classmethod
+    async def enrolled(cls) -> Handheld:
+        device = await devices.enroll()
+        return cls(device.device_id, device.key)
 
     def scan(self, who: UserView, kind: str, **payload: Any) -> dict[str, Any]:
         self.seq += 1
@@ -43,10 +53,13 @@ class Handheld:
 
     async def signed_in(self, who: UserView) -> None:
         """`who` signs in online on this device once (what lets their offline scans be relayed)."""
-        await sign_in_user(who.code, PIN, self.device_id)
+        assert self.key, "people sign in on an enrolled handheld: `await Handheld.enrolled()`"
+        signed_in = await sign_in_user(who.code, PIN, self.key)
+        assert signed_in.session.device_id == self.device_id
 
     async def send(self, *envelopes: dict[str, Any], relay: UserView, pending: int | None = None) -> list[TxnResult]:
-        return await apply_batch(self.device_id, list(envelopes), relay, pending_reported=pending)
+        return await apply_batch(self.device_id, list(envelopes), relay, session_device=self.device_id,
+                                 pending_reported=pending)
 
 
 def by_txn(results: list[TxnResult]) -> dict[str, TxnResult]:
@@ -112,7 +125,7 @@ async def first_statuses(txn_ids: list[str]) -> list[str]:
 @asynccontextmanager
 async def csrf_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the real app that holds the CSRF cookie and sends its header, as htmx and the outbox do."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stockline.test") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://stockline.test") as c:
         await c.get("/signin")
         c.headers["x-csrftoken"] = c.cookies["csrftoken"]
         yield c
@@ -125,3 +138,8 @@ async def sign_in(client: httpx.AsyncClient, role: str) -> UserView:
     r = await client.post("/signin", data={"code": who.code, "pin": PIN})
     assert r.status_code == 303, r.text
     return who
+
+
+def device_of(client: httpx.AsyncClient) -> Handheld:
+    """The handheld this client signed in on: the device id the server issued it."""
+    return Handheld(client.cookies["stockline_device"])

@@ -102,6 +102,19 @@ class IdempotencyConflict(DomainError):
         )
 
 
+class IdempotencyKeyExpired(IdempotencyConflict):
+    """The key is older than the retry window: its stored answer was compacted (ledger/retention.py)."""
+
+    code = "idempotency_key_expired"
+
+    def __init__(self, key: str) -> None:
+        DomainError.__init__(
+            self,
+            f"Idempotency key {key!r} was used more than the retry window ago and its answer is no longer"
+            " kept. Use a new key for a new action.",
+        )
+
+
 class TxnIdReused(IdempotencyConflict):
     """An offline scan id (txn_id) came back with different content: a device bug, never a retry."""
 
@@ -168,3 +181,23 @@ class SegregationOfDuties(NotPermitted):
     """The same person may not both do the work and approve it."""
 
     code = "segregation_of_duties"
+
+
+class DeviceMismatch(NotPermitted):
+    """A scan batch names another device than the one the session was signed in on."""
+
+    code = "device_mismatch"
+
+
+class IllegalTransition(Conflict):
+    """An order event its current status does not allow (backend/domain/orders/_transitions.py)."""
+
+    code = "illegal_transition"
+
+    def __init__(self, message: str, *, status: str, event: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.event = event
+
+    def details(self) -> dict[str, object]:
+        return {"status": self.status, "event": self.event}

@@ -13,14 +13,15 @@ from backend.domain.auth.audit import Actor
 from backend.domain.auth.permissions import allows
 
 SESSION_COOKIE = "stockline_session"
-DEVICE_COOKIE = "stockline_device"
+DEVICE_COOKIE = "stockline_device"  # the public device id, for the outbox to read
+DEVICE_KEY_COOKIE = "stockline_device_key"  # the device's secret (httponly): see backend/domain/auth/devices.py
 
 _PERMISSION_NAMES = {
     "lookup": "stock lookup", "receive": "receiving", "putaway": "putaway", "move": "moving stock",
     "pick": "picking", "pack": "packing", "ship": "shipping", "count": "counting", "adjust": "adjustments",
     "approve": "approvals", "create_pick_list": "creating pick lists", "users_view": "users",
     "users_manage": "managing users", "approvals_view": "the approvals queue", "stock_search": "stock search",
-    "audit_view": "the audit trail", "resolve_short_picks": "short picks",
+    "audit_view": "the audit trail", "devices_manage": "revoking scanners", "resolve_short_picks": "short picks",
 }
 
 

@@ -16,6 +16,10 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 
 from backend import metrics
+from backend.domain.auth import devices as handhelds
+from backend.domain.auth.permissions import allows
+from backend.domain.errors import UnknownReference
+from backend.http.errors import NotFound
 from backend.http.floor.common import floor_key, new_key
 from backend.http.floor.counting import thresholds
 from backend.http.session import actor, requires, session_of
@@ -38,8 +42,10 @@ class SyncResults(msgspec.Struct):
 
 @post("/sync/txns", name="sync_txns", guards=[requires("lookup")], status_code=200)
 async def sync_txns(request: Request, data: JSONBody[SyncBatch]) -> SyncResults:
-    """Any signed-in floor user may relay their device's outbox; each envelope is authorized as its own user."""
-    results = await apply_batch(data.device_id, data.envelopes, session_of(request).user,
+    """Any signed-in floor user may relay the outbox of the device they signed in on (403 for another
+    device's batch); each envelope is authorized as its own user."""
+    session = session_of(request)
+    results = await apply_batch(data.device_id, data.envelopes, session.user, session_device=session.device_id,
                                 pending_reported=data.pending, failed_reported=data.failed,
                                 thresholds=thresholds(request))
     _count(data.envelopes, results)
@@ -55,15 +61,17 @@ def _count(envelopes: list[Any], results: list[TxnResult]) -> None:
         metrics.sync_answered(r.status, kind if kind in KINDS else "other")  # a bounded label set
 
 
-async def _devices_page(**extra: Any) -> Template:
+async def _devices_page(request: Request, **extra: Any) -> Template:
     context = {"title": "Devices", "key": new_key(), "devices": await review.devices_overview(),
+               "enrolled": await handhelds.list_devices(),
+               "can_revoke": allows(session_of(request).user.role, "devices_manage"),
                "gaps": await review.open_gaps(), "exceptions": await review.open_exceptions(), **extra}
     return Template(template_name="tablet/devices.html", context=context, headers={"Vary": "HX-Request"})
 
 
 @get("/tablet/devices", name="tablet_devices", guards=[requires("approvals_view")])
 async def devices(request: Request) -> Template:
-    return await _devices_page()
+    return await _devices_page(request)
 
 
 @post("/tablet/devices/exceptions/{exception_id:int}/resolve", name="tablet_sync_exception_resolve",
@@ -72,7 +80,18 @@ async def resolve(request: Request, exception_id: FromPath[int]) -> Template:
     form = await request.form()
     key = floor_key(request, str(form.get("key") or new_key()))
     resolved = await review.resolve_exception(exception_id, key, actor(request), note=str(form.get("note") or ""))
-    return await _devices_page(ok=f"Exception #{resolved.id} ({resolved.sku or resolved.kind}) resolved.")
+    return await _devices_page(request, ok=f"Exception #{resolved.id} ({resolved.sku or resolved.kind}) resolved.")
 
 
-ROUTES = [sync_txns, devices, resolve]
+@post("/tablet/devices/{device_id:str}/revoke", name="tablet_device_revoke", guards=[requires("devices_manage")])
+async def revoke(request: Request, device_id: FromPath[str]) -> Template:
+    """A lost or retired scanner: signed out now, and its scans are refused until it is signed in afresh."""
+    try:
+        revoked = await handhelds.revoke(device_id, actor(request))
+    except UnknownReference as exc:
+        raise NotFound(exc.message) from exc  # named in the path
+    return await _devices_page(request,
+                               ok=f"Scanner {revoked.id} revoked: it is signed out and must be signed in again.")
+
+
+ROUTES = [sync_txns, devices, resolve, revoke]

@@ -20,7 +20,7 @@ from tests.factories import item, receive, warehouse
 async def client(ledger_db: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The real app in this event loop; the ledger_db fixture already holds the connection pool."""
     app = create_app(ledger_db, run_jobs=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stockline.test") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://stockline.test") as c:
         c.app = app  # type: ignore[attr-defined]
         yield c
 

@@ -1,5 +1,6 @@
-"""Floor sign-in: wrong PINs are counted atomically and lock the badge; sessions touch last_seen
-sparingly. Runs on SQLite and PostgreSQL."""
+"""Floor sign-in: each PIN check is claimed before it runs, so no more than the limit are checked per
+lockout window whatever the concurrency; sessions touch last_seen sparingly; the server issues the
+handheld's identity. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ import pytest
 from argon2.exceptions import VerifyMismatchError
 
 from backend import db
-from backend.domain.auth import users
+from backend.domain.auth import devices, users
 from backend.domain.auth.audit import Actor
 from backend.http.app import create_app
 from tests.sync_support import csrf_client, sign_in
 
 PIN, WRONG_PIN = "2468", "1357"
-CONCURRENT_WRONG_PINS = 10
+CONCURRENT_WRONG_PINS = 50
 
 
 async def _picker(code: str = "B-PICK") -> users.UserView:
@@ -38,24 +39,33 @@ async def _pin_failures_audited(user_id: int) -> int:
 
 async def _attempt(code: str, pin: str) -> Exception | None:
     try:
-        await users.sign_in(code, pin, "dev-1")
+        await users.sign_in(code, pin, "")
     except users.SignInFailed as exc:
         return exc
     return None
 
 
-async def test_concurrent_wrong_pins_are_all_counted_and_lock_the_badge(ledger_db):
+async def test_of_many_concurrent_wrong_pins_only_the_limit_are_checked_and_the_badge_locks(ledger_db):
     user = await _picker()
     outcomes = await asyncio.gather(*(_attempt(user.code, WRONG_PIN) for _ in range(CONCURRENT_WRONG_PINS)))
     assert all(isinstance(o, users.SignInFailed) for o in outcomes)
     failed, locked_until = await _counter_of(user.id)
-    assert failed == CONCURRENT_WRONG_PINS
-    assert await _pin_failures_audited(user.id) == CONCURRENT_WRONG_PINS
+    assert failed == users.FAILED_PINS_MAX
+    assert await _pin_failures_audited(user.id) == users.FAILED_PINS_MAX  # one audit row per PIN checked
     assert locked_until is not None
     locked_answers = sum(isinstance(o, users.AccountLocked) for o in outcomes)
-    assert locked_answers == CONCURRENT_WRONG_PINS - users.FAILED_PINS_MAX + 1  # the 5th to the 10th
+    assert locked_answers == CONCURRENT_WRONG_PINS - users.FAILED_PINS_MAX + 1  # the 5th check and all unchecked
     with pytest.raises(users.AccountLocked):
-        await users.sign_in(user.code, PIN, "dev-1")  # even the right PIN, until the lock runs out
+        await users.sign_in(user.code, PIN, "")  # even the right PIN, until the lock runs out
+
+
+async def test_a_right_pin_inside_a_burst_of_guesses_is_checked_only_if_it_is_within_the_limit(ledger_db):
+    user = await _picker()
+    burst = [WRONG_PIN] * 9 + [PIN] + [WRONG_PIN] * 11
+    outcomes = await asyncio.gather(*(_attempt(user.code, pin) for pin in burst))
+    checked = await _pin_failures_audited(user.id) + sum(o is None for o in outcomes)
+    assert checked <= users.FAILED_PINS_MAX
+    assert sum(isinstance(o, users.AccountLocked) for o in outcomes) >= len(burst) - users.FAILED_PINS_MAX
 
 
 async def test_the_lock_comes_at_the_fifth_wrong_pin_in_a_row(ledger_db):
@@ -70,8 +80,8 @@ async def test_the_lock_comes_at_the_fifth_wrong_pin_in_a_row(ledger_db):
 async def test_a_right_pin_clears_the_count(ledger_db):
     user = await _picker()
     await _attempt(user.code, WRONG_PIN)
-    token, session = await users.sign_in(user.code, PIN, "dev-1")
-    assert token and session.user.id == user.id
+    signed_in = await users.sign_in(user.code, PIN, "")
+    assert signed_in.token and signed_in.session.user.id == user.id
     assert await _counter_of(user.id) == (0, None)
 
 
@@ -107,7 +117,8 @@ async def _last_seen(session_id: int) -> datetime:
 
 async def test_a_busy_session_touches_last_seen_at_most_every_interval(ledger_db):
     user = await _picker()
-    token, session = await users.sign_in(user.code, PIN, "dev-1")
+    signed_in = await users.sign_in(user.code, PIN, "")
+    token, session = signed_in.token, signed_in.session
     first = await _last_seen(session.id)
     assert await users.session_for(token) is not None
     assert await _last_seen(session.id) == first  # a scan right after sign-in writes nothing
@@ -119,30 +130,52 @@ async def test_a_busy_session_touches_last_seen_at_most_every_interval(ledger_db
 
 async def test_an_idle_session_is_ended(ledger_db):
     user = await _picker()
-    token, session = await users.sign_in(user.code, PIN, "dev-1")
+    signed_in = await users.sign_in(user.code, PIN, "")
+    token, session = signed_in.token, signed_in.session
     old = datetime.now(UTC) - timedelta(seconds=users.IDLE_TIMEOUT_S_DEFAULT + 1)
     await db.fetch("UPDATE sessions SET last_seen_at = {} WHERE id = {}", old, session.id)
     assert await users.session_for(token) is None
     assert await users.session_for(token) is None  # ended for good, not just refused once
 
 
-# --- the session names the device the handheld's outbox names ---------------------------------------
+# --- the server issues the handheld's identity ---------------------------------------------------------
 
-async def _session_device_after_signin(ledger_db, device_cookie: str) -> tuple[str, str]:
+async def _sign_in_on(client, role: str = "picker") -> tuple[str, str]:
+    """(device id of the new session, device id the handheld's public cookie now names)."""
+    await sign_in(client, role)
+    row = await db.fetch_one("SELECT device_id FROM sessions ORDER BY id DESC LIMIT 1")
+    assert row is not None
+    return row["device_id"], client.cookies["stockline_device"]
+
+
+async def test_the_first_sign_in_enrolls_the_handheld_with_an_unguessable_server_issued_id(ledger_db):
     async with csrf_client(create_app(ledger_db, run_jobs=False)) as client:
-        client.cookies.set("stockline_device", device_cookie)
-        await sign_in(client, "picker")
-        row = await db.fetch_one("SELECT device_id FROM sessions ORDER BY id DESC LIMIT 1")
-        assert row is not None
-        set_cookie = next(h for h in client.cookies.jar if h.name == "stockline_device")
-        return row["device_id"], set_cookie.value
+        client.cookies.set("stockline_device", "hh-chosen-by-the-handheld", domain="stockline.test")
+        device, cookie = await _sign_in_on(client)
+        assert device == cookie != "hh-chosen-by-the-handheld"
+        assert len(device.removeprefix("hh-")) >= 32  # 128 random bits, hex
+        key = next(c for c in client.cookies.jar if c.name == "stockline_device_key")
+        assert key.has_nonstandard_attr("HttpOnly") and len(key.value) >= 40
+        session = next(c for c in client.cookies.jar if c.name == "stockline_session")
+        assert key.secure is session.secure is ledger_db.cookies_secure is (not ledger_db.is_sqlite)
+        assert (await _sign_in_on(client, "receiver")) == (device, device)  # the same handheld, the same id
 
 
-async def test_the_session_takes_the_device_id_the_handheld_made(ledger_db):
-    device, cookie = await _session_device_after_signin(ledger_db, "hh-2f1c9d3e-5b7a-4c1e-9f00-1a2b3c4d5e6f")
-    assert device == cookie == "hh-2f1c9d3e-5b7a-4c1e-9f00-1a2b3c4d5e6f"
+async def test_a_device_id_set_by_hand_is_never_adopted(ledger_db):
+    async with csrf_client(create_app(ledger_db, run_jobs=False)) as first:
+        victim, _ = await _sign_in_on(first, "manager")
+    async with csrf_client(create_app(ledger_db, run_jobs=False)) as forger:
+        forger.cookies.set("stockline_device", victim, domain="stockline.test")
+        forger.cookies.set("stockline_device_key", victim, domain="stockline.test")
+        device, cookie = await _sign_in_on(forger)
+        assert device == cookie != victim
 
 
-async def test_a_garbled_device_cookie_is_replaced(ledger_db):
-    device, cookie = await _session_device_after_signin(ledger_db, "x" * 500)
-    assert device == cookie and len(device) < 100
+async def test_a_revoked_handheld_is_signed_out_and_enrolled_afresh_at_its_next_sign_in(ledger_db):
+    async with csrf_client(create_app(ledger_db, run_jobs=False)) as client:
+        device, _ = await _sign_in_on(client)
+        await devices.revoke(device, Actor("user:M1"))
+        assert (await client.get("/floor")).status_code in (302, 303)  # the session ended: back to sign-in
+        again, cookie = await _sign_in_on(client)
+        assert again == cookie != device
+        assert [d.revoked_by for d in await devices.list_devices() if d.id == device] == ["user:M1"]

@@ -57,3 +57,16 @@ async def test_token_create_prints_a_working_token(ledger_db):
     token = await verify_token(result.stdout.strip())
     assert token is not None and (token.name, token.scope) == ("shop-sync", "write")
     assert stockline(ledger_db, "token", "create", "--name", "x", "--scope", "admin").returncode == 2
+
+
+async def test_a_lost_handheld_is_revoked_from_the_command_line(ledger_db):
+    from backend.domain.auth.devices import enroll, list_devices
+
+    lost = await enroll()
+    listed = stockline(ledger_db, "device", "list")
+    assert listed.returncode == 0 and f"{lost.device_id}" in listed.stdout and "active" in listed.stdout
+    revoked = stockline(ledger_db, "device", "revoke", lost.device_id)
+    assert revoked.returncode == 0 and f"revoked {lost.device_id}" in revoked.stdout
+    assert [d.revoked_by for d in await list_devices()] == ["system:cli"]
+    unknown = stockline(ledger_db, "device", "revoke", "hh-nobody")
+    assert unknown.returncode == 1 and "No scanner hh-nobody" in unknown.stderr

@@ -18,7 +18,7 @@ from backend.domain.auth.users import UserView
 from backend.domain.fulfillment import service as f
 from backend.http.app import create_app
 from tests.factories import item, key, receive, warehouse
-from tests.sync_support import Handheld, csrf_client, on_hand, sign_in, table_count
+from tests.sync_support import Handheld, csrf_client, device_of, on_hand, sign_in, table_count
 
 B1, B2, B3 = "WH1-B1", "WH1-B2", "WH1-B3"
 TEA_GTIN = "4006381333931"
@@ -60,7 +60,7 @@ async def send(client: httpx.AsyncClient, who: UserView, hh: Handheld, page: str
 async def test_a_receive_step_posts_nothing_and_its_envelope_posts_the_receipt(client):
     await warehouse()
     await item("MUG")
-    who, hh = await sign_in(client, "receiver"), Handheld()
+    who, hh = await sign_in(client, "receiver"), device_of(client)
     r = await client.post("/floor/receive", data={"key": key(), "sku": "MUG", "qty": "5", "damaged": "2", "code": B1})
     assert r.status_code == 200 and "Saving…" in r.text
     assert envelope_of(r.text) == ("receive", {"sku": "MUG", "qty": 5, "to_location": B1, "lot": "", "expiry": None,
@@ -84,7 +84,7 @@ async def test_a_move_step_answers_with_the_move_its_envelope_posts(client):
     await warehouse()
     await item("MUG")
     await receive("MUG", 3, B1)
-    who, hh = await sign_in(client, "receiver"), Handheld()
+    who, hh = await sign_in(client, "receiver"), device_of(client)
     r = await client.post("/floor/move", data={"key": key(), "from_bin": B1, "sku": "MUG", "qty": "2", "code": B2})
     assert r.status_code == 200 and await on_hand("MUG", B2) == 0
     assert envelope_of(r.text)[:2] == ("move", {"sku": "MUG", "qty": 2, "from_location": B1, "to_location": B2,
@@ -107,7 +107,7 @@ async def _pick_list_for(qty: int) -> f.PickListView:
 async def test_a_short_reason_left_checked_does_not_short_the_line_a_scan_picks(client):
     pick_list = await _pick_list_for(3)
     [line] = pick_list.lines
-    who, hh = await sign_in(client, "picker"), Handheld()
+    who, hh = await sign_in(client, "picker"), device_of(client)
     form = {"key": key(), "line_id": str(line.id), "bin_ok": "true", "short_reason": "empty_bin"}
     r = await client.post(f"/floor/pick/{pick_list.id}", data={**form, "code": "MUG"})
     assert r.status_code == 200 and "(1 of 3 done)" in r.text  # the line as the envelope leaves it
@@ -136,7 +136,7 @@ async def test_a_putaway_override_answers_with_an_envelope_only_when_its_button_
     await warehouse()
     await item("MUG")
     await receive("MUG", 2, B1)
-    who, hh = await sign_in(client, "receiver"), Handheld()
+    who, hh = await sign_in(client, "receiver"), device_of(client)
     form = {"key": key(), "from_bin": B1, "sku": "MUG", "qty": "2", "suggested": B2, "override_bin": B3,
             "reason": "consolidating"}
     r = await client.post("/floor/putaway", data=form)
@@ -153,7 +153,7 @@ async def test_a_putaway_override_answers_with_an_envelope_only_when_its_button_
 async def test_an_adjustment_answers_with_an_envelope_only_when_its_button_is_pressed(client):
     await warehouse()
     await item("MUG")
-    who, hh = await sign_in(client, "lead"), Handheld()
+    who, hh = await sign_in(client, "lead"), device_of(client)
     form = {"key": key(), "bin": B1, "sku": "MUG", "delta": "3", "reason": "found"}
     r = await client.post("/floor/adjust", data=form)  # an Enter on the empty scan field
     assert r.status_code == 200 and "data-envelope" not in r.text
@@ -169,7 +169,7 @@ async def test_a_counted_item_shows_its_count_and_is_recorded_only_by_its_envelo
     await warehouse()
     await item("MUG")
     await receive("MUG", 4, B1)
-    who, hh = await sign_in(client, "counter"), Handheld()
+    who, hh = await sign_in(client, "counter"), device_of(client)
     r = await client.post("/floor/count", data={"key": key(), "code": B1})
     task_id = int(re.search(r'name="task_id" value="(\d+)"', r.text)[1])
     r = await client.post("/floor/count", data={"key": key(), "task_id": str(task_id), "qty": "3", "code": "MUG"})

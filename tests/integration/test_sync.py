@@ -238,7 +238,7 @@ async def test_a_thousand_queued_scans_drain_in_order():
 
 async def test_a_role_without_the_permission_is_rejected_and_the_rejection_is_final():
     await stocked()
-    counter, picker, hh = await user("counter"), await user("picker"), Handheld()
+    counter, picker, hh = await user("counter"), await user("picker"), await Handheld.enrolled()
     await hh.signed_in(counter)
     scan = hh.scan(counter, "move", sku="MUG", qty=1, from_location=B1, to_location=B2)
     ghost = hh.scan(picker, "move", sku="MUG", qty=1, from_location=B1, to_location=B2)
@@ -285,7 +285,7 @@ async def test_a_scan_naming_something_unknown_is_rejected_with_the_domain_messa
 
 async def test_count_and_adjust_scans_go_through_the_counts_domain():
     await stocked(5)
-    counter, lead, hh = await user("counter"), await user("lead"), Handheld()
+    counter, lead, hh = await user("counter"), await user("lead"), await Handheld.enrolled()
     task = await counts.create_count_task(B2, key(), actor_of(lead))
     await counts.start_count(task.task_id, key(), actor_of(counter))
     await hh.signed_in(counter)
@@ -300,11 +300,11 @@ async def test_count_and_adjust_scans_go_through_the_counts_domain():
 
 async def test_a_scan_by_someone_who_never_signed_in_on_the_device_is_not_relayed_in_their_name():
     await stocked()
-    manager, picker, hh = await user("manager"), await user("picker"), Handheld()
+    manager, picker, hh = await user("manager"), await user("picker"), await Handheld.enrolled()
     adjust = hh.scan(manager, "adjust", sku="MUG", location=B1, delta=-1, reason="damaged")
     [refused] = await hh.send(adjust, relay=picker)
     assert refused.status == "rejected" and "has not signed in on this scanner" in refused.reason
-    await Handheld().signed_in(manager)  # signing in on another scanner does not vouch for this one
+    await (await Handheld.enrolled()).signed_in(manager)  # signing in on another scanner does not vouch for this one
     later = hh.scan(manager, "adjust", sku="MUG", location=B1, delta=-1, reason="damaged")
     assert (await hh.send(later, relay=picker))[0].status == "rejected"
     await hh.signed_in(manager)

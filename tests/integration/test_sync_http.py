@@ -9,7 +9,7 @@ import pytest
 
 from backend.http.app import create_app
 from tests.factories import item, receive, warehouse
-from tests.sync_support import Handheld, csrf_client, sign_in
+from tests.sync_support import Handheld, csrf_client, device_of, sign_in
 
 B1, B2 = "WH1-B1", "WH1-B2"
 
@@ -41,7 +41,7 @@ async def test_signed_out_the_outbox_gets_a_json_401_not_the_sign_in_page(client
 
 async def test_a_batch_gets_a_final_result_per_envelope_and_a_retry_gets_duplicates(client):
     await stocked(5)
-    picker, hh = await sign_in(client, "picker"), Handheld()
+    picker, hh = await sign_in(client, "picker"), device_of(client)
     scans = [hh.scan(picker, "move", sku="MUG", qty=1, from_location=B1, to_location=B2) for _ in range(2)]
     bad = hh.scan(picker, "move", sku="MUG", qty=0, from_location=B1, to_location=B2)
     r = await client.post("/sync/txns", json=batch(hh, *scans, bad, pending=3))
@@ -57,7 +57,7 @@ async def test_a_batch_gets_a_final_result_per_envelope_and_a_retry_gets_duplica
 
 async def test_the_same_txn_id_with_a_changed_payload_is_a_422(client):
     await stocked(5)
-    picker, hh = await sign_in(client, "picker"), Handheld()
+    picker, hh = await sign_in(client, "picker"), device_of(client)
     scan = hh.scan(picker, "move", sku="MUG", qty=1, from_location=B1, to_location=B2)
     assert (await client.post("/sync/txns", json=batch(hh, scan))).status_code == 200
     changed = {**scan, "payload": {**scan["payload"], "qty": 2}}
@@ -66,7 +66,7 @@ async def test_the_same_txn_id_with_a_changed_payload_is_a_422(client):
 
 
 async def test_a_batch_over_the_limit_or_without_the_csrf_header_is_refused(client):
-    picker, hh = await sign_in(client, "picker"), Handheld()
+    picker, hh = await sign_in(client, "picker"), device_of(client)
     too_many = [hh.scan(picker, "move", sku="MUG", qty=1, from_location=B1, to_location=B2) for _ in range(201)]
     assert (await client.post("/sync/txns", json=batch(hh, *too_many))).status_code == 422
     r = await client.post("/sync/txns", json=batch(hh), headers={"x-csrftoken": "forged"})
@@ -75,7 +75,7 @@ async def test_a_batch_over_the_limit_or_without_the_csrf_header_is_refused(clie
 
 async def test_a_manager_sees_devices_and_resolves_an_offline_conflict(client):
     await stocked(0)
-    picker, hh = await sign_in(client, "picker"), Handheld()
+    picker, hh = await sign_in(client, "picker"), device_of(client)
     scan = hh.scan(picker, "move", sku="MUG", qty=1, from_location=B1, to_location=B2)
     [result] = (await client.post("/sync/txns", json=batch(hh, scan))).json()["results"]
     assert result["status"] == "needs_review"

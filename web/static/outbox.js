@@ -16,12 +16,12 @@
   const RECENT_MAX = 20;               // results kept for the outbox dialog (this page only)
   const LOW_FREE_BYTES = 10 * 1024 * 1024;
   const HIGH_USED_RATIO = 0.9;
-  const DEVICE_COOKIE_MAX_AGE_S = 10 * 365 * 24 * 3600;
-  const LS_DEVICE = "stockline.device_id";
-  const LS_SEQ = "stockline.device_seq";  // mirror of the last seq: if the IndexedDB is lost, numbers go on (and the server sees the gap)
+  const DEVICE_COOKIE = "stockline_device";  // backend/http/session.py DEVICE_COOKIE
+  const LS_SEQ_PREFIX = "stockline.seq.";  // + device id: mirror of the last seq, so numbers go on if the IndexedDB is lost
   const LS_PERSIST_ASKED = "stockline.persist_asked";
   const KINDS = new Set(["receive", "move", "pick", "count", "count_finish", "adjust"]);  // sync/envelopes.py KINDS
   const FINAL = new Set(["applied", "duplicate", "needs_review", "rejected"]);
+  const REFUSED_STATUSES = new Set([400, 413, 415, 422]);  // the request itself is refused: sending it again changes nothing (409, 429, 5xx may pass later)
   const TAB_ID = crypto.randomUUID();
   const FLOW_RESULT_WAIT_MS = 5000;    // a screen step waits this long for its scan's answer, then goes on
 
@@ -70,40 +70,52 @@
   }
 
   // ---- device identity -------------------------------------------------------------------------
-  function setDeviceCookie(id) {
-    const secure = location.protocol === "https:" ? "; Secure" : "";
-    document.cookie = `stockline_device=${encodeURIComponent(id)}; path=/; SameSite=Strict; max-age=${DEVICE_COOKIE_MAX_AGE_S}${secure}`;
+  // The server issues this handheld's id at its first online sign-in and names it in a readable
+  // cookie (the secret that proves it stays in an httponly one). The outbox stamps it on every scan;
+  // the server refuses a batch that names another device than the session's.
+  function issuedDevice() {
+    const cookie = document.cookie.split("; ").find((c) => c.startsWith(`${DEVICE_COOKIE}=`));
+    return cookie ? decodeURIComponent(cookie.slice(DEVICE_COOKIE.length + 1)) : "";
   }
-  function localDevice() {
-    let id = null;
-    try { id = localStorage.getItem(LS_DEVICE); } catch (_) { /* storage off */ }
-    if (!id) {
-      id = "hh-" + crypto.randomUUID();
-      try { localStorage.setItem(LS_DEVICE, id); } catch (_) { /* storage off */ }
-    }
-    return id;
-  }
-  // Synchronously, before sign-in can be posted: the server adopts this id for the session.
-  setDeviceCookie(localDevice());
 
-  let devicePromise = null;
+  let devicePromise = null, deviceFor = null;
   function deviceId() {
-    devicePromise ||= tx(["meta"], "readwrite", async (t) => {
-      const meta = t.objectStore("meta");
-      const row = await req(meta.get("device_id"));
-      if (row) return row.value;
-      const id = localDevice();
-      meta.put({ key: "device_id", value: id });
-      let mirrored = 0;
-      try { mirrored = Number(localStorage.getItem(LS_SEQ) || 0); } catch (_) { /* storage off */ }
-      if (Number.isSafeInteger(mirrored) && mirrored > 0) meta.put({ key: "seq", value: mirrored });
-      return id;
-    }).then((id) => {
-      try { localStorage.setItem(LS_DEVICE, id); } catch (_) { /* storage off */ }
-      setDeviceCookie(id);
-      return id;
-    }, (err) => { devicePromise = null; throw err; });
+    const issued = issuedDevice();
+    if (!devicePromise || deviceFor !== issued) {
+      deviceFor = issued;
+      devicePromise = adoptDevice(issued).catch((err) => { devicePromise = null; throw err; });
+    }
     return devicePromise;
+  }
+
+  // The outbox follows the id the server issued. Scans still waiting from an earlier identity (made
+  // here before this handheld was enrolled anew) were made on this very device: they are renumbered
+  // under the new id after the last number this browser used with it, in order and with their scan
+  // ids, so none is stranded, no number is used twice and the server sees no gap.
+  function adoptDevice(issued) {
+    return tx(["meta", "outbox"], "readwrite", async (t) => {
+      const meta = t.objectStore("meta"), outbox = t.objectStore("outbox");
+      const row = await req(meta.get("device_id"));
+      if (!issued || (row && row.value === issued)) return row ? row.value : null;
+      const waiting = await req(outbox.getAll());
+      let seq = mirroredSeq(issued);  // 0 for a device new to this browser
+      if (row) {
+        outbox.clear();
+        for (const record of waiting) {
+          seq += 1;
+          outbox.add({ ...record, seq, envelope: { ...record.envelope, device_id: issued, seq } });
+        }
+      }
+      meta.put({ key: "device_id", value: issued });
+      meta.put({ key: "seq", value: seq });
+      return issued;
+    });
+  }
+
+  function mirroredSeq(device) {
+    let seq = 0;
+    try { seq = Number(localStorage.getItem(LS_SEQ_PREFIX + device) || 0); } catch (_) { /* storage off */ }
+    return Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
   }
 
   // ---- enqueue ---------------------------------------------------------------------------------
@@ -114,6 +126,7 @@
     if (!Number.isSafeInteger(user) || user < 1) throw new Error("Sign in before scanning.");
     const details = JSON.parse(JSON.stringify(payload));  // exactly what will be sent, every time
     const device = await deviceId();
+    if (!device) throw new Error("Sign in online on this scanner once before scanning.");
     const envelope = await tx(["meta", "outbox"], "readwrite", async (t) => {
       const meta = t.objectStore("meta");
       const counter = await req(meta.get("seq"));
@@ -124,7 +137,7 @@
       t.objectStore("outbox").add({ seq, envelope: env, queued_at: Date.now() });
       return env;
     });
-    try { localStorage.setItem(LS_SEQ, String(envelope.seq)); } catch (_) { /* storage off */ }
+    try { localStorage.setItem(LS_SEQ_PREFIX + device, String(envelope.seq)); } catch (_) { /* storage off */ }
     await refreshCounts(true);
     drain();
     return envelope;
@@ -178,6 +191,11 @@
     if (response.ok && body && Array.isArray(body.results)) return { kind: "results", results: body.results };
     if (response.status === 401) return { kind: "signed_out" };
     if (response.status === 422 && error.code === "txn_id_reused") return { kind: "reused", txnId: error.txn_id, message: error.message };
+    if (response.status === 403 && error.code === "device_mismatch") {
+      devicePromise = null;  // the next drain takes the id the server issued at the last sign-in
+      return { kind: "retry", status: 403, message: error.message || "" };
+    }
+    if (REFUSED_STATUSES.has(response.status)) return { kind: "refused", status: response.status, message: error.message || "" };
     return { kind: "retry", status: response.status, message: error.message || "" };
   }
 
@@ -212,17 +230,29 @@
     return result.status === "duplicate" ? (result.original_status || "applied") : result.status;
   }
 
+  // A scan the server refuses as a request (4xx other than signed out, busy or another device's) is
+  // never sent again as is: the batch is retried one scan at a time to find it, and it moves to the
+  // rejected list with the server's reason, so it cannot block the scans behind it.
+  async function rejectRefused(records, answer) {
+    const reason = answer.message || `The server refused this scan (HTTP ${answer.status}).`;
+    return settle(records, [{ txn_id: records[0].envelope.txn_id, status: "rejected", reason }]);
+  }
+
   // One drainer at a time for the whole device: the Web Lock, else a lease in IndexedDB.
   async function drainLocked(stillMine) {
     const device = await deviceId();
+    if (!device) return { kind: "signed_out" };
+    let batchSize = SCAN_BATCH_MAX;
     for (let round = 0; round < DRAIN_ROUNDS_MAX; round++) {
-      const records = await oldest(SCAN_BATCH_MAX);
+      const records = await oldest(batchSize);
       if (!records.length) return reportNeeded ? report(device) : "empty";
       if (!(await stillMine())) return "busy";
       const answer = await send(records.map((r) => r.envelope), device, await counts());
       let done;
       if (answer.kind === "results") done = await settle(records, answer.results);
       else if (answer.kind === "reused") done = await rejectReused(records, answer);
+      else if (answer.kind === "refused" && records.length > 1) { batchSize = 1; continue; }
+      else if (answer.kind === "refused") { done = await rejectRefused(records, answer); batchSize = SCAN_BATCH_MAX; }
       else return answer;
       signedOut = false;
       reportNeeded = true;

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from backend import db
-from backend.domain.auth import audit
+from backend.domain.auth import audit, devices
 from backend.domain.auth.permissions import ROLES
 from backend.domain.errors import AlreadyExists, DomainError, InvalidInput
 
@@ -123,30 +123,38 @@ async def get_user(user_id: int) -> UserView | None:
     return UserView(r["id"], r["code"], r["name"], r["role"], bool(r["active"])) if r else None
 
 
-async def sign_in(code: str, pin: str, device_id: str) -> tuple[str, SessionView]:
-    """Check badge + PIN; returns (session token for the cookie, session). Locks after repeated failures.
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    token: str  # for the session cookie
+    session: SessionView
+    device_key: str  # set when the handheld was enrolled by this sign-in: its new device cookie
 
-    The argon2 check runs in a worker thread and outside any transaction (it takes ~50 ms of CPU and
-    must neither block the event loop nor hold a row lock or SQLite's write lock). An unknown badge is
-    checked against a dummy hash, so the answer takes as long as for a real badge with a wrong PIN.
+
+async def sign_in(code: str, pin: str, device_key: str) -> SignedIn:
+    """Check badge + PIN on the handheld holding `device_key` (its device cookie; unknown or empty =
+    a handheld not enrolled yet, which this sign-in enrolls). Locks after repeated failures.
+
+    Each PIN check is claimed before it runs (`_claim_pin_check`): at most FAILED_PINS_MAX checks per
+    badge and lockout window, however many arrive at once. The argon2 check runs in a worker thread
+    and outside any transaction (~50 ms of CPU: it must neither block the event loop nor hold a lock).
+    An unknown badge is checked against a dummy hash, so the answer takes as long as for a real badge.
     """
     generic = SignInFailed("Badge or PIN not recognised. Try again.")
-    row = await db.fetch_one(
-        "SELECT id, code, name, role, active, pin_hash, locked_until FROM users WHERE code = {}", code.strip(),
-    )
+    row = await db.fetch_one("SELECT id, code, name, role, active, pin_hash FROM users WHERE code = {}", code.strip())
     if row is None or not row["active"]:
         await _pin_matches(_DUMMY_PIN_HASH, pin)
         raise generic
-    if _locked(row["locked_until"]):
-        raise _locked_error(_as_utc(row["locked_until"]))
     user = UserView(row["id"], row["code"], row["name"], row["role"], True)
-    actor = audit.Actor(f"user:{user.code}", device_id, user.id, user.role)
+    actor = audit.Actor(f"user:{user.code}", await devices.device_for_key(device_key) or "", user.id, user.role)
+    attempt = await _claim_pin_check(user.id)
     if not await _pin_matches(row["pin_hash"], pin):
-        locked = await _record_failed_pin(actor)
-        raise AccountLocked(f"Too many wrong PINs. Locked for {LOCKOUT_MIN} min.") if locked else generic
+        await _record_failed_pin(actor, attempt)
+        if attempt >= FAILED_PINS_MAX:
+            raise AccountLocked(f"Too many wrong PINs. Locked for {LOCKOUT_MIN} min.")
+        raise generic
     token = secrets.token_urlsafe(32)
-    session_id = await _open_session(user, token, actor)
-    return token, SessionView(session_id, user, device_id)
+    session, enrolled = await _open_session(user, token, device_key, actor)
+    return SignedIn(token, session, enrolled.key)
 
 
 # A real argon2id hash with the hasher's parameters (checked by a test), of a PIN nobody has: verifying
@@ -164,69 +172,74 @@ async def _pin_matches(pin_hash: str, pin: str) -> bool:
     return await asyncio.to_thread(verify)
 
 
-def _locked(locked_until: datetime | str | None) -> bool:
-    until = _as_utc(locked_until)
-    return until is not None and until > _now()
-
-
 def _locked_error(locked_until: datetime | None) -> AccountLocked:
     assert locked_until is not None
     minutes = max(1, int((locked_until - _now()).total_seconds() // 60) + 1)
     return AccountLocked(f"Too many wrong PINs. Try again in {minutes} min or ask a lead.")
 
 
-async def _record_failed_pin(actor: audit.Actor) -> bool:
-    """Count one wrong PIN; True when the account is (now) locked.
+async def _claim_pin_check(user_id: int) -> int:
+    """Claim one PIN check for the badge before it runs; returns its number in the lockout window.
 
-    The increment is one atomic UPDATE, so concurrent wrong PINs each count: the lockout decision
-    uses the value the database returns, never a count read before the (slow) PIN check. A lock
-    that has run out starts the count again at 1.
+    One atomic UPDATE counts the attempt: concurrent sign-ins each get their own number, and none
+    is granted past FAILED_PINS_MAX. The attempt that reaches the limit locks the badge at once
+    (provisionally: the right PIN clears it in `_open_session`), so the lock also holds if the
+    process dies while checking. A lock that has run out starts the count again at 1.
     """
-    assert actor.user_id is not None
     now = _now()
+    until = "{}::timestamptz" if db.is_postgres() else "{}"  # a bare parameter in a CASE is text to PostgreSQL
+    row = await db.fetch_one(
+        "UPDATE users SET"
+        " failed_attempts = CASE WHEN locked_until IS NULL THEN failed_attempts + 1 ELSE 1 END,"
+        " locked_until = CASE WHEN (CASE WHEN locked_until IS NULL THEN failed_attempts + 1 ELSE 1 END) >= {}"
+        f" THEN {until} ELSE NULL END"
+        " WHERE id = {} AND active AND (locked_until IS NULL OR locked_until <= {})"
+        " RETURNING failed_attempts",
+        FAILED_PINS_MAX, now + timedelta(minutes=LOCKOUT_MIN), user_id, now,
+    )
+    if row is not None:
+        return int(row["failed_attempts"])
+    locked = await db.fetch_one("SELECT locked_until FROM users WHERE id = {}", user_id)
+    raise _locked_error(_as_utc(locked["locked_until"]) if locked and locked["locked_until"] else
+                        now + timedelta(minutes=LOCKOUT_MIN))
 
-    async def work() -> bool:
-        row = await db.fetch_one(
-            "UPDATE users SET"
-            " failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= {} THEN 1"
-            " ELSE failed_attempts + 1 END,"
-            " locked_until = CASE WHEN locked_until <= {} THEN NULL ELSE locked_until END"
-            " WHERE id = {} RETURNING failed_attempts",
-            now, now, actor.user_id,
-        )
-        assert row is not None
-        locked = row["failed_attempts"] >= FAILED_PINS_MAX
-        if locked:
-            await db.fetch("UPDATE users SET locked_until = {} WHERE id = {}",
-                           now + timedelta(minutes=LOCKOUT_MIN), actor.user_id)
+
+async def _record_failed_pin(actor: audit.Actor, attempt: int) -> None:
+    assert actor.user_id is not None
+
+    async def work() -> None:
         await audit.record(actor, "auth.pin_failed", "user", actor.user_id,
-                           after={"failed_attempts": row["failed_attempts"], "locked": locked})
-        return locked
+                           after={"failed_attempts": attempt, "locked": attempt >= FAILED_PINS_MAX})
 
-    return await db.run_in_transaction(work)
+    await db.run_in_transaction(work)
 
 
-async def _open_session(user: UserView, token: str, actor: audit.Actor) -> int:
-    """Clear the failure count and start a session, unless a concurrent wrong PIN locked the account
-    while this PIN was being checked."""
+async def _open_session(user: UserView, token: str, device_key: str,
+                        actor: audit.Actor) -> tuple[SessionView, devices.Enrolled]:
+    """Clear the attempt count and start a session on the handheld's device (enrolling it if needed).
 
-    async def work() -> int:
+    The right PIN was one of the checks the claim allowed, so it clears a lock that a concurrent
+    wrong PIN set meanwhile; a deactivated account gets no session."""
+
+    async def work() -> tuple[SessionView, devices.Enrolled]:
         now = _now()
         cleared = await db.fetch_one(
-            "UPDATE users SET failed_attempts = 0, locked_until = NULL"
-            " WHERE id = {} AND active AND (locked_until IS NULL OR locked_until <= {}) RETURNING id",
-            user.id, now,
+            "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = {} AND active RETURNING id",
+            user.id,
         )
         if cleared is None:
-            raise _locked_error(now + timedelta(minutes=LOCKOUT_MIN))
+            raise SignInFailed("Badge or PIN not recognised. Try again.")
+        enrolled = await devices.enrolled_for_sign_in(device_key, user.id)
         session = await db.fetch_one(
             "INSERT INTO sessions (token_hash, user_id, device_id, created_at, last_seen_at)"
             " VALUES ({}, {}, {}, {}, {}) RETURNING id",
-            _hash(token), user.id, actor.device, now, now,
+            _hash(token), user.id, enrolled.device_id, now, now,
         )
         assert session is not None
-        await audit.record(actor, "auth.sign_in", "user", user.id)
-        return session["id"]
+        signed_in = audit.Actor(actor.label, enrolled.device_id, actor.user_id, actor.role)
+        await audit.record(signed_in, "auth.sign_in", "user", user.id,
+                           after={"device_enrolled": enrolled.device_id} if enrolled.key else None)
+        return SessionView(session["id"], user, enrolled.device_id), enrolled
 
     return await db.run_in_transaction(work)
 
@@ -273,10 +286,3 @@ async def end_session(token: str, reason: str = "sign_out") -> None:
         await audit.record(actor, "auth.sign_out", "session", row["id"], after={"reason": reason})
 
     await db.run_in_transaction(work)
-
-
-async def signed_in_on_device(user_id: int, device_id: str) -> bool:
-    """Whether the person ever signed in online on this device (what offline sign-in relies on)."""
-    row = await db.fetch_one("SELECT 1 AS yes FROM sessions WHERE user_id = {} AND device_id = {} LIMIT 1",
-                             user_id, device_id)
-    return row is not None

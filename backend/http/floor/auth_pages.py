@@ -10,9 +10,7 @@ from litestar.response import Redirect, Template
 from backend.domain.auth import users
 from backend.domain.auth.permissions import permissions_of
 from backend.domain.errors import DomainError
-from backend.http.floor.common import new_key
-from backend.http.session import DEVICE_COOKIE, SESSION_COOKIE, load_session, requires, session_of
-from sync.envelopes import DEVICE_ID_LENGTH_MAX
+from backend.http.session import DEVICE_COOKIE, DEVICE_KEY_COOKIE, SESSION_COOKIE, load_session, requires, session_of
 
 DEVICE_COOKIE_MAX_AGE_S = 10 * 365 * 24 * 3600
 FLOOR_ACTIONS = [  # (permission, route name, label)
@@ -34,30 +32,23 @@ async def signin_screen() -> Template:
     return _signin()
 
 
-def _device_id(cookie: str | None) -> str:
-    """The device id the handheld made for itself (see outbox.js), if it is a sane one."""
-    if cookie and len(cookie) <= DEVICE_ID_LENGTH_MAX and cookie.replace("-", "").isalnum():
-        return cookie
-    return new_key()
-
-
 @post("/signin", name="signin_post")
 async def signin(request: Request) -> Template | Redirect:
     form = await request.form()
     code, pin = str(form.get("code") or "").strip(), str(form.get("pin") or "")
-    device = _device_id(request.cookies.get(DEVICE_COOKIE))
     try:
-        token, _ = await users.sign_in(code, pin, device)
+        signed_in = await users.sign_in(code, pin, request.cookies.get(DEVICE_KEY_COOKIE, ""))
     except DomainError as exc:
         return _signin(exc.message, code, status=401)
-    settings = request.app.state.settings
-    cookies = [
-        Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="strict", secure=settings.secure_cookies,
-               path="/"),
-        # Not a credential: the outbox reads it so the session and the device's scans name the same device.
-        Cookie(key=DEVICE_COOKIE, value=device, httponly=False, samesite="strict", secure=settings.secure_cookies,
-               max_age=DEVICE_COOKIE_MAX_AGE_S, path="/"),
-    ]
+    secure = request.app.state.settings.cookies_secure
+    cookies = [Cookie(key=SESSION_COOKIE, value=signed_in.token, httponly=True, samesite="strict", secure=secure,
+                      path="/")]
+    if signed_in.device_key:  # enrolled just now: the handheld's identity, issued by the server
+        cookies.append(Cookie(key=DEVICE_KEY_COOKIE, value=signed_in.device_key, httponly=True, samesite="strict",
+                              secure=secure, max_age=DEVICE_COOKIE_MAX_AGE_S, path="/"))
+    # Public: the outbox reads it to name this device in its scans. The server never trusts it.
+    cookies.append(Cookie(key=DEVICE_COOKIE, value=signed_in.session.device_id, httponly=False, samesite="strict",
+                          secure=secure, max_age=DEVICE_COOKIE_MAX_AGE_S, path="/"))
     return Redirect(path=request.app.route_reverse("floor_home"), cookies=cookies, status_code=303)
 
 
