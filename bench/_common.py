@@ -113,7 +113,9 @@ def start_server(url: str, log_path: Path, *, pool_max: int = 20,
                  env_extra: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """`python -m backend serve` on a free port against `url`, without Redis (in-process jobs).
     Returns the process and its base URL once /healthz answers."""
+    # The load generator talks plain HTTP to 127.0.0.1: cookies without Secure (production has them).
     env = {**os.environ, "STOCKLINE_DATABASE_URL": url, "STOCKLINE_SECRET": "bench-secret",
+           "STOCKLINE_SECURE_COOKIES": "false",
            "STOCKLINE_DB_POOL_MIN": str(min(pool_max, 4)), "STOCKLINE_DB_POOL_MAX": str(pool_max),
            **(env_extra or {})}
     env.pop("STOCKLINE_REDIS_URL", None)

@@ -144,10 +144,9 @@ class Handheld:
                                         limits=httpx.Limits(max_connections=connections))
         self.csrf = ""
         self.forward = True
-        self.device_id = f"hh-bench-{uuid.uuid4()}"
+        self.device_id = ""  # issued by the server at sign-in
         self.seq = 0
         self.user_id = 0
-        self.client.cookies.set("stockline_device", self.device_id)  # as outbox.js sets it before sign-in
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -161,6 +160,7 @@ class Handheld:
                                    headers={"x-csrftoken": self.csrf, "Origin": self.base})
         if r.status_code != 303 or "stockline_session" not in self.client.cookies:
             raise RuntimeError(f"sign-in of {self.device.code} failed: {r.status_code} {r.text[:300]}")
+        self.device_id = self.client.cookies["stockline_device"]  # what outbox.js reads
         r = await self.client.get("/floor/move")  # the screen the handheld works on
         r.raise_for_status()
         match = KEY_RE.search(r.text)
