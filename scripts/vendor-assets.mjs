@@ -7,4 +7,13 @@ writeFileSync("web/static/htmx.min.js", `/* htmx.org ${pkg("htmx.org")} (BSD-2-C
 mkdirSync("web/static/vendor/barcode-detector", { recursive: true });
 copyFileSync("node_modules/barcode-detector/dist/iife/ponyfill.js", "web/static/vendor/barcode-detector/ponyfill.js");
 copyFileSync("node_modules/zxing-wasm/dist/reader/zxing_reader.wasm", "web/static/vendor/barcode-detector/zxing_reader.wasm");
-console.log(`vendored htmx ${pkg("htmx.org")}, barcode-detector ${pkg("barcode-detector")}, zxing-wasm ${pkg("zxing-wasm")}`);
+// The API docs page (/api/v1/schema): Swagger UI, served from /static so it renders with no outside network.
+// The source-map comment is dropped: the .map files are not vendored.
+mkdirSync("web/static/vendor/swagger-ui", { recursive: true });
+for (const name of ["swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css"]) {
+  const text = readFileSync(`node_modules/swagger-ui-dist/${name}`, "utf8").replace(/\n?\/[*/]# sourceMappingURL=\S+?( \*\/)?\s*$/, "\n");
+  writeFileSync(`web/static/vendor/swagger-ui/${name}`, text);
+}
+copyFileSync("node_modules/swagger-ui-dist/LICENSE", "web/static/vendor/swagger-ui/LICENSE");
+console.log(`vendored htmx ${pkg("htmx.org")}, barcode-detector ${pkg("barcode-detector")}, zxing-wasm ${pkg("zxing-wasm")}, ` +
+  `swagger-ui-dist ${pkg("swagger-ui-dist")}`);

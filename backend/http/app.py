@@ -10,6 +10,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -37,6 +38,16 @@ from jobs.inprocess import InProcessJobs
 # for a fraction of its CPU, which matters because every scan response is compressed afresh.
 COMPRESS_MIN_BYTES = 500
 GZIP_LEVEL = 6
+
+
+# The docs page loads Swagger UI from our own /static (vendored from npm by scripts/vendor-assets.mjs), not
+# from a CDN: it renders on a warehouse network with no way out.
+_SWAGGER = "/static/vendor/swagger-ui"
+_API_DOCS_PAGE = SwaggerRenderPlugin(
+    js_url=f"{_SWAGGER}/swagger-ui-bundle.js", css_url=f"{_SWAGGER}/swagger-ui.css",
+    standalone_preset_js_url=f"{_SWAGGER}/swagger-ui-standalone-preset.js",
+    favicon="<link rel='icon' type='image/png' href='/static/icons/icon-192.png'>", path=["/", "/swagger"],
+)
 
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None) -> Litestar:
@@ -86,6 +97,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="stl_ token")}
             ),
             security=[{"bearer": []}],
+            render_plugins=[_API_DOCS_PAGE],
         ),
         debug=False,
         logging_config=None,  # backend/logging.py configures the standard library's logging (text or JSON)
