@@ -9,7 +9,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -104,6 +104,7 @@ def serve(host: str | None, port: int | None) -> None:
 def worker(burst: bool, check: bool) -> None:
     from arq.worker import check_health, run_worker
 
+    from backend.logging import configure_logging
     from jobs.worker import worker_settings
 
     settings = Settings.from_env()
@@ -139,7 +140,6 @@ def demo(port: int | None, no_serve: bool) -> None:
     from backend.demo import DEMO_USERS, seed_demo
 
     settings = Settings.from_env()
-    from backend.logging import configure_logging
     token = _with_db(seed_demo)
     url = f"http://{settings.host}:{port or settings.port}/"
     click.echo(f"Stockline demo: {url}")
@@ -150,6 +150,69 @@ def demo(port: int | None, no_serve: bool) -> None:
         click.echo(f"  {code:<8} PIN {pin}  {role:<8} {name}")
     if not no_serve:
         _serve(settings, settings.host, port or settings.port)
+
+
+class _TerminalProgress:
+    """Progress of a long import on stderr: one line redrawn on a terminal, a line per 10 % otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last: tuple[str, int] = ("", -1)
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        tenth = done * 10 // total if total else 10
+        if self.tty:
+            click.echo(f"\r{phase} {done:,}/{total:,} rows", err=True, nl=phase == "done")
+        elif (phase, tenth) != self.last:
+            click.echo(f"{phase} {done:,}/{total:,} rows", err=True)
+        self.last = (phase, tenth)
+
+
+@main.command("import", help="Import a catalogue CSV: items, barcodes, locations or opening stock. Every row is "
+                             "checked first; any error (listed with its line) imports nothing.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", type=click.Choice(["items", "barcodes", "locations", "stock"]), default=None,
+              help="What the file holds (default: told by its header).")
+@click.option("--dry-run", is_flag=True, help="Check every row, write nothing.")
+def import_(path: str, kind: str | None, dry_run: bool) -> None:
+    from pathlib import Path
+
+    from backend.domain import imports
+    from backend.domain.auth.audit import Actor
+
+    file = Path(path)
+    try:
+        parsed = imports.read_file(file.read_bytes(), kind, file.name)  # type: ignore[arg-type]
+    except imports.InvalidFile as exc:
+        click.echo(f"{file.name}: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"{file.name}: {len(parsed.rows):,} {parsed.kind} row(s)", err=True)
+    report = _with_db(lambda: imports.import_file(parsed, Actor("system:cli", device="cli"), _TerminalProgress(),
+                                                  dry_run=dry_run))
+    for error in report.errors:
+        click.echo(f"{file.name}:{error.line}: {error.message}")
+    if report.errors_total > len(report.errors):
+        click.echo(f"... and {report.errors_total - len(report.errors)} more error(s)")
+    click.echo(("dry run: " if dry_run and report.ok else "") + report.summary())
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command("export", help="Export items, barcodes, locations (the import formats), stock or movements as CSV.")
+@click.argument("kind", type=click.Choice(["items", "barcodes", "locations", "stock", "movements"]))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="File to write (default: standard output).")
+def export(kind: str, output: str | None) -> None:
+    from backend.domain import imports
+
+    async def write(out: Any) -> None:
+        async for chunk in imports.export_csv(kind):  # type: ignore[arg-type]
+            out.write(chunk)
+
+    if output is None:
+        _with_db(lambda: write(sys.stdout))
+        return
+    with open(output, "w", newline="", encoding="utf-8") as out:
+        _with_db(lambda: write(out))
 
 
 @main.group(help="Floor users (badge code + PIN).")

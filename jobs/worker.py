@@ -10,7 +10,7 @@ from arq.connections import RedisSettings
 
 from backend import db
 from backend.settings import Settings
-from jobs import tasks
+from jobs import imports, tasks
 from jobs.observe import observe_all
 
 JOB_TIMEOUT_S = 300
@@ -44,7 +44,7 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
         await on_startup(ctx)
 
     options = {
-        "functions": [tasks.expire_reservations, tasks.ledger_check],
+        "functions": [tasks.expire_reservations, tasks.ledger_check, imports.import_catalogue],
         "cron_jobs": [
             cron(tasks.expire_reservations, minute=None, second=0, unique=True, timeout=JOB_TIMEOUT_S),
             cron(tasks.ledger_check, hour=3, minute=15, unique=True, timeout=JOB_TIMEOUT_S),

@@ -17,7 +17,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from backend import db
-from backend.http import health, observe, sync_routes, tablet
+from backend.http import health, observe, sync_routes, tablet, tablet_imports
 from backend.http.app_paths import WEB_DIR
 from backend.http.controllers.api import (
     ItemController,
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
     )
     app = Litestar(
         route_handlers=[
-            api, *health.ROUTES, *observe.metrics_routes(settings.metrics_enabled), *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
+            api, *health.ROUTES, *observe.metrics_routes(settings.metrics_enabled), *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *tablet_imports.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         lifespan=[lifespan],

@@ -14,7 +14,8 @@ _PERMISSIONS["lead"] = (
     _PERMISSIONS["picker"] | _PERMISSIONS["receiver"] | _PERMISSIONS["counter"]
     | {"adjust", "create_pick_list", "resolve_short_picks", "approvals_view", "stock_search"}
 )
-_PERMISSIONS["manager"] = _PERMISSIONS["lead"] | {"approve", "users_view", "audit_view", "devices_manage"}
+_PERMISSIONS["manager"] = _PERMISSIONS["lead"] | {"approve", "users_view", "audit_view", "devices_manage",
+                                                   "catalog_manage"}
 _PERMISSIONS["admin"] = _PERMISSIONS["manager"] | {"users_manage"}
 
 PERMISSIONS = frozenset(p for perms in _PERMISSIONS.values() for p in perms)

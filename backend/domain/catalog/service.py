@@ -24,6 +24,7 @@ from backend.domain.quantities import require_qty
 
 SKU_LENGTH_MAX = 64
 BARCODE_LENGTH_MAX = 128
+LOOKUP_BATCH_MAX = 500
 
 
 class UnitSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -132,6 +133,18 @@ async def _units_for(item_ids: list[int]) -> dict[int, dict[str, int]]:
     return units
 
 
+async def items_by_sku_key(keys: list[str]) -> dict[str, ItemView]:
+    """Items by `sku_key`, read in bounded batches (catalogue imports look up thousands at once)."""
+    found: dict[str, ItemView] = {}
+    for start in range(0, len(keys), LOOKUP_BATCH_MAX):
+        batch = keys[start:start + LOOKUP_BATCH_MAX]
+        marks = ", ".join("{}" for _ in batch)
+        rows = await db.fetch(f"SELECT {_ITEM_COLUMNS}, sku_key FROM items WHERE sku_key IN ({marks})", *batch)
+        units = await _units_for([r["id"] for r in rows])
+        found.update({r["sku_key"]: _row_to_item(r, units[r["id"]]) for r in rows})
+    return found
+
+
 async def find_item(sku: str) -> ItemView | None:
     row = await db.fetch_one(f"SELECT {_ITEM_COLUMNS} FROM items WHERE sku_key = {{}}", sku_key(sku))
     if row is None:
@@ -212,6 +225,16 @@ def _check_new_item(spec: NewItem) -> str:
     if spec.components and (spec.lot_tracked or spec.serial_tracked):
         raise InvalidInput("A kit is built from its components and cannot be lot or serial tracked.")
     return sku
+
+
+def check_item_spec(spec: NewItem) -> str:
+    """The checks create_item makes before touching the database; returns the cleaned SKU."""
+    return _check_new_item(spec)
+
+
+def check_barcode(code: str) -> str:
+    """A barcode's shape and, for GTINs, its check digit; returns it cleaned."""
+    return _validate_barcode(code)
 
 
 async def create_item(spec: NewItem, actor: audit.Actor = SYSTEM) -> ItemView:

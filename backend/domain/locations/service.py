@@ -22,6 +22,7 @@ VIRTUAL_CODES = {
     "scrap": "SCRAP",
 }
 CODE_LENGTH_MAX = 40
+LOOKUP_BATCH_MAX = 500
 
 
 class NewLocation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -59,6 +60,17 @@ def _view(row: dict) -> LocationView:
 async def find_location(code: str) -> LocationView | None:
     row = await db.fetch_one(f"SELECT {_COLUMNS} FROM locations WHERE code_key = {{}}", code.strip().casefold())
     return _view(row) if row else None
+
+
+async def locations_by_code_key(keys: list[str]) -> dict[str, LocationView]:
+    """Locations by lower-cased code, read in bounded batches (catalogue imports)."""
+    found: dict[str, LocationView] = {}
+    for start in range(0, len(keys), LOOKUP_BATCH_MAX):
+        batch = keys[start:start + LOOKUP_BATCH_MAX]
+        marks = ", ".join("{}" for _ in batch)
+        rows = await db.fetch(f"SELECT {_COLUMNS}, code_key FROM locations WHERE code_key IN ({marks})", *batch)
+        found.update({r["code_key"]: _view(r) for r in rows})
+    return found
 
 
 async def get_location(code: str) -> LocationView:
@@ -111,6 +123,11 @@ def _check_code(code: str) -> str:
     if not cleaned or len(cleaned) > CODE_LENGTH_MAX or any(c.isspace() for c in cleaned):
         raise InvalidInput(f"Location code must be 1–{CODE_LENGTH_MAX} characters without spaces, got {code!r}.")
     return cleaned
+
+
+def check_code(code: str) -> str:
+    """A location code's shape (what create_location checks first); returns it cleaned."""
+    return _check_code(code)
 
 
 async def _insert(code: str, barcode: str, name: str, kind: str, parent_id, warehouse_id, walk_seq: int) -> int:
