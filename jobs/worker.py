@@ -11,6 +11,7 @@ from arq.connections import RedisSettings
 from backend import db
 from backend.settings import Settings
 from jobs import imports, tasks
+from jobs.orders import allocate_backorders, import_channel_orders
 from jobs.observe import observe_all
 
 JOB_TIMEOUT_S = 300
@@ -44,8 +45,11 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
         await on_startup(ctx)
 
     options = {
-        "functions": [tasks.expire_reservations, tasks.ledger_check, imports.import_catalogue],
+        "functions": [import_channel_orders, allocate_backorders, tasks.expire_reservations, tasks.ledger_check, imports.import_catalogue],
         "cron_jobs": [
+            # Channel orders: woken by each webhook; these runs catch a lost wake and arriving stock.
+            cron(import_channel_orders, second=set(range(0, 60, 10)), unique=True, timeout=JOB_TIMEOUT_S),
+            cron(allocate_backorders, second=set(range(5, 60, 10)), unique=True, timeout=JOB_TIMEOUT_S),
             cron(tasks.expire_reservations, minute=None, second=0, unique=True, timeout=JOB_TIMEOUT_S),
             cron(tasks.ledger_check, hour=3, minute=15, unique=True, timeout=JOB_TIMEOUT_S),
         ],

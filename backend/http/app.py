@@ -18,6 +18,7 @@ from litestar.template import TemplateConfig
 
 from backend import db
 from backend.http import health, observe, sync_routes, tablet, tablet_imports
+from backend.http import tablet_orders, webhooks
 from backend.http.app_paths import WEB_DIR
 from backend.http.controllers.api import (
     ItemController,
@@ -28,10 +29,12 @@ from backend.http.controllers.api import (
     resolve_barcode,
 )
 from backend.http.controllers.commands import COMMAND_ROUTES
+from backend.http.controllers.orders_api import ChannelController, OrderController
 from backend.http.errors import EXCEPTION_HANDLERS
 from backend.http.floor import auth_pages, counting, fulfil, pwa, stock
 from backend.logging import configure_logging
 from backend.settings import Settings
+from jobs.dispatch import STATE_KEY, start_order_import
 from jobs.inprocess import InProcessJobs
 
 # Below ~500 B gzip saves less than its header costs; level 6 is zlib's default: nearly level 9's size
@@ -56,13 +59,17 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
     jobs = InProcessJobs(settings) if (run_jobs if run_jobs is not None else settings.redis_url is None) else None
 
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app_: Litestar) -> AsyncIterator[None]:
         await db.connect(settings)
         if jobs:
             jobs.start()
+        # Channel deliveries are imported by a job: arq with Redis, a loop in this process without.
+        order_import = app_.state[STATE_KEY] = await start_order_import(settings, in_process=jobs is not None)
         try:
             yield
         finally:
+            if order_import:
+                await order_import.stop()
             if jobs:
                 await jobs.stop()
             await db.disconnect()
@@ -71,20 +78,20 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
         path="/api/v1",
         route_handlers=[
             ItemController, LocationController, StockController, MovementController, ReservationController,
-            resolve_barcode, *COMMAND_ROUTES,
+            resolve_barcode, *COMMAND_ROUTES, OrderController, ChannelController,
         ],
     )
     app = Litestar(
         route_handlers=[
-            api, *health.ROUTES, *observe.metrics_routes(settings.metrics_enabled), *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *tablet_imports.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
+            api, *health.ROUTES, *webhooks.ROUTES, *tablet_orders.ROUTES, *observe.metrics_routes(settings.metrics_enabled), *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *tablet_imports.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         # Screens use cookie sessions, so every form and htmx POST carries a CSRF token; the JSON API
-        # uses bearer tokens (no ambient credentials), so it is excluded.
+        # uses bearer tokens (no ambient credentials), so it is excluded; channel webhooks are signed (HMAC).
         csrf_config=CSRFConfig(secret=settings.csrf_secret(), cookie_secure=settings.cookies_secure,
-                               cookie_samesite="strict", exclude=["^/api/"]),
+                               cookie_samesite="strict", exclude=["^/api/", "^/webhooks/"]),
         compression_config=CompressionConfig(backend="gzip", minimum_size=COMPRESS_MIN_BYTES,
                                              gzip_compress_level=GZIP_LEVEL),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

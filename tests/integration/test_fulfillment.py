@@ -71,7 +71,7 @@ async def test_order_reserves_in_walk_order_and_backorders_the_rest():
     placed = await order("SO-1", MUG=12)
     reserved = {r.location: r.open_qty for r in await ledger_queries.reservations(order_ref="SO-1")}
     assert reserved == {"WH1-Z9": 2, b1: 4, b3: 3}
-    assert (placed.status, placed.lines[0].backordered_qty, placed.lines[0].allocated_qty) == ("open", 3, 9)
+    assert (placed.status, placed.lines[0].backordered_qty, placed.lines[0].allocated_qty) == ("released", 3, 9)
 
 
 async def test_order_with_too_little_stock_only_reserves_what_it_needs_in_walk_order():
@@ -335,8 +335,10 @@ async def test_every_step_writes_an_audit_row_with_the_actor():
     await f.confirm_shipment(carton.code, "UPS", "1Z999AA1", key=key(), actor=LEAD)
     rows = await db.fetch("SELECT action, actor, device FROM audit_log WHERE actor IN ({}, {}) ORDER BY id",
                           LEAD.label, PICKER.label)
-    assert [r["action"] for r in rows] == ["order.create", "pick_list.create", "pick.confirm", "carton.start",
-                                           "carton.pack", "carton.finish", "shipment.confirm"]
-    assert rows[2]["actor"] == "picker-7" and rows[2]["device"] == "scanner-7"
+    assert [r["action"] for r in rows] == ["order.create", "order.validate", "order.reserve", "order.release",
+                                           "order.pick", "pick_list.create", "pick.confirm", "carton.start",
+                                           "carton.pack", "carton.finish", "order.pack", "order.ship",
+                                           "shipment.confirm"]
+    assert rows[6]["actor"] == "picker-7" and rows[6]["device"] == "scanner-7"
     movements = await ledger_queries.movements()
     assert {m.actor for m in movements if m.reason in ("pick", "shipment")} == {"picker-7", "lead-1"}

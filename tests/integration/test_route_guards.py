@@ -21,7 +21,9 @@ PIN = "2468"
 
 
 def _public(path: str) -> bool:
-    return path in PUBLIC or path.startswith(("/static/", "/api/v1/schema"))
+    # Channel webhooks carry no session or token: the HMAC signature over the body is their credential
+    # (an unsigned request is a 401; tests/integration/test_webhooks.py).
+    return path in PUBLIC or path.startswith(("/static/", "/api/v1/schema", "/webhooks/"))
 
 
 def _routes(app) -> list[tuple[str, str, object]]:

@@ -1,26 +1,18 @@
-"""Placing an order: one row per order and line, stock reserved per line, the rest backordered.
-
-Manual orders (a lead on a tablet) and, later, channel orders (webhooks, imports) share
-`_place_order`; only `channel` and `external_ref` differ.
-"""
+"""A lead's manual order on the tablet: placed through the orders area like every other order
+(backend/domain/orders), pinned to one warehouse and released with whatever could be reserved."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import msgspec
 
 from backend import db
-from backend.domain.auth import audit
+from backend.domain import orders
 from backend.domain.auth.audit import Actor
 from backend.domain.catalog.service import ItemView, get_item
-from backend.domain.errors import AlreadyExists, InvalidInput
-from backend.domain.fulfillment.allocation import Allocation, BinStock, allocate
-from backend.domain.fulfillment.idempotency import run_once, sub_key
+from backend.domain.errors import InvalidInput
+from backend.domain.fulfillment.idempotency import run_once
 from backend.domain.fulfillment.queries import OrderView, get_order_by_id
-from backend.domain.fulfillment.rules import ORDER_LINES_MAX, check_order_ref, order_ref_key
-from backend.domain.ledger import commands as ledger
+from backend.domain.fulfillment.rules import ORDER_LINES_MAX, check_order_ref
 from backend.domain.locations.service import LocationView, get_location
 from backend.domain.quantities import require_qty
 
@@ -66,89 +58,23 @@ async def _orderable(sku: str) -> ItemView:
     return item
 
 
-async def _free_stock_in_bins(item: ItemView, warehouse: LocationView) -> list[BinStock]:
-    # On Postgres the rows are locked until commit, so the Reserve that follows cannot find
-    # them taken by a concurrent order. SQLite needs no lock: BEGIN IMMEDIATE serializes writers.
-    lock = " FOR UPDATE OF b" if db.is_postgres() else ""
-    rows = await db.fetch(
-        "SELECT l.code, l.walk_seq, b.lot, b.on_hand - b.reserved - b.quarantined - b.damaged AS available"
-        " FROM balances b JOIN locations l ON l.id = b.location_id"
-        " WHERE b.item_id = {} AND l.warehouse_id = {} AND l.kind = 'bin' AND l.active"
-        " AND b.on_hand - b.reserved - b.quarantined - b.damaged > 0"
-        f" ORDER BY b.id{lock}",
-        item.id, warehouse.id,
-    )
-    return [BinStock(r["code"], r["walk_seq"], r["lot"], int(r["available"])) for r in rows]
+async def create_manual_order(spec: NewManualOrder, *, key: str, actor: Actor) -> OrderView:
+    """Create an order and reserve its lines from bins in walk order; what is missing is backordered
+    (and allocated when stock arrives). The order is released at once: a lead typed it to have it picked.
 
-
-async def _reserve(item: ItemView, allocation: Allocation, ref: str, key: str, actor: Actor) -> list[int]:
-    if not allocation.takes:
-        return []
-    lines = [ledger.ReserveLine(sku=item.sku, qty=qty, location=b.location, lot=b.lot) for b, qty in allocation.takes]
-    result = await ledger.execute(ledger.Reserve(lines=lines, order_ref=ref, doc_ref=ref), key=key, actor=actor.label)
-    return result.reservation_ids
-
-
-async def _insert_line(order_id: int, line_no: int, item: ItemView, qty: int, backordered: int) -> int:
-    row = await db.fetch_one(
-        "INSERT INTO order_lines (order_id, line_no, item_id, qty, backordered_qty)"
-        " VALUES ({}, {}, {}, {}, {}) RETURNING id",
-        order_id, line_no, item.id, qty, backordered,
-    )
-    assert row is not None
-    return row["id"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Placing:
-    """The order being placed, as the per-line steps need it."""
-
-    order_id: int
-    ref: str
-    warehouse: LocationView
-    key: str
-    actor: Actor
-
-
-async def _reserve_line(o: _Placing, line_no: int, item: ItemView, qty: int) -> dict[str, object]:
-    allocation = allocate(qty, await _free_stock_in_bins(item, o.warehouse))
-    reservation_ids = await _reserve(item, allocation, o.ref, sub_key(o.key, f"reserve:{line_no}"), o.actor)
-    line_id = await _insert_line(o.order_id, line_no, item, qty, allocation.backordered)
-    for reservation_id in reservation_ids:
-        await db.fetch("INSERT INTO order_reservations (order_line_id, reservation_id) VALUES ({}, {})",
-                       line_id, reservation_id)
-    return {"line": line_no, "sku": item.sku, "qty": qty, "backordered": allocation.backordered}
-
-
-async def _insert_order(ref: str, channel: str, external_ref: str, warehouse: LocationView, key: str) -> int:
-    existing = await db.fetch_one("SELECT order_ref FROM orders WHERE ref_key = {}", order_ref_key(ref))
-    if existing is not None:
-        raise AlreadyExists(f"Order {existing['order_ref']} already exists. Use another order number.")
-    row = await db.fetch_one(
-        "INSERT INTO orders (order_ref, ref_key, channel, external_ref, warehouse_id, status, create_key, created_at)"
-        " VALUES ({}, {}, {}, {}, {}, 'open', {}, {}) RETURNING id",
-        ref, order_ref_key(ref), channel, external_ref, warehouse.id, key, datetime.now(UTC),
-    )
-    assert row is not None
-    return row["id"]
-
-
-async def _place_order(spec: NewManualOrder, channel: str, external_ref: str, key: str, actor: Actor) -> OrderView:
+    An order is never refused for lack of stock: the lead sees backordered quantities per line.
+    """
     ref = _check_spec(spec)
 
     async def work() -> OrderView:
         warehouse = await _warehouse(spec.warehouse)
         items = [await _orderable(line.sku) for line in spec.lines]
-        order_id = await _insert_order(ref, channel, external_ref, warehouse, key)
-        placing = _Placing(order_id, ref, warehouse, key, actor)
-        numbered = [(n, item, line.qty) for n, (item, line) in enumerate(zip(items, spec.lines, strict=True), 1)]
-        placed: dict[int, dict[str, object]] = {}
-        # Lines are reserved in item order so that two orders lock balance rows in the same order.
-        for line_no, item, qty in sorted(numbered, key=lambda n: (n[1].id, n[0])):
-            placed[line_no] = await _reserve_line(placing, line_no, item, qty)
-        after = {"order_ref": ref, "channel": channel, "warehouse": warehouse.code,
-                 "lines": [placed[n] for n in sorted(placed)]}
-        await audit.record(actor, "order.create", "order", order_id, None, after)
+        lines = tuple(orders.PlacedLine(n, item.id, line.qty)
+                      for n, (item, line) in enumerate(zip(items, spec.lines, strict=True), start=1))
+        placement = orders.Placement(order_ref=ref, channel="manual", warehouse_id=warehouse.id,
+                                     warehouse_pinned=True, lines=lines)
+        order_id = await orders.insert_order(placement, key=key, actor=actor)
+        await orders.advance(order_id, actor=actor, status="imported")
         return await get_order_by_id(order_id)
 
     async def replay() -> OrderView:
@@ -156,13 +82,5 @@ async def _place_order(spec: NewManualOrder, channel: str, external_ref: str, ke
         assert row is not None, "an order key was claimed without its order"
         return await get_order_by_id(row["id"])
 
-    payload = {"spec": msgspec.to_builtins(spec), "channel": channel, "external_ref": external_ref}
+    payload = {"spec": msgspec.to_builtins(spec), "channel": "manual", "external_ref": ""}
     return await run_once("place_order", payload, key=key, actor=actor, work=work, replay=replay)
-
-
-async def create_manual_order(spec: NewManualOrder, *, key: str, actor: Actor) -> OrderView:
-    """Create an order and reserve its lines from bins in walk order; what is missing is backordered.
-
-    An order is never refused for lack of stock: the lead sees backordered quantities per line.
-    """
-    return await _place_order(spec, "manual", "", key, actor)

@@ -12,24 +12,46 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from backend import db
+from backend.domain import orders as lifecycle
 from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.errors import Conflict, InvalidInput, InvalidQuantity, WrongScan
 from backend.domain.fulfillment.allocation import take_in_order
 from backend.domain.fulfillment.idempotency import run_once
-from backend.domain.fulfillment.queries import CartonView, get_carton, get_carton_by_key, get_order
+from backend.domain.fulfillment.queries import CartonView, OrderView, get_carton, get_carton_by_key, get_order
 from backend.domain.fulfillment.rules import carton_code, order_ref_key
 from backend.domain.fulfillment.scans import ItemScan, find_item_scan
+from backend.domain.locations.service import get_location
 from backend.domain.quantities import require_qty
 
 
-async def _insert_carton(order_id: int, key: str) -> int:
+async def _carton_warehouse(order: OrderView) -> int:
+    """Where the carton is packed: the warehouse holding picked, unpacked units of the order (a split
+    order is packed in each of its warehouses), the order's own warehouse first."""
+    rows = await db.fetch(
+        "SELECT p.warehouse_id, SUM(pl.picked_qty) AS units FROM pick_list_lines pl"
+        " JOIN pick_lists p ON p.id = pl.pick_list_id JOIN order_lines ol ON ol.id = pl.order_line_id"
+        " WHERE ol.order_id = {} GROUP BY p.warehouse_id"
+        " UNION ALL SELECT c.warehouse_id, -SUM(cl.qty) FROM carton_lines cl JOIN cartons c ON c.id = cl.carton_id"
+        " WHERE c.order_id = {} GROUP BY c.warehouse_id",
+        order.id, order.id,
+    )
+    unpacked: dict[int, int] = {}
+    for r in rows:
+        if r["warehouse_id"] is not None:
+            unpacked[r["warehouse_id"]] = unpacked.get(r["warehouse_id"], 0) + int(r["units"])
+    own = (await get_location(order.warehouse)).id
+    waiting = [wid for wid, units in sorted(unpacked.items()) if units > 0]
+    return own if own in waiting or not waiting else waiting[0]
+
+
+async def _insert_carton(order_id: int, warehouse_id: int, key: str) -> int:
     # The code is derived from the id, which exists only after the insert; the key stands in
     # for it meanwhile (unique, never visible outside this transaction).
     row = await db.fetch_one(
-        "INSERT INTO cartons (code, order_id, status, create_key, created_at) VALUES ({}, {}, 'open', {}, {})"
-        " RETURNING id",
-        f"pending:{key}", order_id, key, datetime.now(UTC),
+        "INSERT INTO cartons (code, order_id, status, create_key, created_at, warehouse_id)"
+        " VALUES ({}, {}, 'open', {}, {}, {}) RETURNING id",
+        f"pending:{key}", order_id, key, datetime.now(UTC), warehouse_id,
     )
     assert row is not None
     await db.fetch("UPDATE cartons SET code = {} WHERE id = {}", carton_code(row["id"]), row["id"])
@@ -41,9 +63,9 @@ async def start_carton(order_ref: str, *, key: str, actor: Actor) -> CartonView:
 
     async def work() -> CartonView:
         order = await get_order(order_ref)
-        if order.status in ("shipped", "cancelled"):
-            raise Conflict(f"Order {order.order_ref} is {order.status}; nothing more to pack.")
-        carton_id = await _insert_carton(order.id, key)
+        if order.status not in lifecycle.PACKABLE:
+            raise Conflict(f"Order {order.order_ref} is {order.status.replace('_', ' ')}; there is nothing to pack.")
+        carton_id = await _insert_carton(order.id, await _carton_warehouse(order), key)
         carton = await get_carton(carton_id)
         await audit.record(actor, "carton.start", "carton", carton_id, None,
                            {"code": carton.code, "order_ref": order.order_ref})
@@ -61,21 +83,23 @@ async def _open_carton(carton_id: int) -> CartonView:
     return carton
 
 
-async def _packable(order_id: int, scan: ItemScan) -> list[tuple[tuple[int, str], int]]:
-    """Picked but not yet packed, per (order line, lot), in line order."""
+async def _packable(order_id: int, scan: ItemScan, warehouse_id: int) -> list[tuple[tuple[int, str], int]]:
+    """Picked in the carton's warehouse but not yet packed there, per (order line, lot), in line order."""
     picked = await db.fetch(
         "SELECT pl.order_line_id, ol.line_no, pl.lot, SUM(pl.picked_qty) AS qty FROM pick_list_lines pl"
-        " JOIN order_lines ol ON ol.id = pl.order_line_id WHERE ol.order_id = {} AND ol.item_id = {}"
+        " JOIN order_lines ol ON ol.id = pl.order_line_id JOIN pick_lists p ON p.id = pl.pick_list_id"
+        " WHERE ol.order_id = {} AND ol.item_id = {} AND p.warehouse_id = {}"
         " GROUP BY pl.order_line_id, ol.line_no, pl.lot",
-        order_id, scan.item.id,
+        order_id, scan.item.id, warehouse_id,
     )
     packed = {
         (r["order_line_id"], r["lot"]): int(r["qty"])
         for r in await db.fetch(
             "SELECT cl.order_line_id, cl.lot, SUM(cl.qty) AS qty FROM carton_lines cl"
-            " JOIN order_lines ol ON ol.id = cl.order_line_id WHERE ol.order_id = {} AND ol.item_id = {}"
+            " JOIN order_lines ol ON ol.id = cl.order_line_id JOIN cartons c ON c.id = cl.carton_id"
+            " WHERE ol.order_id = {} AND ol.item_id = {} AND c.warehouse_id = {}"
             " GROUP BY cl.order_line_id, cl.lot",
-            order_id, scan.item.id,
+            order_id, scan.item.id, warehouse_id,
         )
     }
     rows = sorted(picked, key=lambda r: (r["line_no"], r["lot"]))
@@ -126,7 +150,7 @@ async def pack_scan(carton_id: int, scanned_item_code: str, qty: int, *, key: st
         order = await get_order(carton.order_ref)
         scan = await _scan_on_order(carton, order.id, scanned_item_code)
         units = scan.base_qty(qty)
-        packable = await _packable(order.id, scan)
+        packable = await _packable(order.id, scan, await _warehouse_of(carton_id))
         takes, missing = take_in_order(units, packable)
         if missing:
             have = units - missing
@@ -157,10 +181,32 @@ async def finish_carton(carton_id: int, *, key: str, actor: Actor) -> CartonView
         )
         await audit.record(actor, "carton.finish", "carton", carton_id, {"status": "open"},
                            {"status": "closed", "code": carton.code, "units": _units(carton)})
+        await _packed_when_done(carton.order_ref, actor)
         return await get_carton(carton_id)
 
     return await run_once("finish_carton", {"carton_id": carton_id}, key=key, actor=actor, work=work,
                           replay=lambda: get_carton(carton_id))
+
+
+async def _warehouse_of(carton_id: int) -> int:
+    row = await db.fetch_one("SELECT c.warehouse_id, o.warehouse_id AS order_warehouse_id FROM cartons c"
+                             " JOIN orders o ON o.id = c.order_id WHERE c.id = {}", carton_id)
+    assert row is not None
+    return row["warehouse_id"] or row["order_warehouse_id"]
+
+
+async def _packed_when_done(order_ref: str, actor: Actor) -> None:
+    """An order being picked is `packed` once every unit it is owed is picked (or short) and packed
+    in closed cartons; units still backordered keep it picking."""
+    order = await get_order(order_ref)
+    if order.status != "picking":
+        return
+    left = await db.fetch_one(
+        "SELECT (SELECT COUNT(*) FROM order_lines WHERE order_id = {} AND NOT dropship"
+        " AND packed_qty + short_qty < qty) + (SELECT COUNT(*) FROM cartons WHERE order_id = {} AND status = 'open')"
+        " AS n", order.id, order.id)
+    if left is not None and int(left["n"]) == 0:
+        await lifecycle.transition(order.id, "pack", actor=actor, from_status="picking", order_ref=order.order_ref)
 
 
 def _units(carton: CartonView) -> int:

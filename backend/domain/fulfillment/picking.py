@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backend import db
+from backend.domain import orders as lifecycle
 from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.catalog.service import get_item_by_id
@@ -33,9 +34,6 @@ from backend.domain.ledger import commands as ledger
 from backend.domain.locations.service import get_location, get_location_by_id
 from backend.domain.quantities import require_qty
 
-_PICKABLE_STATUSES = ("open", "picking", "partially_shipped")
-
-
 def _refs(order_refs: str | Sequence[str]) -> list[str]:
     refs = [order_refs] if isinstance(order_refs, str) else list(order_refs)
     unique = list({order_ref_key(r): r.strip() for r in refs if r.strip()}.values())
@@ -47,23 +45,24 @@ def _refs(order_refs: str | Sequence[str]) -> list[str]:
 async def _pickable_orders(refs: list[str]) -> list[OrderView]:
     orders = [await get_order(ref) for ref in refs]
     for order in orders:
-        if order.status not in _PICKABLE_STATUSES:
-            raise Conflict(f"Order {order.order_ref} is {order.status}; there is nothing to pick.")
+        if order.status not in lifecycle.PICKABLE:
+            raise Conflict(f"Order {order.order_ref} is {order.status.replace('_', ' ')}; there is nothing to pick.")
     if len({o.warehouse for o in orders}) > 1:
         raise InvalidInput("These orders ship from different warehouses: make one pick list per warehouse.")
     return orders
 
 
-async def _candidates(order_ids: list[int]) -> list[PickCandidate]:
+async def _candidates(order_ids: list[int], warehouse_id: int) -> list[PickCandidate]:
+    """Open reservations of the orders in this warehouse (a split order's other warehouse picks its own)."""
     marks = ", ".join("{}" for _ in order_ids)
     rows = await db.fetch(
         "SELECT r.id AS reservation_id, ol.id AS order_line_id, ol.order_id, ol.line_no, r.item_id,"
         " r.location_id, l.code AS location, l.walk_seq, r.lot, r.open_qty AS qty"
         " FROM order_reservations orr JOIN reservations r ON r.id = orr.reservation_id"
         " JOIN order_lines ol ON ol.id = orr.order_line_id JOIN locations l ON l.id = r.location_id"
-        f" WHERE ol.order_id IN ({marks}) AND r.status = 'open' AND r.open_qty > 0"
+        f" WHERE ol.order_id IN ({marks}) AND r.status = 'open' AND r.open_qty > 0 AND l.warehouse_id = {{}}"
         " AND NOT EXISTS (SELECT 1 FROM pick_list_lines pl WHERE pl.reservation_id = r.id)",
-        *order_ids,
+        *order_ids, warehouse_id,
     )
     return pick_sequence([PickCandidate(**r) for r in rows])
 
@@ -90,14 +89,16 @@ async def create_pick_list(order_refs: str | Sequence[str], *, key: str, actor: 
 
     async def work() -> PickListView:
         orders = await _pickable_orders(refs)
-        lines = await _candidates([o.id for o in orders])
+        warehouse = await get_location(orders[0].warehouse)
+        lines = await _candidates([o.id for o in orders], warehouse.id)
         if not lines:
             names = ", ".join(o.order_ref for o in orders)
             raise Conflict(f"Nothing left to pick for {names}: no open reservations off a pick list.")
-        warehouse = await get_location(orders[0].warehouse)
         pick_list_id = await _insert_pick_list(warehouse.id, lines, key)
         for order in orders:
-            await db.fetch("UPDATE orders SET status = 'picking' WHERE id = {} AND status = 'open'", order.id)
+            if (order.status, "pick") in lifecycle.TRANSITIONS:  # released or packed; already picking stays so
+                await lifecycle.transition(order.id, "pick", actor=actor, from_status=order.status,  # type: ignore[arg-type]
+                                           order_ref=order.order_ref, detail={"pick_list": pick_list_id})
         after = {"orders": [o.order_ref for o in orders], "lines": len(lines)}
         await audit.record(actor, "pick_list.create", "pick_list", pick_list_id, None, after)
         return await get_pick_list(pick_list_id)

@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from backend import db
+from backend.domain import orders as lifecycle
 from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.errors import Conflict, UnknownReference
@@ -70,23 +71,32 @@ async def _insert_shipment(order: OrderView, cartons: list[CartonView], carrier:
     return row["id"]
 
 
+async def _staging_codes(order: OrderView, cartons: list[CartonView]) -> dict[int, str]:
+    """Each carton's staging area: where the stock picked in its warehouse waits (a split order has two)."""
+    marks = ", ".join("{}" for _ in cartons)
+    rows = await db.fetch(f"SELECT id, warehouse_id FROM cartons WHERE id IN ({marks})", *[c.id for c in cartons])
+    own = (await get_location(order.warehouse)).id
+    return {r["id"]: (await staging_of(r["warehouse_id"] or own)).code for r in rows}
+
+
 async def _post_shipment(order: OrderView, cartons: list[CartonView], key: str, actor: Actor) -> dict[int, int]:
-    """One ledger Ship per item and lot; returns the shipped quantity per order line."""
-    per_sku_lot: dict[tuple[str, str], int] = defaultdict(int)
+    """One ledger Ship per staging area, item and lot; returns the shipped quantity per order line."""
+    per_sku_lot: dict[tuple[str, str, str], int] = defaultdict(int)
     per_line: dict[int, int] = defaultdict(int)
+    staging = await _staging_codes(order, cartons)
     for carton in cartons:
         for line in carton.lines:
-            per_sku_lot[(line.sku, line.lot)] += line.qty
+            per_sku_lot[(staging[carton.id], line.sku, line.lot)] += line.qty
             per_line[line.order_line_id] += line.qty
-    staging = await staging_of((await get_location(order.warehouse)).id)
-    for n, ((sku, lot), qty) in enumerate(sorted(per_sku_lot.items()), start=1):
-        ship = ledger.Ship(sku=sku, qty=qty, from_location=staging.code, lot=lot, doc_ref=order.order_ref)
+    for n, ((stage, sku, lot), qty) in enumerate(sorted(per_sku_lot.items()), start=1):
+        ship = ledger.Ship(sku=sku, qty=qty, from_location=stage, lot=lot, doc_ref=order.order_ref)
         await ledger.execute(ship, key=sub_key(key, f"ship:{n}"), actor=actor.label)
     return per_line
 
 
-async def _record_shipped(order: OrderView, per_line: dict[int, int]) -> str:
-    """Count shipped units per line; the order is shipped once every unit ordered has shipped."""
+async def _record_shipped(order: OrderView, per_line: dict[int, int], actor: Actor) -> str:
+    """Count shipped units per line; the order is shipped once every unit ordered from the warehouse
+    has shipped (dropship lines go from the supplier)."""
     for order_line_id, qty in sorted(per_line.items()):
         updated = await db.fetch(
             "UPDATE order_lines SET shipped_qty = shipped_qty + {} WHERE id = {} AND shipped_qty + {} <= packed_qty"
@@ -95,11 +105,11 @@ async def _record_shipped(order: OrderView, per_line: dict[int, int]) -> str:
         )
         assert updated, f"order line #{order_line_id} would ship more than was packed"
     owed = await db.fetch_one(
-        "SELECT COUNT(*) AS n FROM order_lines WHERE order_id = {} AND shipped_qty < qty", order.id
+        "SELECT COUNT(*) AS n FROM order_lines WHERE order_id = {} AND NOT dropship AND shipped_qty < qty", order.id
     )
-    status = "shipped" if owed is not None and int(owed["n"]) == 0 else "partially_shipped"
-    await db.fetch("UPDATE orders SET status = {} WHERE id = {}", status, order.id)
-    return status
+    event = "ship" if owed is not None and int(owed["n"]) == 0 else "ship_partial"
+    return await lifecycle.transition(order.id, event, actor=actor, from_status=order.status,  # type: ignore[arg-type]
+                                      order_ref=order.order_ref)
 
 
 async def confirm_shipment(carton_code_or_order_ref: str, carrier: str, tracking: str,
@@ -113,7 +123,7 @@ async def confirm_shipment(carton_code_or_order_ref: str, carrier: str, tracking
     async def work() -> ShipmentView:
         order, cartons = await _cartons_to_ship(carton_code_or_order_ref)
         shipment_id = await _insert_shipment(order, cartons, carrier, tracking, key)
-        status = await _record_shipped(order, await _post_shipment(order, cartons, key, actor))
+        status = await _record_shipped(order, await _post_shipment(order, cartons, key, actor), actor)
         await audit.record(actor, "shipment.confirm", "shipment", shipment_id, {"order_status": order.status},
                            {"order_ref": order.order_ref, "order_status": status, "carrier": carrier,
                             "tracking": tracking, "cartons": [c.code for c in cartons]})

@@ -1,4 +1,4 @@
-from piccolo.columns import BigInt, BigSerial, Integer, Text, Timestamptz
+from piccolo.columns import BigInt, BigSerial, Boolean, Integer, Text, Timestamptz
 from piccolo.table import Table
 
 
@@ -9,9 +9,19 @@ class Order(Table, tablename="orders"):
     channel = Text(default="manual")
     external_ref = Text(default="")
     warehouse_id = BigInt()
-    status = Text(default="open")
+    status = Text(default="imported")  # the lifecycle of backend/domain/orders/_transitions.py
     create_key = Text(unique=True)
     created_at = Timestamptz()
+    channel_id = BigInt(null=True, default=None)
+    source_version = BigInt(default=0)
+    ship_country = Text(default="")
+    ship_postcode = Text(default="")
+    payment = Text(default="captured")
+    total_cents = BigInt(default=0)
+    carrier = Text(default="")
+    promised_at = Timestamptz(null=True, default=None)
+    alloc_seq = Integer(default=0)
+    warehouse_pinned = Boolean(default=False)  # ships only from warehouse_id (manual orders)
 
 
 class OrderLine(Table, tablename="order_lines"):
@@ -25,6 +35,9 @@ class OrderLine(Table, tablename="order_lines"):
     short_qty = BigInt(default=0)
     packed_qty = BigInt(default=0)
     shipped_qty = BigInt(default=0)
+    dropship = Boolean(default=False)
+    channel_line_ref = Text(default="")
+    price_cents = BigInt(default=0)
 
 
 class OrderReservation(Table, tablename="order_reservations"):
@@ -39,6 +52,7 @@ class PickList(Table, tablename="pick_lists"):
     status = Text(default="open")
     create_key = Text(unique=True)
     created_at = Timestamptz()
+    wave_id = BigInt(null=True, default=None)
 
 
 class PickListLine(Table, tablename="pick_list_lines"):
@@ -67,6 +81,7 @@ class Carton(Table, tablename="cartons"):
     create_key = Text(unique=True)
     created_at = Timestamptz()
     closed_at = Timestamptz(null=True, default=None)
+    warehouse_id = BigInt(null=True, default=None)  # where its picked stock waits (staging)
 
 
 class CartonLine(Table, tablename="carton_lines"):
