@@ -273,3 +273,8 @@ def device_revoke(device_id: str) -> None:
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"revoked {revoked.id}")
+
+
+from backend.cli_channels import channel  # noqa: E402 - registered last, after main exists
+
+main.add_command(channel)
