@@ -34,7 +34,10 @@ async def launch(settings: Settings, run_id: int, actor: Actor) -> None:
 
         redis = await create_pool(RedisSettings.from_dsn(settings.redis_url), default_queue_name=settings.job_queue)
         try:
-            await redis.enqueue_job("import_catalogue", run_id, asdict(actor), _job_id=f"import:{run_id}")
+            # No fixed _job_id: arq keeps a finished job's id for an hour across every queue of the Redis, and
+            # run ids restart with a new database. A second delivery is harmless: run_import claims the run.
+            job = await redis.enqueue_job("import_catalogue", run_id, asdict(actor))
+            assert job is not None, "arq refused the job"
         finally:
             await redis.aclose()
         return

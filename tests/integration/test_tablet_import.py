@@ -81,3 +81,32 @@ async def test_exports_download_as_csv(manager):
     assert r.text.splitlines() == ["sku,name,base_unit,units,lot_tracked,serial_tracked,unit_cost_cents",
                                    "MUG,Mug,each,inner=6,no,no,0"]
     assert (await manager.get("/tablet/export/secrets")).status_code == 404
+
+
+async def test_with_redis_the_import_runs_on_the_worker(ledger_db):
+    """The same job on an arq worker process: the web app only queues it."""
+    import dataclasses
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    from backend.domain import imports
+    from backend.domain.auth.audit import Actor
+    from jobs.imports import launch
+    from tests.conftest import REDIS_TEST_URL
+
+    settings = dataclasses.replace(ledger_db, redis_url=REDIS_TEST_URL, job_queue=f"stockline:test:{uuid.uuid4().hex}")
+    who = Actor("user:B-MGR", "tablet-1", role="manager")
+    run_id = await imports.start_run(b"code,kind,parent\nWH7,warehouse,\nWH7-A,zone,WH7\n", None, "wh7.csv", who)
+    await launch(settings, run_id, who)
+    assert (await imports.get_run(run_id)).status == "queued"  # queued for the worker, not run here
+    env = {**os.environ, "STOCKLINE_DATABASE_URL": settings.database_url, "STOCKLINE_REDIS_URL": REDIS_TEST_URL,
+           "STOCKLINE_JOB_QUEUE": settings.job_queue}
+    worker = subprocess.run([sys.executable, "-m", "backend", "worker", "--burst"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert worker.returncode == 0, worker.stderr
+    run = await imports.get_run(run_id)
+    assert run.status == "done", worker.stdout + worker.stderr
+    assert (run.status, run.summary) == ("done", "2 locations row(s): 2 created, 0 already there.")
+    assert await table_count("locations", "code LIKE 'WH7%'") == 3  # with its staging area
