@@ -39,7 +39,9 @@ def new_sku(name: str) -> str:
 
 
 def stock(server: Server, sku: str, qty: int = 0, bin_code: str = "OB-01", pick_qty: int = 0) -> dict[str, Any]:
-    """A fresh item `sku` with `qty` in `bin_code`; with `pick_qty`, an order for it on a pick list."""
+    """A fresh item `sku` with `qty` in `bin_code`; with `pick_qty`, an order for it on a pick list.
+    The OB bins are shared by every test that uses them: fit only for moves of the test's own item. A test
+    that counts, adjusts or otherwise depends on a bin's state makes bins of its own (tests.e2e.own)."""
     spec = {"sku": sku, "qty": qty, "bin": bin_code, "pick_qty": pick_qty}
     out = subprocess.run([sys.executable, "-m", "tests.e2e.outbox_support", json.dumps(spec)], env=server.env,
                          capture_output=True, text=True, timeout=120)

@@ -13,8 +13,9 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import HANDHELD, feedback, screenshot, sign_in, start_server, stop_server, wedge
 from tests.e2e.outbox_support import drained
-from tests.e2e.seed import MUG_CASE_GTIN, MUG_GTIN, TEA_GTIN, USERS
-from tests.e2e.test_fulfilment_screens import create_order
+from tests.e2e.own import Item, own
+from tests.e2e.seed import MUG_GTIN, USERS
+from tests.e2e.test_fulfilment_screens import create_order, open_pick_list
 from tests.e2e.waits import eventually
 
 DRAIN_TIMEOUT_MS = 20000
@@ -136,27 +137,27 @@ def test_offline_sign_in_locks_after_repeated_wrong_pins(handheld):
 
 
 def test_offline_move_by_wedge_is_pending_then_sent_exactly_once(handheld, server):
+    mine = own(server, "OFM", Item(stock={0: 10}, barcodes=True))
+    item, (source, target) = mine.item, mine.bins[:2]
     open_ready(handheld, "receiver", "/floor/move")
-    before_from, before_to = server.on_hand("MUG", "A-01"), server.on_hand("MUG", "B-02")
     with offline(handheld):
-        wedge(handheld, "A-01")
-        wedge(handheld, MUG_GTIN)
-        wedge(handheld, MUG_GTIN)
+        wedge(handheld, source)
+        wedge(handheld, item.gtin)
+        wedge(handheld, item.gtin)
         expect(handheld.locator("#qty")).to_have_value("2")
-        wedge(handheld, "B-02")
-        expect(feedback(handheld)).to_contain_text("Moved 2 MUG A-01 → B-02")
+        wedge(handheld, target)
+        expect(feedback(handheld)).to_contain_text(f"Moved 2 {item.sku} {source} → {target}")
         expect(feedback(handheld)).to_contain_text("pending")
         expect(handheld.locator("#outbox-badge")).to_have_text("1 unsent")
         expect(handheld.locator("#offline-pending li")).to_have_count(1)
         screenshot(handheld, "offline-move-pending")
-        assert server.on_hand("MUG", "B-02") == before_to  # nothing reached the server
+        assert server.on_hand(item.sku, target) == 0  # nothing reached the server
     expect(handheld.locator("#outbox-badge")).to_be_hidden(timeout=DRAIN_TIMEOUT_MS)
     wait_until_sent(handheld)
     expect(handheld.locator("#offline-pending li")).to_contain_text("sent")
-    assert server.on_hand("MUG", "B-02") == before_to + 2
-    assert server.on_hand("MUG", "A-01") == before_from - 2
+    assert (server.on_hand(item.sku, source), server.on_hand(item.sku, target)) == (8, 2)
     handheld.evaluate("window.Stockline.outbox.drain()")  # another drain sends nothing again
-    assert server.on_hand("MUG", "B-02") == before_to + 2
+    assert (server.on_hand(item.sku, source), server.on_hand(item.sku, target)) == (8, 2)
     check = server.check()
     assert check.returncode == 0, check.stdout
 
@@ -234,80 +235,81 @@ def test_service_worker_version_is_the_assets_content_hash(server):
 
 
 def test_offline_receive_adds_up_scans_and_keeps_the_lot_of_a_gs1_label(handheld, server):
+    mine = own(server, "OFR", Item(barcodes=True), Item(barcodes=True, lot_tracked=True))
+    (each, lots), (first, second) = mine.items, mine.bins[:2]
     open_ready(handheld, "receiver", "/floor/receive")
-    mugs, teas = server.on_hand("MUG", "A-02"), server.on_hand("TEA", "A-03")
     with offline(handheld):
-        wedge(handheld, MUG_CASE_GTIN)  # a case: 24 each
-        wedge(handheld, MUG_GTIN)
+        wedge(handheld, each.case_gtin)  # a case: 24 each
+        wedge(handheld, each.gtin)
         expect(handheld.locator("#qty")).to_have_value("25")
-        wedge(handheld, "A-02")
-        expect(feedback(handheld)).to_contain_text("Received 25 MUG into A-02")
-        wedge(handheld, f"]C101{'0' * 6}{TEA_GTIN}1727123110L-OFF")
+        wedge(handheld, first)
+        expect(feedback(handheld)).to_contain_text(f"Received 25 {each.sku} into {first}")
+        wedge(handheld, lots.gs1("L-OFF"))
         expect(handheld.locator("#lot")).to_have_value("L-OFF")
-        wedge(handheld, f"]C101{'0' * 6}{TEA_GTIN}1727123110L-OTHER")  # two lots are never posted as one
-        expect(feedback(handheld)).to_contain_text("Finish or clear TEA lot L-OFF before scanning lot L-OTHER")
-        wedge(handheld, "WH1-A")  # a zone, not a bin
-        expect(feedback(handheld)).to_contain_text("WH1-A is a zone location, not a bin")
-        wedge(handheld, "A-03")
-        expect(feedback(handheld)).to_contain_text("Received 1 TEA into A-03")
+        wedge(handheld, lots.gs1("L-OTHER"))  # two lots are never posted as one
+        expect(feedback(handheld)).to_contain_text(f"Finish or clear {lots.sku} lot L-OFF before scanning lot L-OTHER")
+        wedge(handheld, mine.zone)  # a zone, not a bin
+        expect(feedback(handheld)).to_contain_text(f"{mine.zone} is a zone location, not a bin")
+        wedge(handheld, second)
+        expect(feedback(handheld)).to_contain_text(f"Received 1 {lots.sku} into {second}")
         expect(handheld.locator("#outbox-badge")).to_have_text("2 unsent")
     expect(handheld.locator("#outbox-badge")).to_be_hidden(timeout=DRAIN_TIMEOUT_MS)
     wait_until_sent(handheld)
-    assert server.on_hand("MUG", "A-02") == mugs + 25
-    assert server.on_hand("TEA", "A-03") == teas + 1
-    tea = [r for r in server.api("/stock", sku="TEA", location="A-03")["items"] if r["lot"] == "L-OFF"]
-    assert tea and tea[0]["on_hand"] == 1
+    assert server.on_hand(each.sku, first) == 25
+    rows = server.api("/stock", sku=lots.sku, location=second)["items"]
+    assert [(r["lot"], r["on_hand"]) for r in rows] == [("L-OFF", 1)]
 
 
 def test_offline_pick_walks_the_cached_pick_list(tablet, handheld, server):
-    create_order(tablet, "MUG 1")
+    mine = own(server, "OFP", Item(stock={1: 3}, barcodes=True), Item(stock={0: 3}))
+    (item, other), (wrong_bin, bin_code) = mine.items, mine.bins[:2]
+    order = create_order(tablet, f"{item.sku} 1")
     sign_in(handheld, "picker")
-    handheld.goto("/floor/pick")
-    handheld.locator("nav.menu a").last.tap()
-    handheld.wait_for_url(re.compile(r"/floor/pick/\d+$"))
+    open_pick_list(handheld, order)
     ready_for_offline(handheld)
-    bin_code = handheld.locator(".pick-bin strong").inner_text()
-    staged = server.on_hand("MUG", "WH1-STAGE")
+    expect(handheld.locator(".pick-bin strong")).to_have_text(bin_code)
     with offline(handheld):
-        wedge(handheld, "A-04" if bin_code != "A-04" else "A-03")
+        wedge(handheld, wrong_bin)
         expect(feedback(handheld)).to_contain_text(f"Wrong bin: go to {bin_code}")
         wedge(handheld, bin_code)
         expect(feedback(handheld)).to_contain_text(f"{bin_code} OK")
-        wedge(handheld, "LAMP")
-        expect(feedback(handheld)).to_contain_text("not MUG")
-        wedge(handheld, MUG_GTIN)
+        wedge(handheld, other.sku)
+        expect(feedback(handheld)).to_contain_text(f"not {item.sku}")
+        wedge(handheld, item.gtin)
         expect(feedback(handheld)).to_contain_text("Pick list done")
         expect(handheld.locator("#outbox-badge")).to_have_text("1 unsent")
     expect(handheld.locator("#outbox-badge")).to_be_hidden(timeout=DRAIN_TIMEOUT_MS)
     wait_until_sent(handheld)
-    assert server.on_hand("MUG", "WH1-STAGE") == staged + 1
+    assert server.on_hand(item.sku, "WH1-STAGE") == 1
 
 
 def test_offline_count_needs_a_count_started_online(handheld, server):
+    on_hand = 4
+    mine = own(server, "OFC", Item(stock={0: on_hand}))
+    sku, bin_code = mine.sku, mine.bins[0]
     open_ready(handheld, "counter", "/floor/count")
     with offline(handheld):
-        wedge(handheld, "A-01")  # no count of A-01 started: the server must start it
+        wedge(handheld, bin_code)  # no count of the bin started: the server must start it
         expect(feedback(handheld)).to_contain_text("needs a connection")
     handheld.goto("/floor/count")
-    wedge(handheld, "A-01")
-    expect(feedback(handheld)).to_contain_text("Counting A-01")
+    wedge(handheld, bin_code)
+    expect(feedback(handheld)).to_contain_text(f"Counting {bin_code}")
     handheld.evaluate("window.Stockline.offline.refreshSnapshot()")
-    on_hand = server.on_hand("MUG", "A-01")
     with offline(handheld):
         handheld.locator("#qty").fill(str(on_hand))
         handheld.locator("#scan").focus()
-        wedge(handheld, "MUG")
+        wedge(handheld, sku)
         expect(feedback(handheld)).to_contain_text("pending")
         expect(handheld.locator("#outbox-badge")).to_have_text("1 unsent")
     expect(handheld.locator("#outbox-badge")).to_be_hidden(timeout=DRAIN_TIMEOUT_MS)
     wait_until_sent(handheld)
     handheld.goto("/floor/count")
-    wedge(handheld, "A-01")
-    expect(handheld.locator("table.stock tr", has_text="MUG")).to_contain_text(str(on_hand))
+    wedge(handheld, bin_code)
+    expect(handheld.locator("table.stock tr", has_text=sku)).to_contain_text(str(on_hand))
     handheld.once("dialog", lambda d: d.accept())
     handheld.get_by_role("button", name="Finish count").tap()
     expect(feedback(handheld)).to_contain_text("Count done and posted")
-    assert server.on_hand("MUG", "A-01") == on_hand
+    assert server.on_hand(sku, bin_code) == on_hand
 
 
 KEEP_RESULTS = """document.addEventListener("stockline:result", (e) => {
@@ -318,22 +320,23 @@ KEEP_RESULTS = """document.addEventListener("stockline:result", (e) => {
 
 
 def test_scans_of_an_offline_session_are_sent_as_that_user(handheld, server):
+    mine = own(server, "OFS", Item(stock={0: 3}))
+    sku, (source, target) = mine.sku, mine.bins[:2]
     handheld.add_init_script(KEEP_RESULTS)  # what the server answered, for the failure message
     sign_in(handheld, "picker")
     wait_for_stored_user(handheld, "picker")
     ready_for_offline(handheld)
     sign_out(handheld)
-    before = server.on_hand("MUG", "A-04")
     with offline(handheld):
         handheld.reload()
         sign_in_offline(handheld, "picker")
         handheld.wait_for_url("**/floor")
         handheld.get_by_role("link", name="Move").click()
         expect(handheld.locator("#prompt")).to_have_text("Scan the bin to take from")
-        wedge(handheld, "A-01")
-        wedge(handheld, "MUG")
-        wedge(handheld, "A-04")
-        expect(feedback(handheld)).to_contain_text("Moved 1 MUG A-01 → A-04")
+        wedge(handheld, source)
+        wedge(handheld, sku)
+        wedge(handheld, target)
+        expect(feedback(handheld)).to_contain_text(f"Moved 1 {sku} {source} → {target}")
         envelope = handheld.evaluate("""() => new Promise((ok) => { const r = indexedDB.open("stockline-outbox");
           r.onsuccess = () => { const g = r.result.transaction("outbox").objectStore("outbox").getAll();
             g.onsuccess = () => ok(g.result.map((x) => x.envelope)); }; })""")
@@ -344,8 +347,8 @@ def test_scans_of_an_offline_session_are_sent_as_that_user(handheld, server):
     wait_until_sent(handheld)
     answers = (handheld.evaluate("sessionStorage.getItem('test.results')"),
                handheld.evaluate("window.Stockline.outbox.rejected()"), handheld.context.cookies())
-    assert server.on_hand("MUG", "A-04") == before + 1, answers
-    moves = server.api("/movements", sku="MUG", location="A-04")["items"]
+    assert server.on_hand(sku, target) == 1, answers
+    moves = server.api("/movements", sku=sku, location=target)["items"]
     assert [m["actor"] for m in moves if m["idempotency_key"].startswith("sync:")] == ["user:B-PICK"]
 
 

@@ -14,17 +14,17 @@ from tests.e2e.outbox_support import (
     drained,
     enqueue,
     listen,
-    new_sku,
     requeue_changed,
     results,
     skip_seq_numbers,
-    stock,
     sync_movements,
     txn_of,
 )
+from tests.e2e.own import Item, own
 
 def test_scans_queued_offline_survive_a_reload_and_are_sent_once_back_online(handheld, server):
-    sku = stock(server, new_sku("OFF"), 6)["sku"]
+    mine = own(server, "OBOFF", Item(stock={0: 6}))
+    sku, (b1, b2, b3, _) = mine.sku, mine.bins
     sign_in(handheld, "receiver")
     handheld.goto("/floor/move")
     handheld.evaluate("async () => { await navigator.serviceWorker.ready; }")
@@ -32,23 +32,24 @@ def test_scans_queued_offline_survive_a_reload_and_are_sent_once_back_online(han
     expect(handheld.locator(BADGE)).to_be_hidden()
     handheld.context.set_offline(True)
     try:
-        enqueue(handheld, "move", sku=sku, qty=2, from_location="OB-01", to_location="OB-02")
-        enqueue(handheld, "receive", sku=sku, qty=3, to_location="OB-03")
+        enqueue(handheld, "move", sku=sku, qty=2, from_location=b1, to_location=b2)
+        enqueue(handheld, "receive", sku=sku, qty=3, to_location=b3)
         expect(handheld.locator(BADGE)).to_have_text("2 unsent")
         handheld.reload()  # from the service worker: no network
         expect(handheld.locator(BADGE)).to_have_text("2 unsent")
         screenshot(handheld, "outbox-offline")
         assert counts(handheld) == {"pending": 2, "rejected": 0}
-        assert (server.on_hand(sku, "OB-02"), server.on_hand(sku, "OB-03")) == (0, 0)
+        assert (server.on_hand(sku, b2), server.on_hand(sku, b3)) == (0, 0)
     finally:
         handheld.context.set_offline(False)
     drained(handheld)
-    assert [server.on_hand(sku, b) for b in ("OB-01", "OB-02", "OB-03")] == [4, 2, 3]
+    assert [server.on_hand(sku, b) for b in (b1, b2, b3)] == [4, 2, 3]
     assert len(sync_movements(server, sku)) == 2
 
 
 def test_a_response_cut_off_after_the_server_committed_is_retried_and_answered_as_duplicate(handheld, server):
-    sku = stock(server, new_sku("CUT"), 5)["sku"]
+    mine = own(server, "OBCUT", Item(stock={0: 5}))
+    sku, (b1, b2) = mine.sku, mine.bins[:2]
     sign_in(handheld, "receiver")
     sent: list[int] = []  # envelopes in each request (an empty one reports the outbox's counts)
 
@@ -62,18 +63,19 @@ def test_a_response_cut_off_after_the_server_committed_is_retried_and_answered_a
 
     handheld.route("**/sync/txns", cut_off)
     listen(handheld)
-    envelope = enqueue(handheld, "move", sku=sku, qty=1, from_location="OB-01", to_location="OB-02")
+    envelope = enqueue(handheld, "move", sku=sku, qty=1, from_location=b1, to_location=b2)
     drained(handheld)
     assert [n for n in sent if n] == [1, 1]
     [answer] = results(handheld)
     assert answer["envelope"]["txn_id"] == envelope["txn_id"]
     assert (answer["result"]["status"], answer["result"]["original_status"]) == ("duplicate", "applied")
     assert [txn_of(m) for m in sync_movements(server, sku)] == [envelope["txn_id"]]
-    assert (server.on_hand(sku, "OB-01"), server.on_hand(sku, "OB-02")) == (4, 1)
+    assert (server.on_hand(sku, b1), server.on_hand(sku, b2)) == (4, 1)
 
 
 def test_server_errors_keep_the_scan_until_the_server_recovers(handheld, server):
-    sku = stock(server, new_sku("ERR"), 5)["sku"]
+    mine = own(server, "OBERR", Item(stock={0: 5}))
+    sku, b2 = mine.sku, mine.bins[1]
     sign_in(handheld, "receiver")
     calls: list[int] = []
 
@@ -86,12 +88,12 @@ def test_server_errors_keep_the_scan_until_the_server_recovers(handheld, server)
 
     handheld.route("**/sync/txns", fail_twice)
     listen(handheld)
-    enqueue(handheld, "receive", sku=sku, qty=4, to_location="OB-02")
+    enqueue(handheld, "receive", sku=sku, qty=4, to_location=b2)
     expect(handheld.locator(BADGE)).to_have_text("1 unsent")
     drained(handheld)
     assert [n for n in calls if n] == [1, 1, 1]
     assert [r["result"]["status"] for r in results(handheld)] == ["applied"]
-    assert server.on_hand(sku, "OB-02") == 4 and len(sync_movements(server, sku)) == 1
+    assert server.on_hand(sku, b2) == 4 and len(sync_movements(server, sku)) == 1
 
 
 def reported(tablet, device_id: str) -> tuple[str, str]:
@@ -102,9 +104,10 @@ def reported(tablet, device_id: str) -> tuple[str, str]:
 
 
 def test_the_same_scan_id_with_changed_details_is_refused_and_shown_until_acknowledged(handheld, tablet, server):
-    sku = stock(server, new_sku("REUSE"), 5)["sku"]
+    mine = own(server, "OBREUSE", Item(stock={0: 5}))
+    sku, (b1, b2) = mine.sku, mine.bins[:2]
     sign_in(handheld, "receiver")
-    envelope = enqueue(handheld, "move", sku=sku, qty=1, from_location="OB-01", to_location="OB-02")
+    envelope = enqueue(handheld, "move", sku=sku, qty=1, from_location=b1, to_location=b2)
     drained(handheld)
     requeue_changed(handheld, envelope, qty=3)
     with handheld.expect_response(lambda r: r.url.endswith("/sync/txns") and r.request.post_data_json["envelopes"]
@@ -114,10 +117,10 @@ def test_the_same_scan_id_with_changed_details_is_refused_and_shown_until_acknow
     expect(handheld.locator(BADGE)).to_have_text("1 not accepted")
     [row] = handheld.evaluate("Stockline.outbox.rejected()")
     assert row["txn_id"] == envelope["txn_id"] and "different details" in row["reason"]
-    assert (server.on_hand(sku, "OB-01"), server.on_hand(sku, "OB-02")) == (4, 1)
+    assert (server.on_hand(sku, b1), server.on_hand(sku, b2)) == (4, 1)
     handheld.locator(BADGE).tap()
     dialog = handheld.get_by_role("dialog")
-    expect(dialog).to_contain_text(f"Moved 3 {sku} OB-01 → OB-02")
+    expect(dialog).to_contain_text(f"Moved 3 {sku} {b1} → {b2}")
     expect(dialog).to_contain_text("different details")
     screenshot(handheld, "outbox-rejected")
     sign_in(tablet, "manager")
@@ -132,12 +135,13 @@ def test_the_same_scan_id_with_changed_details_is_refused_and_shown_until_acknow
 
 
 def test_a_gap_in_the_scan_numbers_is_flagged_to_managers(handheld, tablet, server):
-    sku = stock(server, new_sku("GAP"), 5)["sku"]
+    mine = own(server, "OBGAP", Item(stock={0: 5}))
+    sku, (b1, b2, b3) = mine.sku, mine.bins[:3]
     sign_in(handheld, "receiver")
-    first = enqueue(handheld, "move", sku=sku, qty=1, from_location="OB-01", to_location="OB-02")
+    first = enqueue(handheld, "move", sku=sku, qty=1, from_location=b1, to_location=b2)
     drained(handheld)
     skip_seq_numbers(handheld, 2)
-    later = enqueue(handheld, "move", sku=sku, qty=1, from_location="OB-01", to_location="OB-03")
+    later = enqueue(handheld, "move", sku=sku, qty=1, from_location=b1, to_location=b3)
     drained(handheld)
     assert later["seq"] == first["seq"] + 3
     cookies = {c["name"]: c["value"] for c in handheld.context.cookies()}
@@ -149,5 +153,5 @@ def test_a_gap_in_the_scan_numbers_is_flagged_to_managers(handheld, tablet, serv
     device = tablet.locator("#sync-devices tr", has_text=first["device_id"])
     expect(device).to_contain_text("B-RECV")
     screenshot(tablet, "tablet-devices-gap")
-    assert server.on_hand(sku, "OB-03") == 1  # later scans still apply
+    assert server.on_hand(sku, b3) == 1  # later scans still apply
     assert_check_clean(server)

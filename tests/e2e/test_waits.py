@@ -8,7 +8,8 @@ import time
 import pytest
 
 from tests.e2e.conftest import sign_in
-from tests.e2e.outbox_support import enqueue, new_sku, stock
+from tests.e2e.outbox_support import enqueue
+from tests.e2e.own import Item, own
 from tests.e2e.test_offline import wait_for_stored_user, wait_until_sent
 
 
@@ -27,18 +28,19 @@ def test_a_promise_predicate_does_not_wait(browser):
 
 
 def test_waiting_until_sent_fails_while_a_scan_cannot_be_sent(handheld, server):
-    sku = stock(server, new_sku("WAIT"), 2)["sku"]
+    mine = own(server, "WAIT", Item(stock={0: 2}))
+    sku, (source, target) = mine.sku, mine.bins[:2]
     sign_in(handheld, "receiver")
     handheld.context.set_offline(True)
     try:
-        enqueue(handheld, "move", sku=sku, qty=1, from_location="OB-01", to_location="OB-02")
+        enqueue(handheld, "move", sku=sku, qty=1, from_location=source, to_location=target)
         with pytest.raises(AssertionError):
             wait_until_sent(handheld, timeout_ms=1500)
     finally:
         handheld.context.set_offline(False)
     handheld.evaluate("Stockline.outbox.drain()")  # now, not after the retry's back-off
     wait_until_sent(handheld)
-    assert server.on_hand(sku, "OB-02") == 1
+    assert server.on_hand(sku, target) == 1
 
 
 def test_waiting_for_a_stored_pin_verifier_fails_for_a_badge_that_never_signed_in_here(handheld):
