@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from backend import db
+from backend.domain.ledger.retention import RESULT_RETENTION_DAYS, RESULT_RETENTION_DAYS_MIN
 from backend.settings import Settings
 
 T = TypeVar("T")
@@ -79,15 +80,27 @@ def migrate() -> None:
     click.echo(f"applied {len(applied)} migration(s)" + "".join(f"\n  {m.version:04d} {m.name}" for m in applied))
 
 
-@main.command(help="Recompute every balance from the ledger; exit 1 listing any drift.")
-def check() -> None:
-    from backend.domain.ledger.check import check_ledger
+@main.command(help="Compare every balance with the ledger (movements since the last checkpoint); exit 1 listing any drift.")
+@click.option("--full", is_flag=True, help="Start the checkpoint over: sum every movement from the first.")
+def check(full: bool) -> None:
+    from backend.domain.ledger.check import run_check
 
-    drifts = _with_db(check_ledger)
-    for d in drifts:
+    report = _with_db(lambda: run_check(full=full))
+    for d in report.drifts:
         click.echo(f"DRIFT {d}")
-    click.echo(f"ledger check: {len(drifts)} drift(s)")
-    sys.exit(1 if drifts else 0)
+    click.echo(report.summary())
+    click.echo(f"ledger check: {len(report.drifts)} drift(s)")
+    sys.exit(1 if report.drifts else 0)
+
+
+@main.command("compact-commands",
+              help="Drop the stored results of idempotency keys older than the retry window (keys stay).")
+@click.option("--keep-days", default=RESULT_RETENTION_DAYS, show_default=True,
+              type=click.IntRange(min=RESULT_RETENTION_DAYS_MIN), help="Keep answers this many days.")
+def compact_commands(keep_days: int) -> None:
+    from backend.domain.ledger.retention import compact_command_log
+
+    click.echo(_with_db(lambda: compact_command_log(keep_days=keep_days)).summary())
 
 
 @main.command(help="Serve the web app and API.")

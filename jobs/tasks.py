@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import structlog
 
 from backend.domain.errors import DomainError, UnknownReservation
-from backend.domain.ledger import commands
-from backend.domain.ledger.check import check_ledger
+from backend.domain.ledger import commands, retention
+from backend.domain.ledger.check import run_check
 from backend.domain.ledger.queries import expired_reservation_ids
 
 log = structlog.get_logger("stockline.jobs")
@@ -41,7 +41,17 @@ async def expire_reservations(ctx: dict | None = None) -> int:
 
 
 async def ledger_check(ctx: dict | None = None) -> int:
-    drifts = await check_ledger()
-    if drifts:
-        log.error("jobs.ledger_drift", count=len(drifts), first=str(drifts[0]))
-    return len(drifts)
+    """The nightly check: incremental (movements since the last checkpoint, one snapshot)."""
+    report = await run_check()
+    log.info("jobs.ledger_checked", checkpoint=report.checkpoint_movement_id, recent=report.recent_movements,
+             settled=report.settled, seconds=round(report.seconds, 3), drifts=len(report.drifts))
+    if report.drifts:
+        log.error("jobs.ledger_drift", count=len(report.drifts), first=str(report.drifts[0]))
+    return len(report.drifts)
+
+
+async def compact_command_log(ctx: dict | None = None) -> int:
+    """Drop stored answers of idempotency keys past the retry window (keys stay; see ledger/retention.py)."""
+    report = await retention.compact_command_log()
+    log.info("jobs.command_log_compacted", keys=report.keys, caught_up=report.caught_up)
+    return report.keys

@@ -45,13 +45,15 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
         await on_startup(ctx)
 
     options = {
-        "functions": [import_channel_orders, allocate_backorders, tasks.expire_reservations, tasks.ledger_check, imports.import_catalogue],
+        "functions": [import_channel_orders, allocate_backorders, tasks.expire_reservations, tasks.ledger_check, tasks.compact_command_log,
+                      imports.import_catalogue],
         "cron_jobs": [
             # Channel orders: woken by each webhook; these runs catch a lost wake and arriving stock.
             cron(import_channel_orders, second=set(range(0, 60, 10)), unique=True, timeout=JOB_TIMEOUT_S),
             cron(allocate_backorders, second=set(range(5, 60, 10)), unique=True, timeout=JOB_TIMEOUT_S),
             cron(tasks.expire_reservations, minute=None, second=0, unique=True, timeout=JOB_TIMEOUT_S),
             cron(tasks.ledger_check, hour=3, minute=15, unique=True, timeout=JOB_TIMEOUT_S),
+            cron(tasks.compact_command_log, hour=3, minute=45, unique=True, timeout=JOB_TIMEOUT_S),
         ],
         "on_startup": startup,
         "on_shutdown": on_shutdown,

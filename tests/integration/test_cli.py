@@ -11,7 +11,8 @@ import pytest
 from backend import db
 from tests.factories import item, receive, warehouse
 
-SUBCOMMANDS = [[], ["serve"], ["worker"], ["demo"], ["migrate"], ["check"], ["token"], ["token", "create"]]
+SUBCOMMANDS = [[], ["serve"], ["worker"], ["demo"], ["migrate"], ["check"], ["compact-commands"], ["token"],
+               ["token", "create"]]
 
 
 def stockline(settings, *args: str) -> subprocess.CompletedProcess:

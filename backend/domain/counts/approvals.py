@@ -124,11 +124,17 @@ class ApprovalEntry:
 
 
 # Movements into or out of the bin from the start to the submit of the count, leaving out the
-# corrections the count itself posted at submit (their command keys are on its lines).
-_MOVED_DURING_COUNT_SQL = (
-    "EXISTS (SELECT 1 FROM movements m WHERE (m.from_location_id = t.bin_id OR m.to_location_id = t.bin_id)"
+# corrections the count itself posted at submit (their command keys are on its lines). One index
+# range per side (movements_from / movements_to from the movement id noted at the start), so it reads
+# the bin's movements since the count started, not every movement the bin ever had.
+_MOVED_ON_SIDE_SQL = (
+    "EXISTS (SELECT 1 FROM movements m WHERE m.{side}_location_id = t.bin_id"
+    " AND m.id > COALESCE(t.started_after_movement_id, 0)"
     " AND m.created_at >= t.started_at AND m.created_at <= t.submitted_at"
     " AND NOT EXISTS (SELECT 1 FROM count_lines own WHERE own.task_id = t.id AND own.ledger_key = m.command_key))"
+)
+_MOVED_DURING_COUNT_SQL = (
+    f"({_MOVED_ON_SIDE_SQL.format(side='from')} OR {_MOVED_ON_SIDE_SQL.format(side='to')})"
 )
 
 

@@ -129,9 +129,14 @@ async def start_count(task_id: int, key: str, actor: Actor) -> CountOutcome:
     require_counter(actor)
 
     async def work() -> CountOutcome:
+        # Read before the start time is taken: a movement stamped at or after started_at is numbered
+        # after this read, so the approvals' index range (id > mark) misses none of them.
+        mark = await db.fetch_one("SELECT COALESCE(MAX(id), 0) AS id FROM movements")
+        assert mark is not None
         task = await _tasks.transition(
-            task_id, "open", "status = 'counting', started_by = {}, started_by_user_id = {}, started_at = {}",
-            actor.label, actor.user_id, now(),
+            task_id, "open", "status = 'counting', started_by = {}, started_by_user_id = {}, started_at = {},"
+            " started_after_movement_id = {}",
+            actor.label, actor.user_id, now(), mark["id"],
         )
         # One INSERT ... SELECT: the snapshot is one consistent read of the bin's balances.
         await db.fetch(

@@ -15,6 +15,7 @@ class CountTask(Table, tablename="count_tasks"):
     started_by = Text(default="")
     started_by_user_id = BigInt(null=True, default=None)
     started_at = Timestamptz(null=True, default=None)
+    started_after_movement_id = BigInt(null=True, default=None)
     submitted_by = Text(default="")
     submitted_by_user_id = BigInt(null=True, default=None)
     submitted_at = Timestamptz(null=True, default=None)

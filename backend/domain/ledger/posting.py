@@ -19,7 +19,13 @@ import msgspec
 
 from backend import db, metrics
 from backend.domain.catalog.service import ItemView
-from backend.domain.errors import Availability, IdempotencyConflict, InsufficientStock, InvalidInput
+from backend.domain.errors import (
+    Availability,
+    IdempotencyConflict,
+    IdempotencyKeyExpired,
+    InsufficientStock,
+    InvalidInput,
+)
 from backend.domain.locations.service import LocationView
 
 IDEMPOTENCY_KEY_LENGTH_MAX = 128
@@ -135,8 +141,12 @@ async def claim_key(key: str, kind: str, digest: str, actor: str) -> CommandResu
     )
     if claimed:
         return None
-    row = await db.fetch_one("SELECT kind, payload_hash, result FROM command_log WHERE key = {}", key)
+    row = await db.fetch_one(
+        "SELECT kind, payload_hash, result, compacted_at FROM command_log WHERE key = {}", key
+    )
     assert row is not None, "claimed key vanished"
+    if row["compacted_at"] is not None:  # past the retry window: its answer is gone (ledger/retention.py)
+        raise IdempotencyKeyExpired(key)
     if row["payload_hash"] != digest or row["kind"] != kind:
         raise IdempotencyConflict(key)
     stored = json.loads(row["result"])
@@ -253,7 +263,11 @@ async def post(key: str, kind: str, plan: Plan, actor: str) -> CommandResult:
     now = datetime.now(UTC)
     movement_ids = [await _insert_movement(key, i, leg, actor, plan.doc_ref, now) for i, leg in enumerate(plan.legs)]
     result = CommandResult(key, kind, movement_ids, plan.reservation_ids)
-    await db.fetch("UPDATE command_log SET result = {} WHERE key = {}", result.to_json(), key)
+    # One result per claimed key: a second post() under the same key (a bug) fails here and rolls back
+    # its movements. This, with command_log's primary key, is what keeps movement keys unique.
+    stored = await db.fetch("UPDATE command_log SET result = {} WHERE key = {} AND result = '' RETURNING key",
+                            result.to_json(), key)
+    assert stored, f"command {key!r} already has a result: post() runs once per claimed key"
     if movement_ids:
         db.after_commit(lambda: metrics.ledger_posted(kind, len(movement_ids)))
     return result

@@ -83,6 +83,16 @@ class MovementRow:
     created_at: datetime | str
 
 
+_MOVEMENT_COLUMNS = (
+    "m.id, i.sku, m.lot, m.qty, lf.code AS from_location, lt.code AS to_location, m.from_state, m.to_state,"
+    " m.reason, m.actor, m.doc_ref, m.reversal_of, m.idempotency_key, m.created_at"
+)
+_MOVEMENT_JOINS = (
+    " JOIN items i ON i.id = m.item_id JOIN locations lf ON lf.id = m.from_location_id"
+    " JOIN locations lt ON lt.id = m.to_location_id"
+)
+
+
 async def movements(
     *,
     after_id: int = 0,
@@ -91,18 +101,54 @@ async def movements(
     location_id: int | None = None,
     reason: str = "",
     doc_ref: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[MovementRow]:
+    """A page of movements in id order. Only the filters given are in the SQL, so each list is one
+    ordered index range that stops after `limit` rows, however long the ledger grows:
+    item → movements_item; doc_ref → movements_doc_ref; a location → movements_from and
+    movements_to, one ordered range each (UNION ALL), because `from = x OR to = x` can use neither
+    index in id order and walked every movement id for a quiet bin; no filter → the primary key.
+    A time range (since ≤ created_at < until) is served by the BRIN index on created_at (PostgreSQL).
+    """
+    where, args = ["m.id > {}"], [after_id]
+    if item_id:
+        where.append("m.item_id = {}")
+        args.append(item_id)
+    if reason:
+        where.append("m.reason = {}")
+        args.append(reason)
+    if doc_ref:
+        # The literal `<> ''` lets both databases use the partial index (it holds non-empty refs only).
+        where.append("m.doc_ref = {} AND m.doc_ref <> ''")
+        args.append(doc_ref)
+    if since is not None:
+        where.append("m.created_at >= {}")
+        args.append(since)
+    if until is not None:
+        where.append("m.created_at < {}")
+        args.append(until)
+    # With a time range, `m.id + 0` keeps PostgreSQL from walking the primary key in id order and
+    # filtering on time (it assumes matches are spread evenly; they are all in one stretch): it reads
+    # the range's pages through the BRIN index and sorts the matches instead.
+    order = "m.id + 0" if since is not None or until is not None else "m.id"
+    filters, n = " AND ".join(where), _limit(limit)
+    if not location_id:
+        rows = await db.fetch(
+            f"SELECT {_MOVEMENT_COLUMNS} FROM movements m{_MOVEMENT_JOINS} WHERE {filters} ORDER BY {order} LIMIT {{}}",
+            *args, n,
+        )
+        return [MovementRow(**r) for r in rows]
+    # A movement that changes state in place (from = to = the location) comes from the first range only.
     rows = await db.fetch(
-        "SELECT m.id, i.sku, m.lot, m.qty, lf.code AS from_location, lt.code AS to_location, m.from_state,"
-        " m.to_state, m.reason, m.actor, m.doc_ref, m.reversal_of, m.idempotency_key, m.created_at"
-        " FROM movements m JOIN items i ON i.id = m.item_id"
-        " JOIN locations lf ON lf.id = m.from_location_id JOIN locations lt ON lt.id = m.to_location_id"
-        " WHERE m.id > {} AND ({} = 0 OR m.item_id = {})"
-        " AND ({} = 0 OR m.from_location_id = {} OR m.to_location_id = {})"
-        " AND ({} = '' OR m.reason = {}) AND ({} = '' OR m.doc_ref = {})"
-        " ORDER BY m.id LIMIT {}",
-        after_id, item_id or 0, item_id or 0, location_id or 0, location_id or 0, location_id or 0,
-        reason, reason, doc_ref, doc_ref, _limit(limit),
+        f"SELECT {_MOVEMENT_COLUMNS} FROM ("
+        f" SELECT id FROM (SELECT m.id FROM movements m WHERE m.from_location_id = {{}} AND {filters}"
+        f"  ORDER BY {order} LIMIT {{}}) AS outgoing"
+        f" UNION ALL"
+        f" SELECT id FROM (SELECT m.id FROM movements m WHERE m.to_location_id = {{}} AND m.from_location_id <> {{}}"
+        f"  AND {filters} ORDER BY {order} LIMIT {{}}) AS incoming"
+        f") AS page JOIN movements m ON m.id = page.id{_MOVEMENT_JOINS} ORDER BY m.id LIMIT {{}}",
+        location_id, *args, n, location_id, location_id, *args, n, n,
     )
     return [MovementRow(**r) for r in rows]
 

@@ -1,4 +1,4 @@
-from piccolo.columns import BigInt, BigSerial, Date, Text, Timestamptz
+from piccolo.columns import BigInt, BigSerial, Date, Integer, Text, Timestamptz
 from piccolo.table import Table
 
 
@@ -9,13 +9,14 @@ class CommandLog(Table, tablename="command_log"):
     result = Text(default="")
     actor = Text()
     created_at = Timestamptz()
+    compacted_at = Timestamptz(null=True, default=None)  # result dropped past the retry window
 
 
 class Movement(Table, tablename="movements"):
     """Append-only: the database refuses UPDATE and DELETE; never call .update()/.delete()."""
 
     id = BigSerial(primary_key=True)
-    idempotency_key = Text(unique=True)
+    idempotency_key = Text()  # `{command_key}#{leg}`: unique because command_log's key is
     command_key = Text()
     item_id = BigInt()
     lot = Text(default="")
@@ -61,3 +62,31 @@ class Lot(Table, tablename="lots"):
     item_id = BigInt()
     lot = Text()
     expiry = Date(null=True, default=None)
+
+
+class LedgerCheckpoint(Table, tablename="ledger_checkpoint"):
+    """One row: the check's checkpoint covers every movement up to as_of_movement_id."""
+
+    id = Integer(primary_key=True)
+    as_of_movement_id = BigInt()
+    digest = Text()
+    rebuilt_at = Timestamptz()
+    advanced_at = Timestamptz()
+
+
+class LedgerCheckpointBalance(Table, tablename="ledger_checkpoint_balances"):
+    """Stock summed from movements up to the checkpoint (derived; `stockline check --full` rebuilds it).
+    The migration's primary key is (item_id, location_id, lot); Piccolo declares one column."""
+
+    item_id = BigInt(primary_key=True)
+    location_id = BigInt()
+    lot = Text()
+    on_hand = BigInt()
+    quarantined = BigInt()
+    damaged = BigInt()
+
+
+class CommandLogCompaction(Table, tablename="command_log_compaction"):
+    id = Integer(primary_key=True)
+    compacted_before = Timestamptz()
+    updated_at = Timestamptz()
