@@ -200,4 +200,4 @@ class IllegalTransition(Conflict):
         self.event = event
 
     def details(self) -> dict[str, object]:
-        return {"status": self.status, "event": self.event}
+        return {"order_status": self.status, "event": self.event}  # "status" is the HTTP status's name

@@ -136,11 +136,11 @@ def _partial(needs: Sequence[LineNeed], ordered: list[WarehouseOption], free: Ma
             need -= take
         codes = {w.id: w.code for w in candidates}
         parts = [f"{q} from {codes[wid]}" for wid, q in takes]
-        reason = head if not allow_split else f"{head}; " + (", ".join(parts) + " (nearest with stock first)"
-                                                              if parts else "none in stock")
+        reason = head if not allow_split else f"{head}; {', '.join(parts)} (nearest with stock first)"
         if need:
             where = ", ".join(w.code for w in candidates) or "any warehouse"
-            reason += f"; {need} backordered: not enough in {where}"
+            backordered = f"{need} backordered: not enough in {where}"
+            reason = f"{reason}; {backordered}" if takes else backordered
         out[n.line_no] = LineDecision(n.line_no, n.item_id, tuple(takes), need, reason)
         assert out[n.line_no].allocated + need == n.qty
     return out

@@ -139,8 +139,9 @@ _SUMMARY = """
 SELECT o.id, o.order_ref, o.channel, o.external_ref, o.status, w.code AS warehouse,
   (SELECT COUNT(*) FROM order_lines ol WHERE ol.order_id = o.id)
     + (SELECT COUNT(*) FROM unmapped_order_lines u WHERE u.order_id = o.id) AS lines,
-  COALESCE((SELECT SUM(ol.qty) FROM order_lines ol WHERE ol.order_id = o.id), 0) AS units,
-  COALESCE((SELECT SUM(ol.backordered_qty) FROM order_lines ol WHERE ol.order_id = o.id), 0) AS backordered,
+  CAST(COALESCE((SELECT SUM(ol.qty) FROM order_lines ol WHERE ol.order_id = o.id), 0) AS BIGINT) AS units,
+  CAST(COALESCE((SELECT SUM(ol.backordered_qty) FROM order_lines ol WHERE ol.order_id = o.id), 0) AS BIGINT)
+    AS backordered,
   EXISTS (SELECT 1 FROM order_holds h WHERE h.order_id = o.id AND h.released_at IS NULL) AS on_hold,
   o.created_at
 FROM orders o JOIN locations w ON w.id = o.warehouse_id
