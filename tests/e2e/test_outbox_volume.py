@@ -21,23 +21,24 @@ from tests.e2e.outbox_support import (
     movements,
     restart,
     results,
-    stock,
     sync_movements,
     txn_of,
 )
+from tests.e2e.own import Item, own
 
 SCANS_IN_ORDER = 1000
 SCANS_KILLED = 300
 
 
 def test_a_thousand_queued_scans_drain_in_the_order_they_were_made(handheld, server):
-    sku = stock(server, "OBORDER", 1)["sku"]
+    mine = own(server, "OBORDER", Item(stock={0: 1}))
+    sku, (b1, b2) = mine.sku, mine.bins[:2]
     sign_in(handheld, "receiver")
     listen(handheld)
     handheld.context.set_offline(True)
     # The one unit goes back and forth: out of order, a move would find the bin empty.
     there, back = ({"sku": sku, "qty": 1, "from_location": a, "to_location": b}
-                   for a, b in (("OB-01", "OB-02"), ("OB-02", "OB-01")))
+                   for a, b in ((b1, b2), (b2, b1)))
     scans = enqueue_many(handheld, [("move", there if n % 2 == 0 else back) for n in range(SCANS_IN_ORDER)])
     assert [s["seq"] for s in scans] == list(range(scans[0]["seq"], scans[0]["seq"] + SCANS_IN_ORDER))
     handheld.context.set_offline(False)
@@ -45,7 +46,7 @@ def test_a_thousand_queued_scans_drain_in_the_order_they_were_made(handheld, ser
     assert [txn_of(m) for m in sync_movements(server, sku)] == [s["txn_id"] for s in scans]
     assert {r["result"]["status"] for r in results(handheld)} == {"applied"}
     assert not [m for m in movements(server, sku) if m["reason"] == "offline_conflict"]
-    assert (server.on_hand(sku, "OB-01"), server.on_hand(sku, "OB-02")) == (1, 0)
+    assert (server.on_hand(sku, b1), server.on_hand(sku, b2)) == (1, 0)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -60,11 +61,12 @@ def own_server(request, tmp_path_factory) -> Iterator[Server]:
 
 def test_a_server_killed_mid_batch_applies_every_scan_exactly_once(browser, own_server):
     server = own_server
-    sku = stock(server, "OBKILL", 0)["sku"]
+    mine = own(server, "OBKILL")
+    sku, b1 = mine.sku, mine.bins[0]
     killed_at: list[int] = []
 
     def kill_once_the_batch_has_started() -> None:
-        while (applied := server.on_hand(sku, "OB-01")) == 0:
+        while (applied := server.on_hand(sku, b1)) == 0:
             pass
         kill(server)
         killed_at.append(applied)
@@ -85,7 +87,7 @@ def test_a_server_killed_mid_batch_applies_every_scan_exactly_once(browser, own_
     with device(browser, server) as page:
         sign_in(page, "receiver")
         page.context.set_offline(True)
-        scans = enqueue_many(page, [("receive", {"sku": sku, "qty": 1, "to_location": "OB-01"})] * SCANS_KILLED)
+        scans = enqueue_many(page, [("receive", {"sku": sku, "qty": 1, "to_location": b1})] * SCANS_KILLED)
         page.route("**/sync/txns", kill_mid_batch, times=1)
         page.context.set_offline(False)
         page.evaluate("Stockline.outbox.drain()")  # the first batch: its server is killed under it
@@ -93,5 +95,5 @@ def test_a_server_killed_mid_batch_applies_every_scan_exactly_once(browser, own_
         restart(server, server.env["OUTBOX_TEST_LOG"])
         drained(page, timeout_s=120)
     assert sorted(txn_of(m) for m in sync_movements(server, sku)) == sorted(s["txn_id"] for s in scans)
-    assert server.on_hand(sku, "OB-01") == SCANS_KILLED
+    assert server.on_hand(sku, b1) == SCANS_KILLED
     assert_check_clean(server)
