@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -30,7 +31,7 @@ def _identity(scope: dict[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _request_identity(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _request_identity(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     scope = current_scope.get()
     if scope is not None:
         user, device = _identity(scope)
@@ -49,7 +50,7 @@ def _device_cookie(scope: dict[str, Any]) -> str | None:
     return None
 
 
-def _drop_color_message(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _drop_color_message(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     event.pop("color_message", None)  # uvicorn's copy of the message with terminal colours
     return event
 

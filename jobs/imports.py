@@ -41,8 +41,8 @@ async def launch(settings: Settings, run_id: int, actor: Actor) -> None:
         finally:
             await redis.aclose()
         return
-    task = asyncio.create_task(observed(import_catalogue)({"job_id": f"import:{run_id}", "job_try": 1}, run_id,
-                                                          asdict(actor)), name=f"stockline-import-{run_id}")
+    run = observed(import_catalogue)({"job_id": f"import:{run_id}", "job_try": 1}, run_id, asdict(actor))
+    task = asyncio.create_task(run, name=f"stockline-import-{run_id}")
     _running.add(task)
     task.add_done_callback(_done)
 

@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import structlog
@@ -36,14 +36,14 @@ def observe_all(options: dict[str, Any]) -> dict[str, Any]:
 
     def wrap(entry: Any) -> Any:
         if isinstance(entry, (Function, CronJob)):
-            return dataclasses.replace(entry, coroutine=observed(entry.coroutine))
+            return dataclasses.replace(entry, coroutine=observed(entry.coroutine))  # type: ignore[arg-type]
         return observed(entry)
 
     return {**options, "functions": [wrap(f) for f in options.get("functions", [])],
             "cron_jobs": [wrap(c) for c in options.get("cron_jobs", [])]}
 
 
-def observed(job: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
+def observed(job: Callable[..., Awaitable[R]]) -> Callable[..., Coroutine[Any, Any, R]]:
     name = job.__name__
 
     @functools.wraps(job)

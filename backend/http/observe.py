@@ -62,9 +62,10 @@ def observed(app: ASGIApp) -> ASGIApp:
         finally:
             seconds = time.perf_counter() - started
             route = scope.get("path_template") or metrics.UNMATCHED_ROUTE  # type: ignore[typeddict-item]
-            metrics.observe_request(scope["method"], route, status, seconds)
+            method = str(scope.get("method", ""))
+            metrics.observe_request(method, route, status, seconds)
             if scope["path"] not in _QUIET_PATHS:
-                log.info("http.request", method=scope["method"], path=scope["path"], route=route, status=status,
+                log.info("http.request", method=method, path=scope["path"], route=route, status=status,
                          duration_ms=round(seconds * 1000, 1))
             current_scope.reset(scope_token)
             structlog.contextvars.clear_contextvars()

@@ -66,7 +66,8 @@ async def test_requests_are_timed_by_route_and_postings_counted_once(metered):
     assert sample(after, count, route="unmatched", status="404") - sample(before, count, route="unmatched",
                                                                           status="404") == 1
     posted = "stockline_ledger_postings_total"
-    assert sample(after, posted, kind="Receive") - sample(before, posted, kind="Receive") == 1  # the replay posts nothing
+    # The replay posted nothing.
+    assert sample(after, posted, kind="Receive") - sample(before, posted, kind="Receive") == 1
 
 
 class _Undo(Exception):

@@ -32,8 +32,6 @@ from backend.migrations import migrate
 from backend.settings import Settings
 from tests.conftest import PG_ADMIN_URL, REDIS_TEST_URL
 
-
-
 BINS = [f"S-{n:02d}" for n in range(1, 7)]
 SKUS = ["ALPHA", "BRAVO", "CHARLIE", "DELTA"]
 SCANNERS = 4

@@ -19,8 +19,8 @@ _QUERIES: dict[ExportKind, tuple[list[str], str]] = {
               "SELECT i.id AS cursor, i.sku, i.name, i.base_unit, i.lot_tracked, i.serial_tracked, i.unit_cost_cents,"
               " i.id AS item_id FROM items i WHERE i.id > {} AND i.is_kit = FALSE ORDER BY i.id LIMIT {}"),
     "barcodes": (["sku", "barcode", "unit"],
-                 "SELECT b.id AS cursor, i.sku, b.code AS barcode, b.unit FROM barcodes b JOIN items i ON i.id = b.item_id"
-                 " WHERE b.id > {} ORDER BY b.id LIMIT {}"),
+                 "SELECT b.id AS cursor, i.sku, b.code AS barcode, b.unit FROM barcodes b"
+                 " JOIN items i ON i.id = b.item_id WHERE b.id > {} ORDER BY b.id LIMIT {}"),
     "locations": (["code", "kind", "parent", "name", "barcode", "walk_seq"],
                   "SELECT l.id AS cursor, l.code, l.kind, p.code AS parent, l.name, l.barcode, l.walk_seq"
                   " FROM locations l LEFT JOIN locations p ON p.id = l.parent_id"

@@ -5,6 +5,7 @@ Every new warehouse gets its staging area (CODE-STAGE), as one made on the table
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 from backend import db
 from backend.domain.errors import InvalidInput
@@ -41,7 +42,7 @@ async def _taken_barcodes(codes: list[str]) -> set[str]:
 
 def _spec(row: Row) -> NewLocation:
     code = check_code(row.get("code"))
-    kind = row.get("kind").lower()
+    kind = cast(Any, row.get("kind").lower())  # one of PARENT_KIND's, checked here
     if kind not in PARENT_KIND:
         raise InvalidInput(f"kind must be warehouse, zone or bin, got {row.get('kind')!r}")
     return NewLocation(code=code, kind=kind, parent=row.get("parent") or None, name=row.get("name"),
