@@ -118,3 +118,20 @@ async def test_the_worker_logs_its_start_and_every_job(ledger_db):
     assert ("jobs.end", "expire_reservations", "ok") in events
     end = next(line for line in lines if line["event"] == "jobs.end")
     assert end["job_id"] == job.job_id and end["job_try"] == 1 and end["result"] == 0
+
+
+def test_the_worker_health_check_sees_a_running_worker(tmp_path):
+    env = {**os.environ, "STOCKLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}", "STOCKLINE_REDIS_URL": REDIS_TEST_URL,
+           "STOCKLINE_JOB_QUEUE": f"stockline:test:{uuid.uuid4().hex}"}
+    check = [sys.executable, "-m", "backend", "worker", "--check"]
+    assert subprocess.run(check, env=env, capture_output=True, timeout=60).returncode == 1  # no worker yet
+    worker = subprocess.Popen([sys.executable, "-m", "backend", "worker"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + START_S
+        while subprocess.run(check, env=env, capture_output=True, timeout=60).returncode != 0:
+            assert worker.poll() is None and time.monotonic() < deadline
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
