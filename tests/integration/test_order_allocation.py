@@ -61,7 +61,7 @@ async def test_ship_complete_from_one_warehouse_beats_the_nearest():
     detail = await _place({"MUG": 1, "LAMP": 1}, channel="shop")
     assert _where(detail) == {"MUG": {"EAST": 1}, "LAMP": {"EAST": 1}}
     assert (detail.status, detail.warehouse) == ("released", "EAST")
-    assert all(a.reason.startswith("ship complete from EAST: the only one") for a in detail.allocations)
+    assert all(a.reason.startswith("ship complete from EAST: the only warehouse") for a in detail.allocations)
 
 
 async def test_the_nearest_warehouse_to_the_destination_ships_when_several_could():

@@ -16,7 +16,7 @@ def test_ship_complete_beats_nearest():
     free = {(MUG, 1): 5, (LAMP, 1): 5, (MUG, 2): 5}  # WEST is nearer but has no LAMP
     decisions = plan([LineNeed(1, MUG, 2), LineNeed(2, LAMP, 1)], [EAST, WEST], free, allow_split=True)
     assert [d.takes for d in decisions] == [((1, 2),), ((1, 1),)]
-    assert decisions[0].reason.startswith("ship complete from EAST: the only one warehouse(s) with every line")
+    assert decisions[0].reason.startswith("ship complete from EAST: the only warehouse that holds every line")
 
 
 def test_nearest_of_the_warehouses_that_ship_complete():

@@ -78,12 +78,13 @@ def _by_preference(warehouses: Sequence[WarehouseOption]) -> list[WarehouseOptio
     return sorted(warehouses, key=lambda w: (w.distance, w.rank, w.id))
 
 
-def _why_nearest(chosen: WarehouseOption, among: Sequence[WarehouseOption], destination: str) -> str:
+def _why_complete(chosen: WarehouseOption, among: Sequence[WarehouseOption], destination: str) -> str:
+    head = f"ship complete from {chosen.code}"
     if len(among) == 1:
-        return "the only one"
+        return f"{head}: the only warehouse that holds every line"
     if chosen.distance < DISTANCE_UNKNOWN and destination:
-        return f"nearest to {destination} of {len(among)}"
-    return f"first in the channel's warehouse order of {len(among)}"
+        return f"{head}: nearest to {destination} of {len(among)} warehouses that hold every line"
+    return f"{head}: first in the channel's warehouse order of {len(among)} that hold every line"
 
 
 def plan(needs: Sequence[LineNeed], warehouses: Sequence[WarehouseOption], free: Mapping[tuple[int, int], int],
@@ -102,7 +103,7 @@ def plan(needs: Sequence[LineNeed], warehouses: Sequence[WarehouseOption], free:
     complete = [w for w in ordered if all(free.get((item, w.id), 0) >= qty for item, qty in want.items())]
     if stocked and complete:
         chosen = complete[0]
-        why = f"ship complete from {chosen.code}: {_why_nearest(chosen, complete, destination)} warehouse(s) with every line"
+        why = _why_complete(chosen, complete, destination)
         for n in stocked:
             decisions[n.line_no] = LineDecision(n.line_no, n.item_id, ((chosen.id, n.qty),), 0, why)
     elif stocked:

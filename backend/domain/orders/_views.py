@@ -101,6 +101,12 @@ class RefundView(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
+class PickListRef(msgspec.Struct, frozen=True):
+    id: int
+    warehouse: str
+    status: Literal["open", "done"]
+
+
 class TimelineEntry(msgspec.Struct, frozen=True):
     at: datetime
     actor: str
@@ -128,6 +134,7 @@ class OrderDetail(msgspec.Struct, frozen=True):
     allocations: list[AllocationReason]
     holds: list[HoldView]
     refunds: list[RefundView]
+    pick_lists: list[PickListRef]
     timeline: list[TimelineEntry]
 
     @property
@@ -201,9 +208,14 @@ async def get_order_detail(order_id: int) -> OrderDetail:
                            " FROM order_holds WHERE order_id = {} ORDER BY id", order_id)
     refunds = await db.fetch("SELECT external_id, amount_cents, order_status, created_at FROM order_refunds"
                              " WHERE order_id = {} ORDER BY id", order_id)
+    pick_lists = await db.fetch(
+        "SELECT DISTINCT p.id, w.code AS warehouse, p.status FROM pick_list_lines pl"
+        " JOIN pick_lists p ON p.id = pl.pick_list_id JOIN order_lines ol ON ol.id = pl.order_line_id"
+        " JOIN locations w ON w.id = p.warehouse_id WHERE ol.order_id = {} ORDER BY p.id", order_id)
     return msgspec.convert({
         **row, "lines": lines, "unmapped_lines": await unmapped_lines(order_id=order_id),
         "reservations": reservations, "allocations": allocations, "holds": holds, "refunds": refunds,
+        "pick_lists": pick_lists,
         "timeline": msgspec.to_builtins(await _timeline(order_id)),
     }, OrderDetail, strict=False)
 
