@@ -102,45 +102,57 @@ def _module_file(dotted: str) -> Path | None:
     return None
 
 
-def text_of(node: ast.expr, mod: Module, unread: list[str], depth: int = 0) -> str:
-    """The string `node` evaluates to, from literals, f-strings, `+` and module constants. A part that
-    cannot be read (a value put into an f-string) is noted in `unread` and read as "…"."""
+def text_of(node: ast.expr, mod: Module, local: dict[str, ast.expr], depth: int = 0) -> str:
+    """The string `node` evaluates to, from literals, f-strings, `+` and constants (the function's own
+    string assignments, the module's, and those it imports from other test modules). A value put into an
+    f-string that is none of these (a parameter, a number) is data, not code: it reads as "0"."""
     if depth > 20:
         raise Unreadable("constants refer to each other too deeply")
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):
-        return "".join(text_of(part, mod, unread, depth + 1) for part in node.values)
+        return "".join(text_of(part, mod, local, depth + 1) for part in node.values)
     if isinstance(node, ast.FormattedValue):
         try:
-            return text_of(node.value, mod, unread, depth + 1)
-        except Unreadable as e:
-            unread.append(str(e))
-            return "…"
+            return text_of(node.value, mod, local, depth + 1)
+        except Unreadable:
+            return "0"
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return text_of(node.left, mod, unread, depth + 1) + text_of(node.right, mod, unread, depth + 1)
+        return text_of(node.left, mod, local, depth + 1) + text_of(node.right, mod, local, depth + 1)
     if isinstance(node, ast.Name):
+        if node.id in local:
+            return text_of(local[node.id], mod, {}, depth + 1)
         if node.id in mod.constants:
-            return text_of(mod.constants[node.id], mod, unread, depth + 1)
+            return text_of(mod.constants[node.id], mod, {}, depth + 1)
         if node.id in mod.imported:
             dotted, name = mod.imported[node.id]
             path = _module_file(dotted)
             if path is not None:
                 other, _ = module_at(path)
-                return text_of(ast.Name(id=name, ctx=ast.Load()), other, unread, depth + 1)
-        raise Unreadable(f"{node.id} is not a string constant of the module")
+                return text_of(ast.Name(id=name, ctx=ast.Load()), other, {}, depth + 1)
+        raise Unreadable(f"{node.id} is not a string constant")
     raise Unreadable(f"{ast.unparse(node)} is not a string literal or constant")
 
 
-def _enclosing_functions(tree: ast.Module) -> dict[ast.AST, str]:
-    """The function each node is in. ast.walk goes outside in, so a nested function's name wins."""
-    owner: dict[ast.AST, str] = {}
+def _enclosing_functions(tree: ast.Module) -> dict[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The function each node is in. ast.walk goes outside in, so a nested function wins."""
+    owner: dict[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef] = {}
     for fn in ast.walk(tree):
         if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
             for inner in ast.walk(fn):
                 if inner is not fn:
-                    owner[inner] = fn.name
+                    owner[inner] = fn
     return owner
+
+
+def _string_assignments(fn: ast.AST | None) -> dict[str, ast.expr]:
+    """A function's `name = <string>` assignments (the predicate may be built in a local variable)."""
+    local: dict[str, ast.expr] = {}
+    for node in ast.walk(fn) if fn is not None else ():
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if isinstance(node.value, ast.Constant | ast.JoinedStr | ast.BinOp | ast.Name):
+                local[node.targets[0].id] = node.value
+    return local
 
 
 @dataclass(frozen=True)
@@ -164,16 +176,15 @@ def waits_in(source: str, path: Path) -> list[Wait]:
         if name != "wait_for_function":
             continue
         expr = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "expression"), None)
-        unread: list[str] = []
+        fn = owner.get(node)
         try:
             if expr is None:
                 raise Unreadable("no predicate given")
-            problems = async_reasons(text_of(expr, mod, unread))
+            problems = tuple(async_reasons(text_of(expr, mod, _string_assignments(fn))))
         except Unreadable as e:
-            problems, unread = [], [str(e)]
-        problems += [f"the predicate cannot be checked: {why} (pass values with arg=)" for why in unread]
+            problems = (f"the predicate cannot be checked: {e} (write it out; pass values with arg=)",)
         rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-        found.append(Wait(f"{rel}:{node.lineno}", owner.get(node, ""), tuple(problems)))
+        found.append(Wait(f"{rel}:{node.lineno}", fn.name if fn else "", problems))
     return found
 
 
@@ -254,8 +265,24 @@ def test_synchronous_predicates_pass(predicate):
 
 
 def test_a_predicate_that_cannot_be_read_is_refused():
-    source = "def t(page, make):\n    page.wait_for_function(make())\n    page.wait_for_function(f'{local}()')\n"
-    assert all(w.problems for w in waits_in(source, TESTS / "e2e" / "example.py"))
+    source = "def t(page, make, predicate):\n    page.wait_for_function(make())\n    page.wait_for_function(predicate)\n"
+    waits = waits_in(source, TESTS / "e2e" / "example.py")
+    assert len(waits) == 2 and all("cannot be checked" in w.problems[0] for w in waits)
+
+
+def test_values_put_into_a_predicate_are_data_and_local_predicates_are_read():
+    source = """
+def answered(page, after):
+    page.wait_for_function(f"window.__buzz.length > {after}")
+
+
+def stored(page, code):
+    predicate = f"(async (c) => !!(await read(c)))('{code}')"
+    page.wait_for_function(predicate)
+"""
+    data, built = waits_in(source, TESTS / "e2e" / "example.py")
+    assert data.problems == ()
+    assert "an async function returns a Promise" in built.problems
 
 
 def test_imported_constants_are_followed():
