@@ -11,7 +11,15 @@ from contextlib import contextmanager
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import HANDHELD, feedback, screenshot, sign_in, start_server, stop_server, wedge
+from tests.e2e.conftest import (
+    HANDHELD,
+    feedback,
+    screenshot,
+    sign_in,
+    start_server,
+    stop_server,
+    wedge,
+)
 from tests.e2e.outbox_support import drained
 from tests.e2e.own import Item, own
 from tests.e2e.seed import MUG_GTIN, USERS

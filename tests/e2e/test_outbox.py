@@ -3,7 +3,6 @@ answer, whatever the network does; the ledger is read back through the server's 
 
 from __future__ import annotations
 
-
 from playwright.sync_api import Route, expect
 
 from tests.e2e.conftest import screenshot, sign_in
@@ -21,6 +20,7 @@ from tests.e2e.outbox_support import (
     txn_of,
 )
 from tests.e2e.own import Item, own
+
 
 def test_scans_queued_offline_survive_a_reload_and_are_sent_once_back_online(handheld, server):
     mine = own(server, "OBOFF", Item(stock={0: 6}))

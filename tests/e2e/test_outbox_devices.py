@@ -23,6 +23,7 @@ from tests.e2e.outbox_support import (
 )
 from tests.e2e.own import Item, own
 
+
 def test_two_handhelds_take_the_last_unit_offline_one_applies_one_goes_to_a_manager(browser, tablet, server):
     mine = own(server, "OBLAST", Item(stock={0: 1}))
     sku, (b1, b2, b3) = mine.sku, mine.bins[:3]

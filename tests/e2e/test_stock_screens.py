@@ -5,7 +5,13 @@ from __future__ import annotations
 from playwright.sync_api import Route, expect
 
 from tests.e2e.conftest import HANDHELD, feedback, screenshot, sign_in, wedge
-from tests.e2e.outbox_support import BADGE, assert_check_clean, counts, drained, sync_movements
+from tests.e2e.outbox_support import (
+    BADGE,
+    assert_check_clean,
+    counts,
+    drained,
+    sync_movements,
+)
 from tests.e2e.own import Item, own
 from tests.e2e.seed import MUG_GTIN
 

@@ -149,9 +149,9 @@ def _string_assignments(fn: ast.AST | None) -> dict[str, ast.expr]:
     """A function's `name = <string>` assignments (the predicate may be built in a local variable)."""
     local: dict[str, ast.expr] = {}
     for node in ast.walk(fn) if fn is not None else ():
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            if isinstance(node.value, ast.Constant | ast.JoinedStr | ast.BinOp | ast.Name):
-                local[node.targets[0].id] = node.value
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.Constant | ast.JoinedStr | ast.BinOp | ast.Name)):
+            local[node.targets[0].id] = node.value
     return local
 
 
