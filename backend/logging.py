@@ -19,6 +19,7 @@ import structlog
 current_scope: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("stockline_scope",
                                                                                         default=None)
 DEVICE_COOKIE = "stockline_device"
+_HANDLER_NAME = "stockline"
 
 
 def _identity(scope: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -75,8 +76,10 @@ def configure_logging(level: str = "info", log_format: str = "text") -> None:
     through the same processors, so with json every line on stdout/stderr is one JSON object."""
     handler = logging.StreamHandler()
     handler.setFormatter(stdlib_formatter(log_format))
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler (configured again by every app made): others' (pytest's) stay.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(level.upper())
     structlog.configure(
         processors=[*_shared_processors(), structlog.processors.format_exc_info, _renderer(log_format)],
