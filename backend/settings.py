@@ -74,6 +74,13 @@ class Settings:
     log_format: str = "text"  # text | json
     metrics_enabled: bool = False  # Prometheus metrics at /metrics
     worker_metrics_port: int = 9100  # `stockline worker` serves its metrics here when enabled
+    # Handheld screens: a burst of keystrokes this fast, ending in Enter, is a wedge scanner's scan
+    # wherever focus is (a person types slower); web/static/app.js reads it from the page.
+    scan_key_gap_ms: int = 50
+    scan_qty_max: int = 10_000  # units one scan or one typed quantity may stand for
+    line_qty_max: int = 100_000  # units one receipt, move, putaway or adjustment line may add up to
+    confirm_qty_over: int = 1_000  # a line above this asks for a confirming scan before it is sent
+    approval_confirm_value_cents: int = 100_000  # approving a count that changes more value asks twice
 
     @property
     def is_sqlite(self) -> bool:
@@ -141,4 +148,11 @@ class Settings:
             log_format=_env_choice("STOCKLINE_LOG_FORMAT", defaults.log_format, LOG_FORMATS),
             metrics_enabled=bool(_env_bool("STOCKLINE_METRICS")),
             worker_metrics_port=_env_int("STOCKLINE_WORKER_METRICS_PORT", defaults.worker_metrics_port),
+            scan_key_gap_ms=_env_int("STOCKLINE_SCAN_KEY_GAP_MS", defaults.scan_key_gap_ms),
+            scan_qty_max=_env_int("STOCKLINE_SCAN_QTY_MAX", defaults.scan_qty_max),
+            line_qty_max=_env_int("STOCKLINE_LINE_QTY_MAX", defaults.line_qty_max),
+            confirm_qty_over=_env_int("STOCKLINE_CONFIRM_QTY_OVER", defaults.confirm_qty_over),
+            approval_confirm_value_cents=_env_int(
+                "STOCKLINE_APPROVAL_CONFIRM_VALUE_CENTS", defaults.approval_confirm_value_cents
+            ),
         )

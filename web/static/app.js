@@ -191,6 +191,60 @@
     reset();
   }
 
+  // ---- a scan wherever focus is ----------------------------------------------------------------
+  // A keyboard-wedge scanner types into whatever has focus. A burst of keystrokes ending in Enter, on
+  // average at most data-scan-gap-ms (STOCKLINE_SCAN_KEY_GAP_MS) apart, is a scan: the field it landed
+  // in gets back what it held before the burst, and the code goes to the scan field as if scanned there
+  // (app.js's queue online, offline.js offline). A person types slower. The average, not each gap,
+  // decides: a busy handheld may stall one keystroke of a scan; a pause longer than BREAK starts a
+  // new burst.
+  const SCAN_LENGTH_MIN = 3;
+  const TEXT_ENTRY = "input:not([type=hidden]):not([type=radio]):not([type=checkbox]):not([type=button]):not([type=submit]), select, textarea";
+  const scanGapMs = Number(document.body?.dataset.scanGapMs) || 50;
+  const burstBreakMs = Math.max(4 * scanGapMs, 200);
+  let burst = null;  // {el, saved, code, first, last}
+  const onScanScreen = () => scanField()?.getAttribute("form") === "flow" && document.getElementById("flow");
+  const savedState = (el) => ({ value: el.value, index: el.selectedIndex });
+  function restore(el, saved) {
+    if (el.tagName === "SELECT") el.selectedIndex = saved.index;
+    else el.value = saved.value;
+  }
+  function scanFromElsewhere(code) {
+    const field = scanField();
+    field.value = code;
+    // The very keystroke a scan ends with, on the scan field: every handler treats it as a scan.
+    field.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", code: "Enter", bubbles: true, cancelable: true }));
+  }
+  document.addEventListener("keydown", (e) => {
+    if (e.target.id === SCAN_ID || e.isComposing || !onScanScreen()) return;
+    const t = e.timeStamp;
+    if (e.key === "Enter") {
+      const b = burst;
+      burst = null;
+      if (!b || b.el !== e.target || b.code.length < SCAN_LENGTH_MIN || t - b.last > burstBreakMs) return;
+      if ((t - b.first) / b.code.length > scanGapMs) return;  // a person's Enter: the form takes it
+      e.preventDefault(); e.stopImmediatePropagation();
+      if (b.saved) restore(b.el, b.saved);
+      scanFromElsewhere(b.code);
+      return;
+    }
+    if (e.key.length !== 1 || e.ctrlKey || e.altKey || e.metaKey) return;  // Shift and friends do not break a burst
+    const typing = e.target.matches?.(TEXT_ENTRY);
+    if (!typing && e.key !== " ") {
+      // Focus on a button, a radio, a link or nothing: the keystroke goes to the scan field.
+      burst = null;
+      scanField().focus({ preventScroll: true });
+      return;
+    }
+    if (!burst || burst.el !== e.target || t - burst.last > burstBreakMs) {
+      burst = { el: e.target, saved: typing ? savedState(e.target) : null, code: "", first: t, last: t };
+    }
+    burst.code += e.key;
+    burst.last = t;
+  }, true);
+  // The server validates; a form the browser refused to send would swallow the scan without a word.
+  document.addEventListener("htmx:validation:halted", () => showError("That entry was not sent. Scan again."));
+
   document.addEventListener("keydown", (e) => {
     if (e.key !== "Enter" || e.target.id !== SCAN_ID) return;
     const form = e.target.form;

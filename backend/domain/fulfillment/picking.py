@@ -160,9 +160,12 @@ async def confirm_pick(pick_list_id: int, line_id: int, scanned_bin: str, scanne
         scan = await require_item(scanned_item_code, await get_item_by_id(row["item_id"]), line.lot)
         picked = scan.base_qty(qty)
         if picked > line.remaining:
+            # Nothing is recorded, so there is nothing to put back: say what to scan instead.
+            pack = f" (a pack of {scan.base_per_scan})" if scan.base_per_scan > 1 else ""
             raise InvalidQuantity(
-                f"Too many: line {line.seq} needs {line.remaining} more {line.sku}, you scanned {picked}."
-                f" Put {picked - line.remaining} back."
+                f"Too many: line {line.seq} needs {line.remaining} more {line.sku}, that scan is {picked}{pack}."
+                f" Nothing was picked: take {line.remaining} and scan them one by one, or type {line.remaining}"
+                " as the quantity and scan one."
             )
         pick = ledger.Pick(reservation_id=row["reservation_id"], qty=picked, doc_ref=line.order_ref)
         await ledger.execute(pick, key=sub_key(key, "pick"), actor=actor.label)

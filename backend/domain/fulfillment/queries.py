@@ -223,6 +223,20 @@ async def list_open_pick_lists(limit: int = 100) -> list[PickListSummary]:
             for r in rows]
 
 
+async def open_pick_list_for(*, bin_id: int = 0, order_ref: str = "", item_id: int = 0) -> int | None:
+    """The first open pick list with a line still to pick in that bin, for that order or of that item:
+    what a picker's scan on the pick-list menu opens."""
+    row = await db.fetch_one(
+        "SELECT MIN(pl.pick_list_id) AS id FROM pick_list_lines pl JOIN pick_lists p ON p.id = pl.pick_list_id"
+        " JOIN order_lines ol ON ol.id = pl.order_line_id JOIN orders o ON o.id = ol.order_id"
+        " WHERE p.status = 'open' AND pl.status = 'open' AND ({} = 0 OR pl.location_id = {})"
+        " AND ({} = '' OR o.ref_key = {}) AND ({} = 0 OR pl.item_id = {})",
+        bin_id, bin_id, order_ref_key(order_ref) if order_ref else "", order_ref_key(order_ref) if order_ref else "",
+        item_id, item_id,
+    )
+    return int(row["id"]) if row and row["id"] is not None else None
+
+
 async def short_picks(limit: int = 100) -> list[ShortPickView]:
     """Lines picked short, newest first: what a lead has to look at (recount, re-reserve, call)."""
     rows = await db.fetch(

@@ -38,6 +38,7 @@ from backend.domain.fulfillment.queries import (
     get_shipment,
     list_open_pick_lists,
     next_pick_line,
+    open_pick_list_for,
     packing_slip,
     short_picks,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "get_shipment",
     "list_open_pick_lists",
     "next_pick_line",
+    "open_pick_list_for",
     "pack_scan",
     "packing_slip",
     "packing_slip_pdf",

@@ -10,9 +10,11 @@ message into #feedback so the half-done state on screen is kept.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import msgspec
 from litestar import Request
@@ -20,16 +22,19 @@ from litestar.response import Template
 
 from backend import db
 from backend.domain.catalog.service import ScannedItem, find_item, resolve_item_scan
-from backend.domain.errors import InvalidInput, UnknownBarcode
+from backend.domain.errors import InvalidBarcode, InvalidInput, InvalidQuantity, UnknownBarcode
 from backend.domain.ledger.posting import scoped_key
 from backend.domain.locations.service import LocationView, find_by_barcode, find_location
 from backend.http.session import session_of
+from backend.settings import Settings
 from sync.envelopes import Payload
 
 S = TypeVar("S", bound=msgspec.Struct)
 T = TypeVar("T", bound="Tally")
 R = TypeVar("R")
 SCAN_LENGTH_MAX = 200
+UNDO_DEPTH_MAX = 10  # scans a task screen can take back, newest first
+UNDO_LENGTH_MAX = 8_000  # characters of the hidden undo field
 
 
 def new_key() -> str:
@@ -48,6 +53,84 @@ async def read_form(request: Request, state_type: type[S]) -> tuple[S, str, str]
     if len(code) > SCAN_LENGTH_MAX:
         raise InvalidInput("That scan is too long to be a barcode. Scan again.")
     return state, code, floor_key(request, str(form.get("key") or new_key()))
+
+
+@dataclass(frozen=True, slots=True)
+class Step(Generic[S]):
+    """One answer of a task screen: its state, the scan (or ""), the key, the button pressed ("" for a
+    scan or an Enter) and the states before the scans not yet sent (`undo`, newest last, JSON)."""
+
+    state: S
+    code: str
+    key: str
+    action: str
+    history: tuple[str, ...]
+
+
+async def read_step(request: Request, state_type: type[S]) -> Step[S]:
+    state, code, key = await read_form(request, state_type)
+    form = await request.form()
+    raw = str(form.get("undo") or "")
+    try:
+        history = tuple(str(h) for h in json.loads(raw)) if raw and len(raw) <= UNDO_LENGTH_MAX else ()
+    except (ValueError, TypeError):
+        history = ()
+    return Step(state, code, key, str(form.get("action") or ""), history[-UNDO_DEPTH_MAX:])
+
+
+def remember(step: Step[S], before: S | None = None) -> str:
+    """The undo field after this scan: the state before it (default: the step's own) on top."""
+    encoded = msgspec.json.encode(step.state if before is None else before).decode()
+    return json.dumps([*step.history, encoded][-UNDO_DEPTH_MAX:])
+
+
+def forget(step: Step[S]) -> str:
+    """The undo field as it came (an answer that changed nothing)."""
+    return json.dumps(list(step.history)) if step.history else ""
+
+
+def take_back(step: Step[S], state_type: type[S]) -> tuple[S, str] | None:
+    """The state before the last scan and the undo field under it; None when nothing is left to undo."""
+    if not step.history:
+        return None
+    try:
+        state = msgspec.json.decode(step.history[-1], type=state_type)
+    except msgspec.ValidationError:
+        return None
+    rest = list(step.history[:-1])
+    return state, json.dumps(rest) if rest else ""
+
+
+def limits(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def check_scan_qty(request: Request, qty: int, what: str) -> None:
+    """One scan or one typed quantity stands for at most STOCKLINE_SCAN_QTY_MAX units."""
+    if qty < 0:
+        raise InvalidQuantity(f"{what}: {qty} is not a quantity. Type a number of units.")
+    most = limits(request).scan_qty_max
+    if qty > most:
+        raise InvalidQuantity(f"{what}: {qty:,} is more than {most:,}, the most one scan or entry may be. "
+                              "Check the quantity.")
+
+
+def check_line_qty(request: Request, qty: int, sku: str) -> None:
+    """One line (a receipt, move, putaway or adjustment) adds up to at most STOCKLINE_LINE_QTY_MAX units."""
+    most = limits(request).line_qty_max
+    if qty > most:
+        raise InvalidQuantity(f"{qty:,} {sku} is more than {most:,}, the most one line may be. "
+                              "Split it, or ask a lead.")
+
+
+def needs_confirming(request: Request, qty: int, target: str, confirmed: str) -> bool:
+    """A line above STOCKLINE_CONFIRM_QTY_OVER is sent only once its target was scanned twice."""
+    return qty > limits(request).confirm_qty_over and confirmed != target
+
+
+def unknown_code(code: str) -> str:
+    """What to say about a code that names no bin and no item."""
+    return f"Code {code} is not known: it is no item, bin or order label in Stockline. Check the label."
 
 
 def floor_key(request: Request, key: str) -> str:
@@ -89,10 +172,14 @@ class Tally(msgspec.Struct):
 
 
 def add_scan(state: T, scanned: ScannedItem) -> T:
-    """Repeated scans add up only for the same item and lot; another item starts a new tally, and
-    another lot of the same item is refused so two lots are never posted as one."""
-    if scanned.item.sku != state.sku or state.qty <= 0:
+    """Repeated scans add up only for the same item and lot. Another item is refused while a tally waits
+    (it would silently drop what was scanned), and so is another lot of the same item, so two lots are
+    never posted as one."""
+    if not state.sku or state.qty <= 0:
         return msgspec.structs.replace(state, sku=scanned.item.sku, qty=scanned.qty_base, lot=scanned.lot)
+    if scanned.item.sku != state.sku:
+        raise InvalidInput(f"{state.sku} × {state.qty} is not sent yet. Finish it, or tap Cancel, before "
+                           f"scanning {scanned.item.sku}.")
     if scanned.lot and state.lot and scanned.lot != state.lot:
         raise InvalidInput(f"Finish or clear {state.sku} lot {state.lot} before scanning lot {scanned.lot}.")
     return msgspec.structs.replace(state, qty=state.qty + scanned.qty_base, lot=scanned.lot or state.lot)
@@ -105,8 +192,16 @@ async def scan_item(code: str) -> ScannedItem:
     except UnknownBarcode:
         item = await find_item(code)
         if item is None:
-            raise
+            raise UnknownBarcode(code) from None
         return ScannedItem(item=item, unit=item.base_unit, factor=1, count=1)
+
+
+async def find_scanned_item(code: str) -> ScannedItem | None:
+    """The item a code names, or None when it names none (a lot number, a bin, a typo)."""
+    try:
+        return await scan_item(code)
+    except (UnknownBarcode, InvalidBarcode):
+        return None
 
 
 # --- a step that changes stock answers with an envelope, it does not post -----------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import msgspec
 from litestar import Request, get, post
 from litestar.params import FromQuery
@@ -11,7 +13,27 @@ from backend import db
 from backend.domain import counts
 from backend.domain.counts.adjustments import MANUAL_REASONS
 from backend.domain.errors import InvalidInput
-from backend.http.floor.common import envelope, pressed, read_form, rehearse, scan_bin, scan_item, screen
+from backend.domain.catalog.service import get_item
+from backend.domain.errors import InvalidQuantity
+from backend.domain.ledger import queries
+from backend.domain.locations.service import find_by_barcode, find_location, get_location
+from backend.http.floor.common import (
+    UNDO_DEPTH_MAX,
+    Step,
+    check_line_qty,
+    check_scan_qty,
+    envelope,
+    find_scanned_item,
+    forget,
+    needs_confirming,
+    read_step,
+    rehearse,
+    remember,
+    scan_bin,
+    screen,
+    take_back,
+    unknown_code,
+)
 from backend.http.session import actor, requires
 from backend.settings import Settings
 from sync.envelopes import AdjustPayload, CountPayload, FinishCountPayload
@@ -29,13 +51,24 @@ class CountState(msgspec.Struct):
     finish: bool = False
 
 
-async def _count(request: Request, state: CountState, view: counts.CounterView | None = None, **extra) -> Template:
+class CountBack(msgspec.Struct):
+    """What Undo last scan puts back on a count: the item's count before the last scan."""
+
+    task_id: int
+    sku: str
+    lot: str
+    counted: int
+
+
+async def _count(request: Request, state: CountState, view: counts.CounterView | None = None, undo: str = "",
+                 **extra) -> Template:
     """The bin's count so far: the database's, or `view` when the step shows what its envelope leads to."""
     view = view or (await counts.counter_view(state.task_id) if state.task_id else None)
     tasks = [] if view else await counts.open_count_tasks()
     prompt = f"Count {view.bin}: scan every item" if view else "Scan the bin to count"
     return screen(request, "floor/page.html", "floor/count.html", prompt, title="Count", s=state, view=view,
-                  tasks=tasks, **extra)
+                  tasks=tasks, undo=undo if view else "", cancellable=view is not None,
+                  cancel_label="Leave this count", **extra)
 
 
 @get("/floor/count", name="floor_count", guards=[requires("count")])
@@ -52,8 +85,15 @@ async def count_screen(request: Request, task_id: FromQuery[int] = 0) -> Templat
 async def count_scan(request: Request) -> Template:
     """Scan the bin (starts its open task, or a new one), then each item: every scan adds its unit
     quantity; a typed quantity sets the count for the next scanned item. Expected quantities are never shown."""
-    state, code, key = await read_form(request, CountState)
+    step = await read_step(request, CountState)
+    state, code, key = step.state, step.code, step.key
     who = actor(request)
+    if state.task_id and step.action == "cancel":
+        view = await counts.counter_view(state.task_id)
+        return await _count(request, CountState(), warn=f"Left the count of {view.bin}: what you counted is kept. "
+                                                        f"Scan {view.bin} to go on.")
+    if state.task_id and step.action == "undo":
+        return await _count_undo(request, step)
     if state.task_id and state.finish:
         # Through the outbox like the counted items, so it is applied after every one of them.
         await rehearse(lambda: counts.submit_count(state.task_id, key, who, thresholds(request)))
@@ -61,31 +101,67 @@ async def count_scan(request: Request) -> Template:
         return await _count(request, CountState(), saving="Saving…", done=True,
                             envelope=envelope("count_finish", FinishCountPayload(task_id=state.task_id),
                                               "Count done and posted.", refresh=refresh))
+    check_scan_qty(request, state.qty, "Count")
     if not code:
-        return await _count(request, state)
+        if not state.task_id:
+            return await _count(request, state, warn="Scan the bin to count.")
+        said = f"The next item you scan counts as {state.qty}." if state.qty > 0 else "Each scan adds its units."
+        return await _count(request, state, undo=forget(step), ok=f"{said} Scan the item.")
     if not state.task_id:
         return await _start(request, code, key)
-    scanned = await scan_item(code)
+    scanned = await find_scanned_item(code)
+    if scanned is None:
+        loc = await find_by_barcode(code) or await find_location(code)
+        view = await counts.counter_view(state.task_id)
+        if loc is not None:
+            raise InvalidInput(f"That is {loc.code}: you are counting {view.bin}. Scan its items, or finish it first.")
+        raise InvalidInput(unknown_code(code))
     mode, qty = ("set", state.qty) if state.qty > 0 else ("add", 1)
 
-    async def count_and_look() -> tuple[counts.RecordedCount, counts.CounterView]:
+    async def count_and_look() -> tuple[int, counts.RecordedCount, counts.CounterView]:
+        before = await counts.counter_view(state.task_id)
         recorded = await counts.record_count(state.task_id, code, qty, key, who, lot=scanned.lot, mode=mode)
-        return recorded, await counts.counter_view(state.task_id)
+        had = next((li.counted for li in before.lines if (li.sku, li.lot) == (recorded.line.sku, recorded.line.lot)), 0)
+        return had, recorded, await counts.counter_view(state.task_id)
 
-    recorded, view = await rehearse(count_and_look)
+    had, recorded, view = await rehearse(count_and_look)
     payload = CountPayload(task_id=state.task_id, item_code=code, qty=qty, mode=mode, lot=scanned.lot)
+    back = CountBack(task_id=state.task_id, sku=recorded.line.sku, lot=recorded.line.lot, counted=had)
+    undo = json.dumps([*step.history, msgspec.json.encode(back).decode()][-UNDO_DEPTH_MAX:])
     # The table shows the count as it will be once the envelope is applied; on any other answer the
     # outbox reloads it from the server.
     refresh = request.app.route_reverse("floor_count") + f"?task_id={state.task_id}"
-    return await _count(request, CountState(task_id=state.task_id), view=view, saving="Saving…",
+    return await _count(request, CountState(task_id=state.task_id), view=view, undo=undo, saving="Saving…",
                         envelope=envelope("count", payload, f"{recorded.line.sku}: {recorded.line.counted} counted",
+                                          refresh=refresh))
+
+
+async def _count_undo(request: Request, step: Step[CountState]) -> Template:
+    """Undo last scan: the item's count goes back to what it was before (a `set` count, sent like any)."""
+    taken = take_back(step, CountBack)  # type: ignore[arg-type]
+    if taken is None or taken[0].task_id != step.state.task_id:
+        return await _count(request, step.state, warn="Nothing to undo on this count.")
+    back, undo = taken
+    assert isinstance(back, CountBack)
+    payload = CountPayload(task_id=back.task_id, item_code=back.sku, qty=back.counted, mode="set", lot=back.lot)
+
+    async def count_and_look() -> counts.CounterView:
+        await counts.record_count(back.task_id, back.sku, back.counted, step.key, actor(request), lot=back.lot,
+                                  mode="set")
+        return await counts.counter_view(back.task_id)
+
+    view = await rehearse(count_and_look)
+    refresh = request.app.route_reverse("floor_count") + f"?task_id={back.task_id}"
+    return await _count(request, CountState(task_id=back.task_id), view=view, undo=undo, saving="Saving…",
+                        envelope=envelope("count", payload, f"Took back the last scan: {back.sku} {back.counted} counted",
                                           refresh=refresh))
 
 
 async def _start(request: Request, code: str, key: str) -> Template:
     loc = await scan_bin(code)
     if loc is None:
-        raise InvalidInput("Scan a bin label to start counting.")
+        raise InvalidInput("Scan a bin label to start counting." if await find_scanned_item(code)
+                           else unknown_code(code))
     who = actor(request)
 
     async def open_and_start() -> int:
@@ -106,40 +182,104 @@ class AdjustState(msgspec.Struct):
     sku: str = ""
     delta: int = 0
     reason: str = ""
+    confirm: str = ""  # "SKU|DELTA" once a large change was asked for once
 
 
-def _adjust(request: Request, state: AdjustState, **extra) -> Template:
-    prompt = "Scan the bin" if not state.bin else ("Scan the item" if not state.sku else "Set the change and reason")
+async def _on_hand(sku: str, bin_code: str) -> int:
+    item, loc = await get_item(sku), await get_location(bin_code)
+    rows = await queries.balances(item_id=item.id, location_id=loc.id)
+    return sum(r.on_hand for r in rows)
+
+
+async def _adjust(request: Request, state: AdjustState, undo: str = "", **extra) -> Template:
+    if not state.bin:
+        prompt = "Scan the bin"
+    else:
+        prompt = "Scan the item" if not state.sku else "Set the change and reason"
+    on_hand = await _on_hand(state.sku, state.bin) if state.sku and state.bin else None
     return screen(request, "floor/page.html", "floor/adjust.html", prompt, title="Adjust", s=state,
-                  reasons=MANUAL_REASONS, **extra)
+                  reasons=MANUAL_REASONS, on_hand=on_hand, undo=undo, cancellable=bool(state.bin), **extra)
 
 
 @get("/floor/adjust", name="floor_adjust", guards=[requires("adjust")])
 async def adjust_screen(request: Request) -> Template:
-    return _adjust(request, AdjustState())
+    return await _adjust(request, AdjustState())
 
 
 @post("/floor/adjust", name="floor_adjust_scan", guards=[requires("adjust")])
 async def adjust_scan(request: Request) -> Template:
-    state, code, key = await read_form(request, AdjustState)
-    if code and not state.bin:
-        loc = await scan_bin(code)
-        if loc is None:
-            raise InvalidInput("Scan a bin label first.")
-        return _adjust(request, AdjustState(bin=loc.code))
+    step = await read_step(request, AdjustState)
+    state, code = step.state, step.code
+    if step.action == "cancel":
+        return await _adjust(request, AdjustState(), warn="Cancelled: nothing was adjusted.")
+    if step.action == "undo":
+        back = take_back(step, AdjustState)
+        if back is None:
+            return await _adjust(request, state, warn="Nothing to undo: no scan waits to be sent.")
+        return await _adjust(request, back[0], back[1], ok="Took back the last scan.")
     if code:
-        scanned = await scan_item(code)
-        return _adjust(request, msgspec.structs.replace(state, sku=scanned.item.sku))
-    if await pressed(request) != "post":
-        return _adjust(request, state)  # a scan or an Enter with nothing in it: only the adjust button posts
-    if not (state.bin and state.sku and state.delta and state.reason):
-        return _adjust(request, state, warn="Scan bin and item, set + or − units and choose a reason.")
-    await rehearse(lambda: counts.request_adjustment(state.sku, state.bin, state.delta, state.reason, key,
+        return await _adjust_scan_code(request, step)
+    if step.action != "post":  # an Enter in the change field: only the adjust button posts
+        missing = _adjust_missing(state)
+        return await _adjust(request, state, forget(step), warn=missing) if missing else await _adjust(
+            request, state, forget(step), ok=f"{state.delta:+d} {state.sku}. Tap Adjust stock to send it.")
+    missing = _adjust_missing(state)
+    if missing:
+        return await _adjust(request, state, forget(step), warn=missing)
+    return await _adjust_post(request, step)
+
+
+def _adjust_missing(state: AdjustState) -> str:
+    if not state.bin:
+        return "Scan the bin."
+    if not state.sku:
+        return "Scan the item."
+    if not state.delta:
+        return "Type the units to add (+) or remove (−)."
+    if not state.reason:
+        return "Choose a reason."
+    return ""
+
+
+async def _adjust_scan_code(request: Request, step: Step[AdjustState]) -> Template:
+    state, code = step.state, step.code
+    loc = await find_by_barcode(code) or await find_location(code)
+    scanned = None if loc else await find_scanned_item(code)
+    if loc is None and scanned is None:
+        raise InvalidInput(unknown_code(code))
+    if not state.bin:
+        if loc is None or not loc.holds_stock:
+            raise InvalidInput("Scan a bin label first." if loc is None else f"{loc.code} is a {loc.kind}: scan a bin.")
+        return await _adjust(request, AdjustState(bin=loc.code), remember(step), ok=f"{loc.code}. Scan the item.")
+    if loc is not None:
+        raise InvalidInput(f"You are adjusting in {state.bin}. Tap Cancel to adjust in {loc.code} instead.")
+    assert scanned is not None
+    if state.sku and scanned.item.sku != state.sku:
+        raise InvalidInput(f"You are adjusting {state.sku}. Send that, or tap Cancel, before scanning {scanned.item.sku}.")
+    if state.sku:
+        return await _adjust(request, state, forget(step), ok=f"Still {state.sku}. Type the change and choose a reason.")
+    new = msgspec.structs.replace(state, sku=scanned.item.sku)
+    on_hand = await _on_hand(new.sku, new.bin)
+    return await _adjust(request, new, remember(step),
+                         ok=f"{new.sku}: {on_hand} on hand in {new.bin}. Type the change and choose a reason.")
+
+
+async def _adjust_post(request: Request, step: Step[AdjustState]) -> Template:
+    state = step.state
+    check_line_qty(request, abs(state.delta), state.sku)
+    on_hand = await _on_hand(state.sku, state.bin)
+    if state.delta < 0 and -state.delta > on_hand:
+        raise InvalidQuantity(f"Only {on_hand} {state.sku} on hand in {state.bin}: you can remove at most {on_hand}.")
+    target = f"{state.sku}|{state.delta}"
+    if needs_confirming(request, abs(state.delta), target, state.confirm):
+        return await _adjust(request, msgspec.structs.replace(state, confirm=target), forget(step),
+                             warn=f"{state.delta:+,d} {state.sku} is a large change. Check it, then tap Adjust stock again.")
+    await rehearse(lambda: counts.request_adjustment(state.sku, state.bin, state.delta, state.reason, step.key,
                                                      actor(request), thresholds(request)))
     payload = AdjustPayload(sku=state.sku, location=state.bin, delta=state.delta, reason=state.reason)
     # The server's answer says whether it posted or waits for a manager (the outbox shows its reason).
-    return _adjust(request, AdjustState(), saving="Saving…", done=True,
-                   envelope=envelope("adjust", payload, f"Adjusted {state.sku} in {state.bin} by {state.delta:+d}."))
+    return await _adjust(request, AdjustState(), saving="Saving…", done=True,
+                         envelope=envelope("adjust", payload, f"Adjusted {state.sku} in {state.bin} by {state.delta:+d}."))
 
 
 ROUTES = [count_screen, count_scan, adjust_screen, adjust_scan]
