@@ -3,6 +3,7 @@ lines carry its request id, the user and the device; the worker logs its start a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -16,17 +17,27 @@ import httpx
 from arq import create_pool
 from arq.connections import RedisSettings
 
+from backend import db
+from backend.domain.auth.audit import SYSTEM
+from backend.domain.auth.tokens import create_token
+from backend.domain.auth.users import create_user
+from backend.migrations import migrate
+from backend.settings import Settings
 from tests.conftest import REDIS_TEST_URL
 
 PIN = "2468"
 START_S = 60
 
 
-def _stockline(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "backend", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+async def _seed(database_url: str) -> str:
+    """A migrated database with a read token (returned) and the picker B-LOG."""
+    await db.connect(Settings(database_url=database_url))
+    try:
+        await migrate()
+        await create_user("B-LOG", "Lou", "picker", PIN, SYSTEM)
+        return await create_token("shop", "read")
+    finally:
+        await db.disconnect()
 
 
 def _free_port() -> int:
@@ -66,9 +77,7 @@ def test_json_logs_carry_request_id_user_and_device(tmp_path):
     env = {**os.environ, "STOCKLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'logs.db'}",
            "STOCKLINE_LOG_FORMAT": "json", "STOCKLINE_SECRET": "logs-secret"}
     env.pop("STOCKLINE_REDIS_URL", None)
-    _stockline(env, "migrate")
-    token = _stockline(env, "token", "create", "--name", "shop", "--scope", "read")
-    _stockline(env, "user", "create", "--code", "B-LOG", "--name", "Lou", "--role", "picker", "--pin", PIN)
+    token = asyncio.run(_seed(env["STOCKLINE_DATABASE_URL"]))
     port, log = _free_port(), tmp_path / "server.log"
     server = _serve(env, port, log)
     try:

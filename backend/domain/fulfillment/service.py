@@ -11,6 +11,17 @@ moves) → confirm_shipment (staging → customer).
 
 from __future__ import annotations
 
+from backend.domain.fulfillment.cartons import (
+    CancelledCarton,
+    PackLine,
+    PackView,
+    cancel_carton,
+    carton_for_order,
+    open_cartons,
+    pack_view,
+    shipping_blockers,
+    unpack,
+)
 from backend.domain.fulfillment.documents import (
     CartonLabel,
     PackingSlip,
@@ -46,6 +57,15 @@ from backend.domain.fulfillment.rules import SHORT_REASONS
 from backend.domain.fulfillment.shipping import confirm_shipment
 
 __all__ = [
+    "CancelledCarton",
+    "PackLine",
+    "PackView",
+    "cancel_carton",
+    "carton_for_order",
+    "open_cartons",
+    "pack_view",
+    "shipping_blockers",
+    "unpack",
     "SHORT_REASONS",
     "CartonLabel",
     "CartonView",

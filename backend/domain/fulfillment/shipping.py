@@ -10,6 +10,7 @@ from backend.domain import orders as lifecycle
 from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.errors import Conflict, UnknownReference
+from backend.domain.fulfillment.cartons import shipping_blockers
 from backend.domain.fulfillment.idempotency import run_once, sub_key
 from backend.domain.fulfillment.queries import (
     CartonView,
@@ -122,6 +123,9 @@ async def confirm_shipment(carton_code_or_order_ref: str, carrier: str, tracking
 
     async def work() -> ShipmentView:
         order, cartons = await _cartons_to_ship(carton_code_or_order_ref)
+        blocked = await shipping_blockers(order.id, order.order_ref)  # nothing ships half-packed
+        if blocked:
+            raise Conflict(blocked)
         shipment_id = await _insert_shipment(order, cartons, carrier, tracking, key)
         status = await _record_shipped(order, await _post_shipment(order, cartons, key, actor), actor)
         await audit.record(actor, "shipment.confirm", "shipment", shipment_id, {"order_status": order.status},

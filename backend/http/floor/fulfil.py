@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from backend.domain.errors import InvalidInput
 from backend.domain.fulfillment import service as f
 from backend.domain.fulfillment.queries import PickLineView
-from backend.domain.fulfillment.rules import PICK_LIST_CODE_PREFIX
+from backend.domain.fulfillment.rules import PICK_LIST_CODE_PREFIX, check_tracking
 from backend.domain.locations.service import find_by_barcode, find_location
 from backend.http.floor.common import (
+    UNDO_DEPTH_MAX,
     Step,
     check_scan_qty,
     envelope,
@@ -189,35 +192,126 @@ class PackState(msgspec.Struct):
     finish: bool = False
 
 
-async def _pack(request: Request, state: PackState, **extra) -> Template:
-    carton = await f.get_carton(state.carton_id) if state.carton_id else None
+class PackedScan(msgspec.Struct):
+    """What Undo last scan takes back out of the carton."""
+
+    carton_id: int
+    code: str
+    units: int
+
+
+def _pack_url(request: Request, carton: f.CartonView | None) -> str:
+    base = request.app.route_reverse("floor_pack")
+    return f"{base}?carton={carton.code}" if carton is not None else base
+
+
+async def _pack(request: Request, state: PackState, undo: str = "", **extra) -> Template:
+    view = await f.pack_view(state.carton_id) if state.carton_id else None
+    carton = view.carton if view else None
     if carton is None:
-        prompt = "Scan the order number (pick slip) to start a carton"
+        prompt = "Scan the order number (pick slip) to pack it"
     else:
-        prompt = "Scan each item into the carton" if carton.status == "open" else "Carton closed"
-    return screen(request, "floor/page.html", "floor/pack.html", prompt, title="Pack", s=state, carton=carton,
-                  order=await f.get_order(carton.order_ref) if carton else None, **extra)
+        prompt = f"Scan each item of {carton.order_ref} into the carton" if carton.status == "open" else "Carton closed"
+    template = screen(request, "floor/page.html", "floor/pack.html", prompt, title="Pack", s=state, view=view,
+                      carton=carton, open_cartons=[] if carton else await f.open_cartons(),
+                      undo=undo if carton and carton.status == "open" else "",
+                      cancellable=bool(carton and carton.status == "open"), cancel_label="Cancel carton",
+                      cancel_confirm=f"Cancel carton {carton.code}? What is in it goes back to 'to pack'."
+                      if carton else "", **extra)
+    # Reload, Back and another handheld find the carton again: the address names it.
+    template.headers["HX-Replace-Url"] = _pack_url(request, carton)
+    return template
 
 
 @get("/floor/pack", name="floor_pack", guards=[requires("pack")])
-async def pack_screen(request: Request) -> Template:
-    return await _pack(request, PackState())
+async def pack_screen(request: Request, carton: FromQuery[str] = "") -> Template:
+    found = await f.find_carton_by_code(carton) if carton else None
+    if carton and found is None:
+        return await _pack(request, PackState(), warn=f"No carton {carton}: it was cancelled or never made.")
+    return await _pack(request, PackState(carton_id=found.id if found else 0))
 
 
 @post("/floor/pack", name="floor_pack_scan", guards=[requires("pack")])
 async def pack_scan(request: Request) -> Template:
-    state, code, key = await read_form(request, PackState)
+    step = await read_step(request, PackState)
+    state, code, key = step.state, step.code, step.key
     who = actor(request)
-    if state.carton_id and state.finish:
-        carton = await f.finish_carton(state.carton_id, key=key, actor=who)
-        return await _pack(request, PackState(carton_id=carton.id), ok=f"Carton {carton.code} closed.", done=True)
+    carton = await f.get_carton(state.carton_id) if state.carton_id else None
+    is_open = carton is not None and carton.status == "open"
+    if step.action == "cancel":
+        if carton is None or not is_open:
+            return await _pack(request, PackState(), warn="No open carton to cancel.")
+        cancelled = await f.cancel_carton(carton.id, key=key, actor=who)
+        back = f" Its {cancelled.units} unit(s) are back to pack." if cancelled.units else ""
+        return await _pack(request, PackState(), warn=f"Carton {cancelled.code} cancelled.{back}")
+    if step.action == "undo" and carton is not None:
+        return await _pack_undo(request, step, carton)
+    if is_open and state.finish:
+        assert carton is not None
+        closed = await f.finish_carton(carton.id, key=key, actor=who)
+        return await _pack(request, PackState(carton_id=closed.id), ok=f"Carton {closed.code} closed.", done=True)
     if not code:
-        return await _pack(request, state)
-    if not state.carton_id:
-        carton = await f.start_carton(code, key=key, actor=who)
-        return await _pack(request, PackState(carton_id=carton.id), ok=f"Carton {carton.code} for {carton.order_ref}.")
-    carton = await f.pack_scan(state.carton_id, code, 1, key=key, actor=who)
-    return await _pack(request, state, ok=f"Packed into {carton.code}.")
+        said = f"Scan each item into {carton.code}, or tap Finish carton." if is_open and carton else \
+            "Scan the order number (pick slip) to pack it."
+        return await _pack(request, state, forget(step), warn=said)
+    if not is_open:
+        return await _pack_start(request, step)
+    assert carton is not None
+    return await _pack_item(request, step, carton)
+
+
+async def _pack_start(request: Request, step: Step[PackState]) -> Template:
+    code = step.code
+    found = await f.find_carton_by_code(code)
+    if found is not None:
+        if found.status == "open":
+            return await _pack(request, PackState(carton_id=found.id), ok=f"Carton {found.code} for {found.order_ref}: go on packing.")
+        return await _pack(request, PackState(carton_id=found.id), warn=f"Carton {found.code} is {found.status}.")
+    order = await f.find_order(code)
+    if order is None:
+        scanned = await find_scanned_item(code)
+        if scanned is not None:
+            raise InvalidInput(f"That is item {scanned.item.sku}: scan the order number (pick slip) first.")
+        raise InvalidInput(unknown_code(code))
+    carton, resumed = await f.carton_for_order(order.order_ref, key=step.key, actor=actor(request))
+    if resumed:
+        units = sum(line.qty for line in carton.lines)
+        return await _pack(request, PackState(carton_id=carton.id),
+                           ok=f"Carton {carton.code} for {carton.order_ref} is open with {units} unit(s): go on packing.")
+    return await _pack(request, PackState(carton_id=carton.id), ok=f"Carton {carton.code} for {carton.order_ref}.")
+
+
+async def _pack_item(request: Request, step: Step[PackState], carton: f.CartonView) -> Template:
+    code = step.code
+    # An order number or carton label is never read as an item.
+    other = await f.find_carton_by_code(code)
+    order = None if other else await f.find_order(code)
+    if other is not None or order is not None:
+        ref = other.order_ref if other else order.order_ref  # type: ignore[union-attr]
+        if (other is None or other.id == carton.id) and ref == carton.order_ref:
+            return await _pack(request, step.state, forget(step),
+                               ok=f"Carton {carton.code} of {carton.order_ref} is open: scan its items.")
+        raise InvalidInput(f"Carton {carton.code} of {carton.order_ref} is open. Finish it or cancel it before "
+                           f"packing {ref}.")
+    scanned = await find_scanned_item(code)
+    if scanned is None:
+        raise InvalidInput(unknown_code(code))
+    packed = await f.pack_scan(carton.id, code, 1, key=step.key, actor=actor(request))
+    units = scanned.qty_base
+    back = PackedScan(carton_id=carton.id, code=code, units=units)
+    undo = json.dumps([*step.history, msgspec.json.encode(back).decode()][-UNDO_DEPTH_MAX:])
+    in_carton = sum(line.qty for line in packed.lines if line.sku == scanned.item.sku)
+    return await _pack(request, step.state, undo,
+                       ok=f"Packed into {packed.code}: {units} {scanned.item.sku} ({in_carton} in it).")
+
+
+async def _pack_undo(request: Request, step: Step[PackState], carton: f.CartonView) -> Template:
+    taken = take_back(step, PackedScan)  # type: ignore[arg-type]
+    if taken is None or not isinstance(taken[0], PackedScan) or taken[0].carton_id != carton.id:
+        return await _pack(request, step.state, warn="Nothing to undo in this carton.")
+    back, undo = taken
+    await f.unpack(carton.id, back.code, back.units, key=step.key, actor=actor(request))
+    return await _pack(request, step.state, undo, ok=f"Took {back.units} back out of {carton.code}: put it aside.")
 
 
 async def _document(carton_id: int, kind: str) -> Response:
@@ -243,39 +337,82 @@ class ShipState(msgspec.Struct):
     tracking: str = ""
 
 
-def _ship(request: Request, state: ShipState, **extra) -> Template:
+async def _ship(request: Request, state: ShipState, undo: str = "", **extra) -> Template:
     if not state.carton:
         prompt = "Scan the carton label"
+    elif not state.carrier:
+        prompt = "Choose the carrier" + (", then tap Confirm shipment" if state.tracking else "")
     else:
-        prompt = "Choose the carrier" if not state.carrier else "Scan the tracking number"
+        prompt = "Scan the tracking number" if not state.tracking else "Tap Confirm shipment"
     return screen(request, "floor/page.html", "floor/ship.html", prompt, title="Ship", s=state, carriers=CARRIERS,
-                  **extra)
+                  undo=undo, cancellable=bool(state.carton), **extra)
 
 
 @get("/floor/ship", name="floor_ship", guards=[requires("ship")])
 async def ship_screen(request: Request) -> Template:
-    return _ship(request, ShipState())
+    return await _ship(request, ShipState())
 
 
 @post("/floor/ship", name="floor_ship_scan", guards=[requires("ship")])
 async def ship_scan(request: Request) -> Template:
-    state, code, key = await read_form(request, ShipState)
+    """Scan the carton (checked at once: finished, not shipped, nothing of its order left unpacked), choose
+    the carrier, scan the tracking number: it ships. Cancel at every step."""
+    step = await read_step(request, ShipState)
+    state, code = step.state, step.code
+    if step.action == "cancel":
+        return await _ship(request, ShipState(), warn="Cancelled: nothing was shipped.")
+    if step.action == "undo":
+        back = take_back(step, ShipState)
+        if back is None:
+            return await _ship(request, state, warn="Nothing to undo: no scan waits to be sent.")
+        return await _ship(request, back[0], back[1], ok="Took back the last scan.")
     if not state.carton:
         if not code:
-            return _ship(request, state)
-        carton = await f.find_carton_by_code(code)
-        if carton is not None:
-            return _ship(request, ShipState(carton=carton.code), ok=f"Carton {carton.code} ({carton.order_ref}).")
-        order = await f.find_order(code)
-        if order is None:
-            raise InvalidInput(f"No carton or order {code}. Scan the carton label.")
-        return _ship(request, ShipState(carton=order.order_ref), ok=f"Order {order.order_ref}: all closed cartons.")
-    tracking = code or state.tracking
-    if not state.carrier or not tracking:
-        return _ship(request, msgspec.structs.replace(state, tracking=tracking))
-    shipment = await f.confirm_shipment(state.carton, state.carrier, tracking, key=key, actor=actor(request))
-    return _ship(request, ShipState(), ok=f"Shipped {state.carton} with {shipment.carrier} {shipment.tracking}.",
-                 done=True)
+            return await _ship(request, state, warn="Scan the carton label.")
+        return await _ship_what(request, step)
+    if code:
+        if await f.find_carton_by_code(code) is not None or await f.find_order(code) is not None:
+            raise InvalidInput(f"That is a carton or order label, not a tracking number. Ship {state.carton} first, "
+                               "or tap Cancel.")
+        check_tracking(code)
+        state = msgspec.structs.replace(state, tracking=code)
+        if not state.carrier:
+            return await _ship(request, state, remember(step), warn=f"Tracking {code}. Choose the carrier, then tap "
+                                                                     "Confirm shipment.")
+    if not state.carrier or not state.tracking:
+        missing = "Choose the carrier." if not state.carrier else "Scan the tracking number."
+        return await _ship(request, state, forget(step), warn=missing)
+    shipment = await f.confirm_shipment(state.carton, state.carrier, state.tracking, key=step.key, actor=actor(request))
+    return await _ship(request, ShipState(), ok=f"Shipped {state.carton} with {shipment.carrier} {shipment.tracking}.",
+                       done=True)
+
+
+async def _ship_what(request: Request, step: Step[ShipState]) -> Template:
+    """The carton (or order) scanned is checked now, before carrier and tracking are asked for."""
+    code = step.code
+    carton = await f.find_carton_by_code(code)
+    if carton is not None:
+        if carton.status == "open":
+            raise InvalidInput(f"Carton {carton.code} is not finished. Finish packing it before shipping.")
+        if carton.status == "shipped":
+            raise InvalidInput(f"Carton {carton.code} has already shipped.")
+        order = await f.get_order(carton.order_ref)
+        blocked = await f.shipping_blockers(order.id, order.order_ref)
+        if blocked:
+            raise InvalidInput(blocked)
+        units = sum(line.qty for line in carton.lines)
+        return await _ship(request, ShipState(carton=carton.code), remember(step),
+                           ok=f"Carton {carton.code} ({carton.order_ref}, {units} unit(s)). Choose the carrier.")
+    order = await f.find_order(code)
+    if order is None:
+        raise InvalidInput(unknown_code(code))
+    blocked = await f.shipping_blockers(order.id, order.order_ref)
+    if blocked:
+        raise InvalidInput(blocked)
+    if not any(line.packed_qty > line.shipped_qty for line in order.lines):
+        raise InvalidInput(f"Nothing of order {order.order_ref} is packed to ship.")
+    return await _ship(request, ShipState(carton=order.order_ref), remember(step),
+                       ok=f"Order {order.order_ref}: all its finished cartons. Choose the carrier.")
 
 
 ROUTES = [pick_lists, pick_menu_scan, pick_screen, pick_scan, pack_screen, pack_scan, carton_document, ship_screen, ship_scan]
