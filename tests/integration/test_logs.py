@@ -130,8 +130,8 @@ async def test_the_worker_logs_its_start_and_every_job(ledger_db):
 
 
 def test_the_worker_health_check_sees_a_running_worker(tmp_path):
-    env = {**os.environ, "STOCKLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}", "STOCKLINE_REDIS_URL": REDIS_TEST_URL,
-           "STOCKLINE_JOB_QUEUE": f"stockline:test:{uuid.uuid4().hex}"}
+    env = {**os.environ, "STOCKLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
+           "STOCKLINE_REDIS_URL": REDIS_TEST_URL, "STOCKLINE_JOB_QUEUE": f"stockline:test:{uuid.uuid4().hex}"}
     check = [sys.executable, "-m", "backend", "worker", "--check"]
     assert subprocess.run(check, env=env, capture_output=True, timeout=60).returncode == 1  # no worker yet
     worker = subprocess.Popen([sys.executable, "-m", "backend", "worker"], env=env, stdout=subprocess.DEVNULL,
