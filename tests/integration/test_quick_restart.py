@@ -14,13 +14,23 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_NOOP_S_MAX = 2.0
-SECOND_DEMO_FIRST_PAGE_S_MAX = 8.0  # measured ~2 s on 2 shared cores
+# Measured on 2 cores: ~2 s to the first page (8 s while other test runs load the machine to 9),
+# 2.3 s of CPU; reinstalling every time took 19-21 s and 4.8 s of CPU. CPU time does not depend on the
+# machine's load, so it is the sharp limit; the wall-clock one only catches a hang.
+SECOND_DEMO_CPU_S_MAX = 4.0
+SECOND_DEMO_FIRST_PAGE_S_MAX = 15.0
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU of a process and its waited-for children (utime, stime, cutime, cstime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(t) for t in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def test_install_does_nothing_when_the_environment_matches():
@@ -54,6 +64,8 @@ def test_a_second_demo_serves_its_first_page_within_seconds(tmp_path):
             assert demo.poll() is None, log.read_text()
             assert time.monotonic() - started < SECOND_DEMO_FIRST_PAGE_S_MAX, log.read_text()
             time.sleep(0.1)
+        cpu_s = _cpu_s(demo.pid)  # scripts/demo execs stockline: the same process, install's CPU in its children
+        assert cpu_s < SECOND_DEMO_CPU_S_MAX, f"{cpu_s:.1f} s of CPU before the first page"
     finally:
         demo.terminate()
         demo.wait(timeout=15)
