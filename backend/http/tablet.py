@@ -11,7 +11,7 @@ from backend.domain import counts
 from backend.domain.auth import users
 from backend.domain.auth.permissions import ROLES
 from backend.domain.catalog.service import list_items
-from backend.domain.errors import InvalidInput
+from backend.domain.errors import Conflict, DomainError, InvalidInput, NotPermitted
 from backend.domain.fulfillment import service as f
 from backend.domain.ledger import queries
 from backend.http.floor.common import floor_key, new_key
@@ -26,34 +26,68 @@ def _page(template: str, title: str, **context) -> Template:
                     headers={"Vary": "HX-Request"})
 
 
+def error_status(exc: DomainError) -> int:
+    """The status of a tablet form shown again with its error inline (the one mapper's classes)."""
+    return 403 if isinstance(exc, NotPermitted) else 409 if isinstance(exc, Conflict) else 422
+
+
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: str(v) for k, v in form.items()}
 
 
+async def _approvals(request: Request, status: int = 200, **context) -> Template:
+    page = _page("tablet/approvals.html", "Approvals", queue=await counts.approvals_queue(),
+                 shorts=await f.short_picks(), **context)
+    page.status_code = status
+    return page
+
+
 @get("/tablet/approvals", name="tablet_approvals", guards=[requires("approvals_view")])
 async def approvals(request: Request) -> Template:
-    return _page("tablet/approvals.html", "Approvals", queue=await counts.approvals_queue(),
-                 shorts=await f.short_picks())
+    return await _approvals(request)
+
+
+async def _needs_confirming(request: Request, kind: str, entry_id: int, form: dict[str, str]) -> str:
+    """A decision that changes more value than STOCKLINE_APPROVAL_CONFIRM_VALUE_CENTS is taken only when
+    the manager approved again with that very value on screen; the warning to show, or ""."""
+    most = request.app.state.settings.approval_confirm_value_cents
+    entry = next((e for e in await counts.approvals_queue() if (e.kind, e.id) == (kind, entry_id)), None)
+    if entry is None or entry.value_cents <= most or form.get("confirm_value") == str(entry.value_cents):
+        return ""
+    skipped = f" {entry.not_counted} item(s) were not counted." if entry.not_counted else ""
+    return (f"{kind.title()} #{entry_id} changes {entry.units:+,} units worth {entry.value_cents / 100:,.2f}.{skipped}"
+            " Check it, then tap Yes, approve.")
 
 
 @post("/tablet/approvals/{kind:str}/{entry_id:int}", name="tablet_decide", guards=[requires("approve")])
 async def decide(request: Request, kind: FromPath[str], entry_id: FromPath[int]) -> Template:
+    """Approve, reject, or (a count) ask for a recount: a new blind count of the bin by another counter."""
     form = await _form(request)
     key, who, note = floor_key(request, form.get("key") or new_key()), actor(request), form.get("note", "")
-    approve = form.get("decision") == "approve"
-    if kind == "count":
-        await (counts.approve_count(entry_id, key, who) if approve else counts.reject_count(entry_id, key, who, note))
-    elif kind == "adjustment":
-        if approve:
-            await counts.approve_adjustment(entry_id, key, who)
-        else:
-            await counts.reject_adjustment(entry_id, key, who, note)
-    else:
+    decision = form.get("decision", "")
+    if kind not in ("count", "adjustment"):
         raise InvalidInput("Only counts and adjustments wait for approval.")
-    done = f"{kind.title()} #{entry_id} {'approved' if approve else 'rejected'}."
-    return _page("tablet/approvals.html", "Approvals", queue=await counts.approvals_queue(),
-                 shorts=await f.short_picks(), ok=done)
+    typed = {"entry": (kind, entry_id), "note": note}
+    try:
+        if decision == "approve":
+            warning = await _needs_confirming(request, kind, entry_id, form)
+            if warning:
+                return await _approvals(request, warn=warning, confirm=(kind, entry_id), typed=typed)
+            await (counts.approve_count(entry_id, key, who) if kind == "count"
+                   else counts.approve_adjustment(entry_id, key, who))
+            done = f"{kind.title()} #{entry_id} approved."
+        elif decision == "recount" and kind == "count":
+            outcome = await counts.reject_count(entry_id, key, who, note or "Recount asked for.", recount=True)
+            done = (f"Count #{entry_id} set aside: recount #{outcome.recount_task_id} of the bin waits for another "
+                    "counter.")
+        else:
+            await (counts.reject_count(entry_id, key, who, note, recount=False) if kind == "count"
+                   else counts.reject_adjustment(entry_id, key, who, note))
+            done = f"{kind.title()} #{entry_id} rejected."
+    except DomainError as exc:  # shown next to the entry, with the note as typed
+        return await _approvals(request, status=error_status(exc), error=exc.message, typed=typed)
+    return await _approvals(request, ok=done)
 
 
 @get("/tablet/orders", name="tablet_orders", guards=[requires("create_pick_list")])

@@ -34,6 +34,7 @@ class Item:
     stock: dict[int, int] = field(default_factory=dict)
     barcodes: bool = False  # a GTIN-13 for each and a GTIN-14 for a case of 24
     lot_tracked: bool = False
+    unit_cost_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def own(server: Server, name: str, *items: Item, bins: int = 4, pick_qty: int = 
         made.append(OwnItem(sku, gtin, case))
     spec = {"zone": zone, "bins": bin_codes,
             "items": [{"sku": m.sku, "gtin": m.gtin, "case_gtin": m.case_gtin, "lot_tracked": s.lot_tracked,
-                       "stock": [[bin_codes[b], q] for b, q in s.stock.items()]} for m, s in zip(made, items)],
+                       "unit_cost_cents": s.unit_cost_cents, "stock": [[bin_codes[b], q] for b, q in s.stock.items()]} for m, s in zip(made, items)],
             "pick": [made[0].sku, pick_qty] if pick_qty else None}
     out = subprocess.run([sys.executable, "-m", "tests.e2e.own", json.dumps(spec)], env=server.env,
                          capture_output=True, text=True, timeout=120, check=False)
@@ -110,7 +111,7 @@ async def _seed(spec: dict[str, Any]) -> dict[str, Any]:
             await create_location(NewLocation(code=code, kind="bin", parent=spec["zone"], walk_seq=n))
         for it in spec["items"]:
             await item(it["sku"], gtin=it["gtin"] or None, case_gtin=it["case_gtin"] or None,
-                       lot_tracked=it["lot_tracked"])
+                       lot_tracked=it["lot_tracked"], unit_cost_cents=it["unit_cost_cents"])
             for bin_code, qty in it["stock"]:
                 lot = {"lot": "L-SEED"} if it["lot_tracked"] else {}
                 receipt = commands.Receive(sku=it["sku"], qty=qty, to_location=bin_code, **lot)

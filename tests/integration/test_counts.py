@@ -184,7 +184,8 @@ async def test_large_write_off_of_an_item_nobody_scanned_waits_for_a_manager():
     [entry] = await counts.approvals_queue()
     # 20 on hand at submit are written off; under the old rule −30 (the snapshot) would not fit the 20.
     assert entry.lines == [counts.ApprovalLine("TEA", "Item TEA", "", 20, 0, -20, 0, "pending_approval",
-                                               expected_at_start=30)]
+                                               expected_at_start=30, entered=False)]
+    assert (entry.lines[0].not_counted, entry.not_counted, entry.units) == (True, 1, -20)
     assert (await counts.approve_count(task_id, key(), MANAGER)).status == "completed"
     assert await on_hand("TEA", b1) == 0 and await on_hand("MUG", b1) == 5
 

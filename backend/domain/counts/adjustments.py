@@ -63,6 +63,19 @@ async def _adjustable(sku: str, location: str) -> tuple[ItemView, LocationView]:
     return item, loc
 
 
+async def _refuse_beyond_on_hand(c: Correction) -> None:
+    # Asked for at entry, not at approval: a request to remove more than the bin holds could never
+    # be approved, and would wait in the manager's queue for nothing.
+    if c.delta >= 0:
+        return
+    row = await db.fetch_one("SELECT on_hand FROM balances WHERE item_id = {} AND location_id = {} AND lot = {}",
+                             c.item.id, c.location.id, c.lot)
+    on_hand = int(row["on_hand"]) if row else 0
+    if -c.delta > on_hand:
+        raise InvalidQuantity(f"Only {on_hand} {c.item.sku} on hand in {c.location.code}: an adjustment can "
+                              f"remove at most {on_hand}.")
+
+
 async def _refuse_while_counted(loc: LocationView) -> None:
     # The count posts counted − expected at each item's first scan: a manual correction posted
     # after that scan (for the shortage the counter just found) would be corrected a second time.
@@ -104,6 +117,7 @@ async def request_adjustment(sku: str, location: str, delta: int, reason: str, k
     async def work() -> AdjustmentOutcome:
         item, loc = await _adjustable(sku, location)
         correction = Correction(item, loc, lot_for(item, lot), delta)
+        await _refuse_beyond_on_hand(correction)
         direct = may_adjust_directly(actor) and thresholds.allows(delta, item.unit_cost_cents)
         request_id = await _insert_request(key, correction, reason, direct, actor)
         after = {"sku": item.sku, "location": loc.code, "lot": correction.lot, "delta": delta, "reason": reason}

@@ -103,6 +103,12 @@ class ApprovalLine:
     status: str
     review_reason: str = ""
     expected_at_start: int | None = None  # on-hand when the count started (snapshot); None for an adjustment
+    entered: bool = True  # False: the counter never scanned it, it was counted 0 at submit
+
+    @property
+    def not_counted(self) -> bool:
+        """Expected in the bin, never scanned: skipped rather than missing? The manager asks first."""
+        return not self.entered and (self.expected or 0) > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +127,19 @@ class ApprovalEntry:
     @property
     def value_cents(self) -> int:
         return sum(line.value_cents for line in self.lines)
+
+    @property
+    def units(self) -> int:
+        """Net change in units if approved (negative: written off)."""
+        return sum(line.variance for line in self.lines)
+
+    @property
+    def units_moved(self) -> int:
+        return sum(abs(line.variance) for line in self.lines)
+
+    @property
+    def not_counted(self) -> int:
+        return sum(1 for line in self.lines if line.not_counted)
 
 
 # Movements into or out of the bin from the start to the submit of the count, leaving out the
@@ -152,7 +171,7 @@ async def _count_entries(limit: int) -> list[ApprovalEntry]:
     rows = await db.fetch(
         f"SELECT l.task_id, i.sku, i.name AS item_name, l.lot, {_tasks.LINE_EXPECTED_SQL} AS expected,"
         " l.counted_qty AS counted, l.variance, l.value_cents, l.status, l.review_reason,"
-        " COALESCE(s.expected_qty, 0) AS expected_at_start"
+        " COALESCE(s.expected_qty, 0) AS expected_at_start, l.entered"
         f" FROM count_lines l JOIN items i ON i.id = l.item_id {_tasks.SNAPSHOT_JOIN_SQL}"
         f" WHERE l.task_id IN ({marks}) AND l.status IN ('pending_approval', 'needs_review')"
         " ORDER BY l.task_id, i.sku_key, l.lot",
@@ -160,6 +179,7 @@ async def _count_entries(limit: int) -> list[ApprovalEntry]:
     )
     lines: dict[int, list[ApprovalLine]] = {t["id"]: [] for t in tasks}
     for r in rows:
+        r["entered"] = bool(r["entered"])  # SQLite answers 0/1
         lines[r.pop("task_id")].append(ApprovalLine(**r))
     entries = []
     for t in tasks:

@@ -28,7 +28,8 @@ from backend.domain.counts._common import (
     run_once,
 )
 from backend.domain.counts._settle import settle
-from backend.domain.errors import InvalidInput, InvalidQuantity, UnknownReference
+from backend.domain.counts.recounts import recount_refusal
+from backend.domain.errors import InvalidInput, InvalidQuantity, SegregationOfDuties, UnknownReference
 from backend.domain.locations.service import LocationView, get_location, get_location_by_id
 from backend.domain.quantities import QTY_MAX
 
@@ -129,6 +130,9 @@ async def start_count(task_id: int, key: str, actor: Actor) -> CountOutcome:
     require_counter(actor)
 
     async def work() -> CountOutcome:
+        refusal = await recount_refusal(task_id, actor)
+        if refusal:
+            raise SegregationOfDuties(refusal)
         # Read before the start time is taken: a movement stamped at or after started_at is numbered
         # after this read, so the approvals' index range (id > mark) misses none of them.
         mark = await db.fetch_one("SELECT COALESCE(MAX(id), 0) AS id FROM movements")
