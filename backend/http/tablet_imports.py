@@ -19,7 +19,9 @@ UPLOAD_BYTES_MAX = imports.FILE_BYTES_MAX + 64 * 1024
 
 
 async def _page(request: Request, run: imports.ImportRunView | None = None) -> Template:
-    context = {"title": "Import / export", "run": run, "runs": await imports.recent_runs(), "kinds": imports.KINDS,
+    # The run shown above polls itself; listed again below it would keep its first status.
+    runs = [r for r in await imports.recent_runs() if run is None or r.id != run.id]
+    context = {"title": "Import / export", "run": run, "runs": runs, "kinds": imports.KINDS,
                "export_kinds": imports.EXPORT_KINDS, "columns": imports.COLUMNS}
     return Template(template_name="tablet/imports.html", context=context, headers={"Vary": "HX-Request"})
 
