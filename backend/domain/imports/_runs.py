@@ -3,6 +3,7 @@ their progress and outcome are rows of `import_runs`, which the tablet's import 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import structlog
 from backend import db
 from backend.domain.auth import audit
 from backend.domain.errors import DomainError, UnknownReference
-from backend.domain.imports._files import FileKind, InvalidFile, Report, read_file
+from backend.domain.imports._files import CatalogueFile, FileKind, InvalidFile, Report, read_file
 from backend.domain.imports._import import import_file
 
 log = structlog.get_logger("stockline.imports")
@@ -153,9 +154,7 @@ async def run_import(run_id: int, actor: audit.Actor) -> Report | None:
     return report
 
 
-async def _import_with_progress(file: Any, actor: audit.Actor, progress: _ProgressWriter) -> Report:
-    import asyncio
-
+async def _import_with_progress(file: CatalogueFile, actor: audit.Actor, progress: _ProgressWriter) -> Report:
     writing = asyncio.Event()
 
     async def before_write() -> None:
