@@ -43,7 +43,7 @@ class InProcessOrderImport:
             try:
                 await import_channel_orders()
                 await allocate_backorders()
-            except Exception:  # noqa: BLE001 - a failing run must not take the web process down
+            except Exception:  # a failing run must not take the web process down
                 log.exception("jobs.inprocess_failed", job="import_channel_orders")
 
     async def wake(self) -> None:
@@ -64,7 +64,7 @@ class ArqOrderImport:
         try:
             await self.redis.enqueue_job("import_channel_orders", _job_id=f"import-channel-orders:{bucket}",
                                          _queue_name=self.queue)
-        except Exception:  # noqa: BLE001 - the delivery is stored; the scheduled run will import it
+        except Exception:  # the delivery is stored; the scheduled run will import it
             log.exception("jobs.wake_failed", job="import_channel_orders")
 
     async def stop(self) -> None:

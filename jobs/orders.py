@@ -11,10 +11,12 @@ import time
 
 import structlog
 
+from backend import db
 from backend.domain import orders
 
 log = structlog.get_logger("stockline.jobs")
 IMPORT_BATCH_MAX = 200
+IMPORT_CONCURRENCY_PG = 6  # orders imported at once on PostgreSQL (SQLite has one writer at a time anyway)
 IMPORT_RUN_S_MAX = 50  # below the worker's JOB_TIMEOUT_S
 MAPPED_ORDERS_MAX = 200
 BACKORDER_ORDERS_MAX = 200
@@ -26,7 +28,8 @@ async def import_channel_orders(ctx: dict | None = None) -> dict[str, int]:
     totals = {"applied": 0, "stale": 0, "waiting": 0, "failed": 0, "mapped_orders": 0}
     deadline = time.monotonic() + IMPORT_RUN_S_MAX
     while time.monotonic() < deadline:
-        run = await orders.import_deliveries(limit=IMPORT_BATCH_MAX)
+        run = await orders.import_deliveries(limit=IMPORT_BATCH_MAX,
+                                             concurrency=IMPORT_CONCURRENCY_PG if db.is_postgres() else 1)
         for name in ("applied", "stale", "waiting", "failed"):
             totals[name] += getattr(run, name)
         if run.handled == 0:

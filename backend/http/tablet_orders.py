@@ -13,7 +13,6 @@ from litestar.response import Redirect, Template
 
 from backend.domain import channels, orders
 from backend.domain.errors import InvalidInput
-from backend.domain.fulfillment import service as f
 from backend.http.floor.common import floor_key, new_key
 from backend.http.session import actor, requires
 from jobs.dispatch import wake_order_import
@@ -70,7 +69,7 @@ async def build_waves(request: Request) -> Template:
     run = await orders.build_waves(warehouse=str(form.get("warehouse", "")),
                                    key=floor_key(request, str(form.get("key") or new_key())), actor=actor(request))
     lists = sum(len(w.pick_list_ids) for w in run.waves)
-    return _page(request, "tablet/orders.html", "Orders & pick lists", pick_lists=await f.list_open_pick_lists(),
+    return _page(request, "tablet/waves.html", "Waves", run=run,
                  ok=f"{len(run.waves)} wave(s): {run.orders} order(s), {lists} pick list(s).")
 
 

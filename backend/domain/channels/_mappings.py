@@ -12,13 +12,15 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 
 import msgspec
 
 from backend import db
+from backend.domain import bounds
 from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
-from backend.domain.catalog.service import find_item, sku_key
+from backend.domain.catalog.service import Sku, find_item, sku_key
 from backend.domain.channels._accounts import get_channel
 from backend.domain.channels._payloads import ChannelLine
 from backend.domain.errors import InvalidInput
@@ -28,18 +30,21 @@ CSV_BYTES_MAX = 2_000_000
 REF_LENGTH_MAX = 64
 
 
+ChannelRef = Annotated[str, msgspec.Meta(max_length=REF_LENGTH_MAX, pattern=bounds.ONE_LINE)]
+
+
 class MappingSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One of channel_sku, variant_id, product_id names the channel's side; sku is Stockline's item."""
 
-    sku: str
-    channel_sku: str = ""
-    variant_id: str = ""
-    product_id: str = ""
+    sku: Sku
+    channel_sku: ChannelRef = ""
+    variant_id: ChannelRef = ""
+    product_id: ChannelRef = ""
     dropship: bool = False
 
 
 class MappingBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    mappings: list[MappingSpec]
+    mappings: Annotated[list[MappingSpec], msgspec.Meta(max_length=MAPPINGS_PER_REQUEST_MAX)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,18 +135,19 @@ def _refs(line: ChannelLine) -> list[str]:
 async def resolve_lines(channel_id: int, lines: list[ChannelLine]) -> list[Resolved]:
     """The item of each channel line (two queries for the whole order)."""
     refs = sorted({r for line in lines for r in _refs(line)})
-    mapped: dict[str, Resolved] = {}
-    if refs:
-        marks = ", ".join("{}" for _ in refs)
-        for r in await db.fetch(f"SELECT channel_ref, item_id, dropship FROM channel_sku_mappings"
-                                f" WHERE channel_id = {{}} AND channel_ref IN ({marks})", channel_id, *refs):
-            mapped[r["channel_ref"]] = Resolved(r["item_id"], bool(r["dropship"]))
     keys = sorted({sku_key(line.sku) for line in lines if line.sku})
-    same_sku: dict[str, int] = {}
-    if keys:
-        marks = ", ".join("{}" for _ in keys)
-        same_sku = {r["sku_key"]: r["id"] for r in await db.fetch(
-            f"SELECT id, sku_key FROM items WHERE sku_key IN ({marks}) AND active AND NOT is_kit", *keys)}
+    parts, args = [], []
+    if refs:
+        parts.append("SELECT 'mapping' AS src, channel_ref AS ref, item_id, dropship FROM channel_sku_mappings"
+                     f" WHERE channel_id = {{}} AND channel_ref IN ({', '.join('{}' for _ in refs)})")
+        args += [channel_id, *refs]
+    if keys:  # a channel SKU that is also a Stockline SKU maps to that item
+        parts.append("SELECT 'item' AS src, sku_key AS ref, id AS item_id, FALSE AS dropship FROM items"
+                     f" WHERE sku_key IN ({', '.join('{}' for _ in keys)}) AND active AND NOT is_kit")
+        args += keys
+    rows = await db.fetch(" UNION ALL ".join(parts), *args) if parts else []
+    mapped = {r["ref"]: Resolved(r["item_id"], bool(r["dropship"])) for r in rows if r["src"] == "mapping"}
+    same_sku = {r["ref"]: r["item_id"] for r in rows if r["src"] == "item"}
     out = []
     for line in lines:
         found = next((mapped[r] for r in _refs(line) if r in mapped), None)

@@ -113,7 +113,7 @@ def micros(stamp: str | None, fallback_us: int) -> int:
     if not stamp:
         return fallback_us
     try:
-        parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(stamp)  # Python 3.11 reads a trailing Z
     except ValueError as exc:
         raise Malformed(f"not a time: {clean(stamp, 40)!r}") from exc
     if parsed.tzinfo is None:

@@ -74,7 +74,7 @@ async def create_manual_order(spec: NewManualOrder, *, key: str, actor: Actor) -
         placement = orders.Placement(order_ref=ref, channel="manual", warehouse_id=warehouse.id,
                                      warehouse_pinned=True, lines=lines)
         order_id = await orders.insert_order(placement, key=key, actor=actor)
-        await orders.advance(order_id, actor=actor, status="imported")
+        await orders.advance(order_id, actor=actor, status="imported", placed=placement)
         return await get_order_by_id(order_id)
 
     async def replay() -> OrderView:

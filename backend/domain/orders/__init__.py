@@ -18,7 +18,7 @@ from backend.domain.orders._commands import (
 )
 from backend.domain.orders._continuing import allocate_backorders, continue_mapped_orders
 from backend.domain.orders._importing import IMPORT_ACTOR, ImportRun, apply_delivery, import_deliveries
-from backend.domain.orders._placing import Placement, PlacedLine, advance, insert_order
+from backend.domain.orders._placing import PlacedLine, Placement, advance, insert_order
 from backend.domain.orders._rules import RegionSpec, set_region
 from backend.domain.orders._transitions import (
     EVENTS,
@@ -32,7 +32,6 @@ from backend.domain.orders._transitions import (
     transition,
     transition_many,
 )
-from backend.domain.orders._waves import WaveRun, WaveView, build_waves
 from backend.domain.orders._views import (
     PAGE_LIMIT_MAX,
     AllocationReason,
@@ -48,6 +47,7 @@ from backend.domain.orders._views import (
     list_orders,
     unmapped_lines,
 )
+from backend.domain.orders._waves import WaveRun, WaveView, build_waves
 
 __all__ = [
     "DISTANCE_UNKNOWN",

@@ -7,6 +7,7 @@ Each order is its own transaction; a run handles at most `limit` orders.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from backend import db
@@ -14,7 +15,7 @@ from backend.domain import channels
 from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.channels import ChannelLine
-from backend.domain.orders._placing import Placement, PlacedLine, advance, insert_lines
+from backend.domain.orders._placing import PlacedLine, Placement, advance, insert_lines
 from backend.domain.orders._reserving import allocate_order
 from backend.domain.orders._transitions import AWAITING_STOCK, OrderStatus, transition
 
@@ -63,7 +64,7 @@ async def continue_mapped_orders(*, limit: int, actor: Actor) -> int:
         " AND i.active AND NOT i.is_kit) ORDER BY u.order_id LIMIT {}", limit)
     moved = 0
     for r in rows:
-        mapped = await db.run_in_transaction(lambda oid=r["order_id"]: _map_waiting_lines(oid, actor))
+        mapped = await db.run_in_transaction(functools.partial(_map_waiting_lines, r["order_id"], actor))
         moved += 1 if mapped else 0
     return moved
 
@@ -106,5 +107,5 @@ async def allocate_backorders(*, limit: int, actor: Actor) -> int:
     """Allocate backordered units that stock is now available for; returns the units allocated."""
     units = 0
     for r in await db.fetch(_BACKORDER_CANDIDATES, limit):
-        units += await db.run_in_transaction(lambda oid=r["id"]: _allocate_backorder(oid, actor))
+        units += await db.run_in_transaction(functools.partial(_allocate_backorder, r["id"], actor))
     return units

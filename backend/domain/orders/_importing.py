@@ -9,6 +9,8 @@ marks it `failed` with the reason, for the webhook log; the rest of the queue go
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,10 +22,10 @@ from backend.domain import channels
 from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.channels import ChannelOrder, ChannelRefund, ChannelView, PendingDelivery
-from backend.domain.errors import Conflict, DomainError, InvalidInput
-from backend.domain.fulfillment.rules import ORDER_REF_LENGTH_MAX, order_ref_key
+from backend.domain.errors import AlreadyExists, Conflict, DomainError, InvalidInput
+from backend.domain.fulfillment.rules import ORDER_REF_LENGTH_MAX
 from backend.domain.ledger import commands as ledger
-from backend.domain.orders._placing import Placement, PlacedLine, WaitingLine, advance, insert_lines, insert_order
+from backend.domain.orders._placing import PlacedLine, Placement, WaitingLine, advance, insert_lines, insert_order
 from backend.domain.orders._rules import add_holds, rule_holds
 from backend.domain.orders._transitions import EDITABLE, OrderStatus, next_status, statuses_allowing, transition
 
@@ -58,11 +60,20 @@ async def _default_warehouse(channel: ChannelView) -> int:
     return row["id"]
 
 
-async def _order_ref(channel: ChannelView, o: ChannelOrder) -> str:
+def _order_refs(channel: ChannelView, o: ChannelOrder) -> tuple[str, str]:
+    """The order number Stockline shows (slug + the channel's number), and the one it falls back to
+    when that is taken (slug + the channel's id of the order, unique per channel)."""
     number = "-".join((o.number or o.external_id).split()) or o.external_id
-    ref = f"{channel.slug.upper()}-{number}"[:ORDER_REF_LENGTH_MAX]
-    taken = await db.fetch_one("SELECT id FROM orders WHERE ref_key = {}", order_ref_key(ref))
-    return ref if taken is None else f"{channel.slug.upper()}-{o.external_id}"[:ORDER_REF_LENGTH_MAX]
+    return (f"{channel.slug.upper()}-{number}"[:ORDER_REF_LENGTH_MAX],
+            f"{channel.slug.upper()}-{o.external_id}"[:ORDER_REF_LENGTH_MAX])
+
+
+async def _insert(placement: Placement, fallback_ref: str, key: str, actor: Actor, check_lines: bool = True) -> int:
+    try:
+        return await insert_order(placement, key=key, actor=actor, check_lines=check_lines)
+    except AlreadyExists:
+        return await insert_order(dataclasses.replace(placement, order_ref=fallback_ref), key=key, actor=actor,
+                                  check_lines=check_lines)
 
 
 async def _lines(channel: ChannelView, o: ChannelOrder) -> tuple[tuple[PlacedLine, ...], tuple[WaitingLine, ...]]:
@@ -87,8 +98,9 @@ async def _create(channel: ChannelView, external_id: str, version: int, o: Chann
     """A new order (or, for a cancel that came first, a cancelled record of it)."""
     placed, waiting = await _lines(channel, o) if o else ((), ())
     shown = o or ChannelOrder(external_id, external_id, [])
+    ref, fallback_ref = _order_refs(channel, shown)
     placement = Placement(
-        order_ref=await _order_ref(channel, shown), channel=channel.slug, warehouse_id=await _default_warehouse(channel),
+        order_ref=ref, channel=channel.slug, warehouse_id=await _default_warehouse(channel),
         warehouse_pinned=False, lines=placed, waiting=waiting, channel_id=channel.id, external_ref=external_id,
         source_version=version, ship_country=shown.ship_country, ship_postcode=shown.ship_postcode,
         payment=shown.payment, total_cents=shown.total_cents, carrier=shown.carrier, promised_at=shown.placed_at,
@@ -96,12 +108,12 @@ async def _create(channel: ChannelView, external_id: str, version: int, o: Chann
     )
     key = f"channel:{channel.id}:order:{external_id}"
     if o is None or o.cancelled:
-        order_id = await insert_order(placement, key=key, actor=actor, check_lines=False)
+        order_id = await _insert(placement, fallback_ref, key, actor, check_lines=False)
         await transition(order_id, "cancel", actor=actor, from_status="imported", note="cancelled at the channel")
         return "cancelled", order_id
-    order_id = await insert_order(placement, key=key, actor=actor)
+    order_id = await _insert(placement, fallback_ref, key, actor)
     await channels.wake_waiting(channel.id, external_id)
-    return await advance(order_id, actor=actor, status="imported"), order_id
+    return await advance(order_id, actor=actor, status="imported", placed=placement), order_id
 
 
 async def release_reservations(order_id: int, key_base: str, actor: Actor, reason: str) -> int:
@@ -236,14 +248,22 @@ async def apply_delivery(d: PendingDelivery, channel: ChannelView, *, actor: Act
     async def work() -> str:
         if not await channels.claim_delivery(d.id):
             return "skipped"
-        try:
-            status, reason, order_id = await db.run_in_transaction(lambda: _apply(d, channel, actor))
-        except DomainError as exc:  # its savepoint rolled back; the delivery is kept as failed
-            status, reason, order_id = "failed", exc.message, None
+        status, reason, order_id = await _apply(d, channel, actor)
         await channels.finish_delivery(d.id, status, reason, order_id, datetime.now(UTC))
         return status
 
-    return await db.run_in_transaction(work)
+    try:
+        return await db.run_in_transaction(work)
+    except DomainError as exc:  # all of it rolled back; the delivery is kept as failed, with the reason
+        reason = exc.message
+
+    async def failed() -> str:
+        if not await channels.claim_delivery(d.id):
+            return "skipped"
+        await channels.finish_delivery(d.id, "failed", reason, None, datetime.now(UTC))
+        return "failed"
+
+    return await db.run_in_transaction(failed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,20 +281,44 @@ class ImportRun:
         return self.applied + self.stale + self.waiting + self.failed
 
 
-async def import_deliveries(*, limit: int, actor: Actor = IMPORT_ACTOR) -> ImportRun:
-    """Apply up to `limit` pending deliveries, higher-priority channels first, each order's in its
-    channel's order. An unexpected error marks that delivery failed (logged) and the pass goes on."""
-    counts = {"applied": 0, "stale": 0, "waiting": 0, "failed": 0, "skipped": 0}
-    known: dict[int, ChannelView] = {}
-    for d in await channels.pending_deliveries(limit):
+async def _apply_group(group: list[PendingDelivery], known: dict[int, ChannelView], counts: dict[str, int],
+                       actor: Actor) -> None:
+    """One order's deliveries, in their channel's order."""
+    for d in group:
         channel = known.get(d.channel_id) or await channels.get_channel_by_id(d.channel_id)
         known[d.channel_id] = channel
         try:
             status = await apply_delivery(d, channel, actor=actor)
-        except Exception as exc:  # noqa: BLE001 - one bad delivery must not block the channel's queue
+        except Exception as exc:  # one bad delivery must not block the channel's queue
             log.exception("orders.delivery_failed", delivery=d.id, channel=channel.slug, error=type(exc).__name__)
-            await db.run_in_transaction(lambda d=d, exc=exc: channels.finish_delivery(
-                d.id, "failed", f"internal error ({type(exc).__name__}); see the server log", None, datetime.now(UTC)))
+            reason = f"internal error ({type(exc).__name__}); see the server log"
+
+            async def mark_failed(pk: int = d.id, why: str = reason) -> None:
+                await channels.finish_delivery(pk, "failed", why, None, datetime.now(UTC))
+
+            await db.run_in_transaction(mark_failed)
             status = "failed"
         counts[status] += 1
+
+
+async def import_deliveries(*, limit: int, actor: Actor = IMPORT_ACTOR, concurrency: int = 1) -> ImportRun:
+    """Apply up to `limit` pending deliveries, higher-priority channels first, each order's in its
+    channel's order. Orders of one priority run `concurrency` at a time (PostgreSQL: their row locks
+    keep them apart); a lower priority starts only once the higher one is done, so a priority channel
+    still wins the last unit. An unexpected error marks that delivery failed (logged) and the pass goes on."""
+    assert concurrency >= 1
+    counts = {"applied": 0, "stale": 0, "waiting": 0, "failed": 0, "skipped": 0}
+    known: dict[int, ChannelView] = {}
+    tiers: dict[int, dict[tuple[int, str], list[PendingDelivery]]] = {}
+    for d in await channels.pending_deliveries(limit):  # already in the order to apply them
+        tiers.setdefault(d.priority, {}).setdefault((d.channel_id, d.event.external_order_id), []).append(d)
+    for priority in sorted(tiers):
+        groups = list(tiers[priority].values())
+        groups.reverse()  # popped from the end: first come, first served
+
+        async def worker(groups: list[list[PendingDelivery]] = groups) -> None:
+            while groups:
+                await _apply_group(groups.pop(), known, counts, actor)
+
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(groups)))))
     return ImportRun(**counts)
