@@ -41,7 +41,7 @@ def test_blind_count_never_shows_expected_and_small_variance_posts(handheld, ser
 def finish_count(page: Page, server_url: str) -> None:
     """Another counter finishes the count `page` shows, with that page's session, as its outbox would."""
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    device = f"hh-{uuid.uuid4().hex[:8]}"
+    device = cookies["stockline_device"]  # the id the server issued that handheld; its outbox has sent nothing yet
     envelope = {"txn_id": str(uuid.uuid4()), "device_id": device, "seq": 1,
                 "user_id": int(page.locator("body").get_attribute("data-user-id")), "kind": "count_finish",
                 "payload": {"task_id": int(page.locator("input[name=task_id]").get_attribute("value"))},

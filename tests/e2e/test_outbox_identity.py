@@ -10,7 +10,8 @@ import json
 from playwright.sync_api import Route, expect
 
 from tests.e2e.conftest import sign_in
-from tests.e2e.outbox_support import BADGE, drained, enqueue, new_sku, stock, sync_movements
+from tests.e2e.outbox_support import BADGE, drained, enqueue, sync_movements
+from tests.e2e.own import Item, own
 
 _PUT_OLD_IDENTITY = """async ([oldDevice, envelopes]) => {
   const db = await new Promise((resolve, reject) => {
@@ -33,7 +34,8 @@ def _cookie(page, name: str) -> str:
 
 
 def test_the_outbox_names_the_device_the_server_issued_at_sign_in(handheld, server):
-    sku = stock(server, new_sku("IDN"), 3)["sku"]
+    mine = own(server, "IDN", Item(stock={0: 3}))
+    sku, (b1, b2) = mine.sku, mine.bins[:2]
     handheld.goto("/signin")
     handheld.evaluate("document.cookie = 'stockline_device=hh-made-up; path=/'")  # set by hand: ignored
     sign_in(handheld, "receiver")
@@ -42,33 +44,35 @@ def test_the_outbox_names_the_device_the_server_issued_at_sign_in(handheld, serv
     key = next(c for c in handheld.context.cookies() if c["name"] == "stockline_device_key")
     assert key["httpOnly"] and key["value"] != issued
     assert handheld.evaluate("document.cookie").count("stockline_device_key") == 0  # not readable by scripts
-    envelope = enqueue(handheld, "move", sku=sku, qty=1, from_location="OB-01", to_location="OB-02")
+    envelope = enqueue(handheld, "move", sku=sku, qty=1, from_location=b1, to_location=b2)
     assert envelope["device_id"] == issued
     drained(handheld)
-    assert server.on_hand(sku, "OB-02") == 1
+    assert server.on_hand(sku, b2) == 1
 
 
 def test_scans_waiting_under_an_earlier_identity_are_renumbered_under_the_issued_one_and_sent(handheld, server):
-    sku = stock(server, new_sku("OLD"), 4)["sku"]
+    mine = own(server, "OLD", Item(stock={0: 4}), bins=3)
+    sku, (b1, b2, b3) = mine.sku, mine.bins[:3]
     sign_in(handheld, "receiver")
     handheld.goto("/floor/move")
-    first = enqueue(handheld, "move", sku=sku, qty=1, from_location="OB-01", to_location="OB-02")
+    first = enqueue(handheld, "move", sku=sku, qty=1, from_location=b1, to_location=b2)
     drained(handheld)
-    waiting = [{**first, "txn_id": txn, "payload": {**first["payload"], "to_location": "OB-03"}}
+    waiting = [{**first, "txn_id": txn, "payload": {**first["payload"], "to_location": b3}}
                for txn in ("00000000-0000-4000-8000-%012d" % n for n in (1, 2))]
     handheld.evaluate(_PUT_OLD_IDENTITY, ["hh-before-enrolment", waiting])
     handheld.reload()
     drained(handheld)
-    assert [server.on_hand(sku, b) for b in ("OB-01", "OB-02", "OB-03")] == [1, 1, 2]
+    assert [server.on_hand(sku, b) for b in (b1, b2, b3)] == [1, 1, 2]
     assert len(sync_movements(server, sku)) == 3
 
 
 def test_a_scan_the_server_refuses_goes_to_the_rejected_list_and_the_scans_behind_it_are_sent(handheld, server):
-    sku = stock(server, new_sku("REF"), 5)["sku"]
+    mine = own(server, "REF", Item(stock={0: 5}))
+    sku, (b1, b2) = mine.sku, mine.bins[:2]
     sign_in(handheld, "receiver")
     handheld.goto("/floor/move")
     handheld.context.set_offline(True)
-    scans = [enqueue(handheld, "move", sku=sku, qty=1, from_location="OB-01", to_location="OB-02")
+    scans = [enqueue(handheld, "move", sku=sku, qty=1, from_location=b1, to_location=b2)
              for _ in range(3)]
     bad = scans[1]["txn_id"]
     refusals: list[int] = []
@@ -90,4 +94,4 @@ def test_a_scan_the_server_refuses_goes_to_the_rejected_list_and_the_scans_behin
     [row] = handheld.evaluate("Stockline.outbox.rejected()")
     assert row["txn_id"] == bad and "too large" in row["reason"]
     assert refusals == [3, 1]  # the batch, then the bad scan alone: never again after that
-    assert server.on_hand(sku, "OB-02") == 2
+    assert server.on_hand(sku, b2) == 2
