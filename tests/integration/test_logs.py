@@ -144,3 +144,23 @@ def test_the_worker_health_check_sees_a_running_worker(tmp_path):
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+async def test_the_worker_serves_its_job_metrics_when_enabled(ledger_db):
+    queue, port = f"stockline:test:{uuid.uuid4().hex}", _free_port()
+    env = {**os.environ, "STOCKLINE_DATABASE_URL": ledger_db.database_url, "STOCKLINE_REDIS_URL": REDIS_TEST_URL,
+           "STOCKLINE_JOB_QUEUE": queue, "STOCKLINE_METRICS": "true", "STOCKLINE_WORKER_METRICS_PORT": str(port)}
+    redis = await create_pool(RedisSettings.from_dsn(REDIS_TEST_URL), default_queue_name=queue)
+    worker = subprocess.Popen([sys.executable, "-m", "backend", "worker"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        job = await redis.enqueue_job("ledger_check", _queue_name=queue)
+        assert job is not None
+        await job.result(timeout=START_S)
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=5)).text
+        assert 'stockline_job_runs_total{job="ledger_check",outcome="ok"} 1.0' in text
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        await redis.aclose()
