@@ -9,15 +9,19 @@ from litestar.response import Redirect, Template
 from backend import db
 from backend.domain import counts
 from backend.domain.auth import users
-from backend.domain.auth.permissions import ROLES
+from backend.domain.auth.permissions import ROLES, allows
 from backend.domain.catalog.service import list_items
 from backend.domain.errors import Conflict, DomainError, InvalidInput, NotPermitted
 from backend.domain.fulfillment import service as f
-from backend.domain.ledger import queries
+from backend.domain.fulfillment.scans import find_item_scan
+from backend.domain.ledger.stock_search import stock_rows
+from backend.domain.locations.service import find_by_barcode, find_location, list_locations
 from backend.http.floor.common import floor_key, new_key
-from backend.http.session import actor, requires
+from backend.http.session import actor, requires, session_of
 
-SEARCH_ROWS_MAX = 50
+STOCK_PAGE_ROWS = 50
+STOCK_PAGES_MAX = 1_000
+SEARCH_ITEMS_MAX = 500
 ORDER_LINES_MAX = 50
 
 
@@ -90,61 +94,107 @@ async def decide(request: Request, kind: FromPath[str], entry_id: FromPath[int])
     return await _approvals(request, ok=done)
 
 
+async def _orders(request: Request, status: int = 200, typed: dict[str, str] | None = None, **context) -> Template:
+    warehouses = await list_locations(kind="warehouse")
+    typed = typed or {"warehouse": warehouses[0].code if len(warehouses) == 1 else ""}
+    page = _page("tablet/orders.html", "Orders & pick lists", pick_lists=await f.list_open_pick_lists(),
+                 warehouses=warehouses, typed=typed, **context)
+    page.status_code = status
+    return page
+
+
 @get("/tablet/orders", name="tablet_orders", guards=[requires("create_pick_list")])
 async def orders(request: Request) -> Template:
-    return _page("tablet/orders.html", "Orders & pick lists", pick_lists=await f.list_open_pick_lists())
+    return await _orders(request)
 
 
-@post("/tablet/orders", name="tablet_order_create", guards=[requires("create_pick_list")])
-async def create_order(request: Request) -> Template:
-    """A manual order (lines 'SKU qty', one per line) is reserved at once and gets a pick list."""
-    form = await _form(request)
-    key, who = floor_key(request, form.get("key") or new_key()), actor(request)
+def _order_lines(text: str) -> list[f.OrderLineSpec]:
     lines = []
-    for n, raw in enumerate(filter(None, (r.strip() for r in form.get("lines", "").splitlines())), start=1):
+    for n, raw in enumerate(filter(None, (r.strip() for r in text.splitlines())), start=1):
         sku, _, qty = raw.rpartition(" ")
         if not sku or not qty.strip().isdigit() or n > ORDER_LINES_MAX:
             raise InvalidInput(f"Line {n} must be 'SKU quantity', e.g. 'MUG 3' (at most {ORDER_LINES_MAX} lines).")
         lines.append(f.OrderLineSpec(sku=sku.strip(), qty=int(qty)))
-    spec = f.NewManualOrder(order_ref=form.get("order_ref", ""), lines=lines)
+    return lines
 
-    async def order_and_pick_list() -> tuple[f.OrderView, f.PickListView]:
-        order = await f.create_manual_order(spec, key=f"{key}:order", actor=who)
-        return order, await f.create_pick_list(order.order_ref, key=f"{key}:pick", actor=who)
 
-    # One transaction (each command becomes a savepoint): an order whose pick list is refused is not kept.
-    order, pick_list = await db.run_in_transaction(order_and_pick_list)
+@post("/tablet/orders", name="tablet_order_create", guards=[requires("create_pick_list")])
+async def create_order(request: Request) -> Template:
+    """A manual order (lines 'SKU qty', one per line) from the chosen warehouse is reserved at once and gets
+    a pick list. An error shows above the form, with everything typed still in it."""
+    form = await _form(request)
+    key, who = floor_key(request, form.get("key") or new_key()), actor(request)
+    typed = {"order_ref": form.get("order_ref", ""), "lines": form.get("lines", ""), "warehouse": form.get("warehouse", "")}
+    try:
+        spec = f.NewManualOrder(order_ref=typed["order_ref"], lines=_order_lines(typed["lines"]),
+                                warehouse=typed["warehouse"])
+
+        async def order_and_pick_list() -> tuple[f.OrderView, f.PickListView]:
+            order = await f.create_manual_order(spec, key=f"{key}:order", actor=who)
+            return order, await f.create_pick_list(order.order_ref, key=f"{key}:pick", actor=who)
+
+        # One transaction (each command becomes a savepoint): an order whose pick list is refused is not kept.
+        order, pick_list = await db.run_in_transaction(order_and_pick_list)
+    except DomainError as exc:
+        return await _orders(request, status=error_status(exc), typed=typed, error=exc.message, key=form.get("key"))
     backordered = sum(line.backordered_qty for line in order.lines)
     msg = f"Order {order.order_ref} reserved; pick list #{pick_list.id}."
-    return _page("tablet/orders.html", "Orders & pick lists", pick_lists=await f.list_open_pick_lists(),
-                 ok=msg + (f" {backordered} unit(s) backordered." if backordered else ""))
+    return await _orders(request, ok=msg + (f" {backordered} unit(s) backordered." if backordered else ""))
 
 
 @get("/tablet/users", name="tablet_users", guards=[requires("users_view")])
 async def users_page(request: Request) -> Template:
-    return _page("tablet/users.html", "Users", users=await users.list_users(), roles=ROLES)
+    return await _users(request)
+
+
+async def _users(request: Request, status: int = 200, typed: dict[str, str] | None = None, **context) -> Template:
+    """Everyone who may see users sees the list; only who may manage them gets the controls to."""
+    may_manage = allows(session_of(request).user.role, "users_manage")
+    page = _page("tablet/users.html", "Users", users=await users.list_users(), roles=ROLES, may_manage=may_manage,
+                 typed=typed or {}, **context)
+    page.status_code = status
+    return page
 
 
 @post("/tablet/users", name="tablet_user_create", guards=[requires("users_manage")])
-async def create_user(request: Request) -> Redirect:
+async def create_user(request: Request) -> Template | Redirect:
     form = await _form(request)
-    await users.create_user(form.get("code", ""), form.get("name", ""), form.get("role", ""), form.get("pin", ""),
-                            actor(request))
-    return Redirect(path=request.app.route_reverse("tablet_users"), status_code=303)
+    typed = {"code": form.get("code", ""), "name": form.get("name", ""), "role": form.get("role", "")}
+    try:
+        await users.create_user(typed["code"], typed["name"], typed["role"], form.get("pin", ""), actor(request))
+    except DomainError as exc:  # the PIN is never shown again
+        return await _users(request, status=error_status(exc), typed=typed, error=exc.message)
+    return await _users(request, ok=f"User {typed['code'].strip()} created.")
 
 
 @post("/tablet/users/{user_id:int}/role", name="tablet_user_role", guards=[requires("users_manage")])
-async def set_role(request: Request, user_id: FromPath[int]) -> Redirect:
+async def set_role(request: Request, user_id: FromPath[int]) -> Template:
     form = await _form(request)
-    await users.set_role(user_id, form.get("role", ""), actor(request))
-    return Redirect(path=request.app.route_reverse("tablet_users"), status_code=303)
+    try:
+        await users.set_role(user_id, form.get("role", ""), actor(request))
+    except DomainError as exc:
+        return await _users(request, status=error_status(exc), error=exc.message)
+    return await _users(request, ok="Role saved.")
 
 
 @get("/tablet/stock", name="tablet_stock", guards=[requires("stock_search")])
-async def stock_search(request: Request, q: FromQuery[str] = "") -> Template:
-    items = await list_items(query=q.strip(), limit=SEARCH_ROWS_MAX) if q.strip() else []
-    rows = [(item, await queries.available_to_sell(item)) for item in items]
-    return _page("tablet/stock.html", "Stock search", q=q, rows=rows)
+async def stock_search(request: Request, q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
+    """Find stock by SKU, barcode, bin or name: one row per item, bin and lot, with on hand, reserved and
+    available, STOCK_PAGE_ROWS at a time."""
+    q, page = q.strip(), max(1, min(page, STOCK_PAGES_MAX))
+    if not q:
+        return _page("tablet/stock.html", "Stock search", q="", rows=[], page=1, more=False, found="")
+    loc = await find_by_barcode(q) or await find_location(q)
+    if loc is not None:
+        found, where = f"{loc.kind} {loc.code}", {"location_id": loc.id}
+    else:
+        scanned = await find_item_scan(q)
+        items = [scanned.item] if scanned else await list_items(query=q, limit=SEARCH_ITEMS_MAX)
+        found = f"item {scanned.item.sku}" if scanned else f"{len(items)} item(s) matching {q!r}"
+        where = {"item_ids": [i.id for i in items]}
+    rows = await stock_rows(**where, offset=(page - 1) * STOCK_PAGE_ROWS, limit=STOCK_PAGE_ROWS + 1)
+    return _page("tablet/stock.html", "Stock search", q=q, rows=rows[:STOCK_PAGE_ROWS], page=page,
+                 more=len(rows) > STOCK_PAGE_ROWS, found=found, first=(page - 1) * STOCK_PAGE_ROWS + 1)
 
 
 ROUTES = [approvals, decide, orders, create_order, users_page, create_user, set_role, stock_search]

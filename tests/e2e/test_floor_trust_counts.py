@@ -50,7 +50,7 @@ def test_a_count_that_skipped_an_item_shows_totals_asks_twice_and_can_be_recount
     expect(entry.locator(".totals")).to_contain_text("If approved: -45 units · value 1,050.00 · 1 item(s) not counted?")
     expect(row_of(entry, skipped.sku)).to_contain_text("not counted?")
     expect(row_of(entry, counted.sku)).not_to_contain_text("not counted?")
-    screenshot(tablet, "tablet-approvals")
+    screenshot(tablet, "tablet-approvals-totals")
     entry.get_by_role("button", name="Approve").click()
     entry = approval_of(tablet, bin_code)
     expect(entry.locator(".inline-error")).to_contain_text("changes -45 units worth 1,050.00. 1 item(s) were not counted.")

@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import HANDHELD, Server, feedback, sign_in, wedge
+from tests.e2e.conftest import HANDHELD, Server, feedback, screenshot, sign_in, wedge
 from tests.e2e.outbox_support import assert_check_clean, drained
 from tests.e2e.own import Item, Own, own
 from tests.e2e.trust_support import person_types
@@ -59,6 +59,7 @@ def test_the_open_carton_is_found_again_after_reload_back_and_on_another_handhel
     expect(in_carton(handheld)).to_contain_text("In this carton: 2 · To pack: 4")
     wedge(handheld, mine.sku)
     expect(in_carton(handheld)).to_contain_text("In this carton: 3 · To pack: 3")
+    screenshot(handheld, "pack-carton")
 
     handheld.goto("/floor")
     handheld.go_back()

@@ -19,6 +19,8 @@
   const DEVICE_COOKIE = "stockline_device";  // backend/http/session.py DEVICE_COOKIE
   const LS_SEQ_PREFIX = "stockline.seq.";  // + device id: mirror of the last seq, so numbers go on if the IndexedDB is lost
   const LS_PERSIST_ASKED = "stockline.persist_asked";
+  const LS_PERSIST_REFUSED = "stockline.persist_refused";    // the browser said no when asked to keep our storage
+  const LS_STORAGE_DISMISSED = "stockline.storage_dismissed";  // the worker closed that warning on this device
   const KINDS = new Set(["receive", "move", "pick", "count", "count_finish", "adjust"]);  // sync/envelopes.py KINDS
   const FINAL = new Set(["applied", "duplicate", "needs_review", "rejected"]);
   const REFUSED_STATUSES = new Set([400, 413, 415, 422]);  // the request itself is refused: sending it again changes nothing (409, 429, 5xx may pass later)
@@ -512,32 +514,42 @@
   }
 
   // ---- storage that lasts ----------------------------------------------------------------------
-  let storage = { persisted: true, low: false };
+  let storage = { persisted: true, refused: false, low: false };
+  const remembered = (key) => { try { return Boolean(localStorage.getItem(key)); } catch (_) { return false; } };
+  function remember(key, on) {
+    try { if (on) localStorage.setItem(key, new Date().toISOString()); else localStorage.removeItem(key); } catch (_) { /* storage off */ }
+  }
   async function checkStorage() {
     const api = navigator.storage;
     if (!api) return;
     let persisted = api.persisted ? await api.persisted().catch(() => false) : false;
-    let asked = false;
-    try { asked = Boolean(localStorage.getItem(LS_PERSIST_ASKED)); } catch (_) { /* storage off */ }
-    if (!persisted && !asked && api.persist) {
+    if (!persisted && !remembered(LS_PERSIST_ASKED) && api.persist) {
       persisted = await api.persist().catch(() => false);
-      try { localStorage.setItem(LS_PERSIST_ASKED, new Date().toISOString()); } catch (_) { /* storage off */ }
+      remember(LS_PERSIST_ASKED, true);
+      remember(LS_PERSIST_REFUSED, !persisted);
     }
+    if (persisted) remember(LS_PERSIST_REFUSED, false);
     const estimate = api.estimate ? await api.estimate().catch(() => null) : null;
     const low = Boolean(estimate && estimate.quota &&
       (estimate.quota - estimate.usage < LOW_FREE_BYTES || estimate.usage / estimate.quota > HIGH_USED_RATIO));
-    storage = { persisted: Boolean(persisted), low };
+    storage = { persisted: Boolean(persisted), refused: !persisted && remembered(LS_PERSIST_REFUSED), low };
     document.body.dataset.storagePersisted = String(storage.persisted);
     renderStorage();
   }
 
-  // Space running out is shown everywhere; storage the browser may clear is shown on the home screen
-  // and whenever scans are waiting on the device (not on every screen all day).
+  // Space running out is shown everywhere. Storage the browser may clear is shown only when the
+  // browser refused to keep it, only to people whose scans wait on this handheld (data-scans-offline),
+  // on the home screen and while scans are waiting, until they dismiss it.
   function renderStorage() {
+    const mayClear = storage.refused && document.body?.hasAttribute("data-scans-offline") && !remembered(LS_STORAGE_DISMISSED);
     if (storage.low) {
       note("This scanner is almost out of storage: saved scans may be lost. Send them now and tell a lead.", "error", "outbox-storage");
-    } else if (!storage.persisted && (shown.pending > 0 || location.pathname === "/floor")) {
+    } else if (mayClear && (shown.pending > 0 || location.pathname === "/floor")) {
       note("This browser may clear saved scans if the scanner runs short of space. Send scans often; ask a lead to install Stockline on the home screen.", "warn", "outbox-storage");
+      const el = document.getElementById("outbox-storage");
+      if (el && !el.querySelector("button")) {
+        el.append(button("Dismiss", "dismiss-btn", () => { remember(LS_STORAGE_DISMISSED, true); note("", "warn", "outbox-storage"); }));
+      }
     } else if (document.getElementById("outbox-storage")) {
       note("", "warn", "outbox-storage");
     }

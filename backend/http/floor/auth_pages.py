@@ -19,7 +19,7 @@ FLOOR_ACTIONS = [  # (permission, route name, label)
     ("move", "floor_move", "Move"), ("count", "floor_count", "Count"), ("adjust", "floor_adjust", "Adjust"),
     ("lookup", "floor_lookup", "Lookup"), ("approvals_view", "tablet_approvals", "Approvals"),
     ("create_pick_list", "tablet_orders", "Orders & pick lists"), ("users_view", "tablet_users", "Users"),
-    ("stock_search", "tablet_stock", "Stock search"),
+    ("stock_search", "tablet_stock", "Stock search"), ("approvals_view", "tablet_devices", "Devices"),
 ]
 
 
@@ -71,7 +71,7 @@ async def floor_home(request: Request) -> Template:
                 actions.append((request.app.route_reverse(name), label))
             except NoRouteMatchFoundException:
                 continue  # a screen this build does not have
-    return Template(template_name="floor/home.html", context={"actions": actions, "title": "Stockline"})
+    return Template(template_name="floor/home.html", context={"actions": actions})
 
 
 @get("/", name="home", include_in_schema=False)
