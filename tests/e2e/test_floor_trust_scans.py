@@ -86,3 +86,21 @@ def test_an_unknown_code_is_called_unknown_wherever_it_is_scanned(handheld, serv
     before = buzzes(handheld)
     wedge(handheld, "NO-SUCH-CODE-2")
     answered(handheld, "error", "Code NO-SUCH-CODE-2 is not known", after=before)
+
+
+def test_a_scan_into_the_pick_quantity_picks_and_leaves_the_quantity_alone(handheld, server):
+    mine = own(server, "TSP", Item(stock={0: 5}, barcodes=True), pick_qty=3)
+    item = mine.item
+    record_feedback(handheld)
+    sign_in(handheld, "picker")
+    handheld.goto(f"/floor/pick/{mine.pick['pick_list_id']}")
+    wedge(handheld, mine.pick["bin"])
+    handheld.locator("#qty").tap()
+    expect(handheld.locator("#qty")).to_be_focused()
+    before = buzzes(handheld)
+    wedge(handheld, item.gtin)  # the scanner types into "Quantity per scan"
+    answered(handheld, "ok", f"Picked 1 of 3 {item.sku}, 2 to go", after=before)
+    expect(handheld.locator("#qty")).to_have_value("1")
+    drained(handheld)
+    assert server.on_hand(item.sku, "WH1-STAGE") >= 1
+    assert_check_clean(server)

@@ -239,11 +239,13 @@
     if (loc && loc.kind !== "bin") throw new Refused(`${loc.code} is a ${loc.kind} location, not a bin. Scan a bin label.`);
     return loc;
   }
-  // Repeated scans add up only for the same item and lot; another item starts a new tally, and another
-  // lot of the same item is refused so two lots are never posted as one.
+  // Repeated scans add up only for the same item and lot. Another item is refused while a tally waits
+  // (it would silently drop what was scanned), and so is another lot of the same item, so two lots are
+  // never posted as one (backend/http/floor/common.py add_scan).
   function addScan(s, hit) {
     const base = hit.factor * hit.count;
-    if (hit.item.sku !== s.sku || s.qty <= 0) return Object.assign(s, { sku: hit.item.sku, qty: base, lot: hit.lot });
+    if (!s.sku || s.qty <= 0) return Object.assign(s, { sku: hit.item.sku, qty: base, lot: hit.lot });
+    if (hit.item.sku !== s.sku) throw new Refused(`${s.sku} × ${s.qty} is not sent yet. Finish it, or tap Cancel, before scanning ${hit.item.sku}.`);
     if (hit.lot && s.lot && hit.lot !== s.lot) throw new Refused(`Finish or clear ${s.sku} lot ${s.lot} before scanning lot ${hit.lot}.`);
     return Object.assign(s, { qty: s.qty + base, lot: hit.lot || s.lot });
   }
@@ -386,6 +388,11 @@
         const s = this.s, bin = scanBin(code);
         if (!bin) {
           const hit = resolveItem(code);
+          const wanted = s.sku && snap?.skus.get(keyOf(s.sku));
+          if (!hit && wanted && wanted.flags & (LOT_TRACKED | SERIAL_TRACKED) && !s.lot) {
+            s.lot = code.slice(0, 64);  // the item asked for its lot: a code that names nothing else is its label
+            return say("ok", `${wanted.flags & SERIAL_TRACKED ? "Serial number" : "Lot"} ${s.lot} for ${s.sku}. Scan the bin.`);
+          }
           if (!hit) return unknown(code);
           const before = s.sku;
           addScan(s, hit);
@@ -542,8 +549,11 @@
     if (!form || !sc) return;
     form.removeAttribute("hx-post");
     form.setAttribute("data-offline", "true");
+    // Cancel drops what this screen holds and has not saved (the online screens' Cancel, offline).
+    const held = sc.s && (sc.s.sku || sc.s.from_bin || sc.s.bin_ok);
+    const cancel = held ? `<div class="task-actions"><button type="submit" name="action" value="cancel" class="big-btn cancel-btn">Cancel</button></div>` : "";
     form.innerHTML = `<div id="feedback" class="feedback ${esc(message.kind)}" role="status" aria-live="assertive" data-feedback="${esc(message.kind)}">${esc(message.text)}</div>` +
-      sc.html() + `<ul id="offline-pending" class="offline-pending" aria-label="Saved on this scanner"></ul>`;
+      sc.html() + cancel + `<ul id="offline-pending" class="offline-pending" aria-label="Saved on this scanner"></ul>`;
     prompt(sc.prompt());
     renderPending();
     status();
@@ -577,6 +587,12 @@
   async function handle(values) {
     const sc = offline.screen;
     if (!sc) return;
+    if (values.action === "cancel") {
+      if (sc === screens.pick) sc.s.bin_ok = false; else sc.init({});
+      say("warn", "Cancelled: nothing from this task was saved.");
+      render();
+      return;
+    }
     sc.edit?.(values);
     const code = String(values.code || "").trim();
     try {
@@ -627,6 +643,7 @@
     e.preventDefault(); e.stopImmediatePropagation();
     if (!offline.active) return;
     const scan = $("scan"), values = { ...fieldsOf(e.target), code: scan?.value || "" };
+    if (e.submitter?.name === "action") values.action = e.submitter.value;
     if (scan) scan.value = "";
     run(() => handle(values));
   }, true);
