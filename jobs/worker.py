@@ -10,9 +10,9 @@ from arq.connections import RedisSettings
 
 from backend import db
 from backend.settings import Settings
-from jobs import imports, tasks
-from jobs.orders import allocate_backorders, import_channel_orders
+from jobs import imports, schedule, tasks
 from jobs.observe import observe_all
+from jobs.orders import allocate_backorders, import_channel_orders
 
 JOB_TIMEOUT_S = 300
 HEALTH_CHECK_INTERVAL_S = 30  # `stockline worker --check` fails once the key is this old (+1 s)
@@ -46,7 +46,7 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
 
     options = {
         "functions": [import_channel_orders, allocate_backorders, tasks.expire_reservations, tasks.ledger_check, tasks.compact_command_log,
-                      imports.import_catalogue],
+                      imports.import_catalogue, *schedule.FUNCTIONS],
         "cron_jobs": [
             # Channel orders: woken by each webhook; these runs catch a lost wake and arriving stock.
             cron(import_channel_orders, second=set(range(0, 60, 10)), unique=True, timeout=JOB_TIMEOUT_S),
@@ -54,6 +54,7 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
             cron(tasks.expire_reservations, minute=None, second=0, unique=True, timeout=JOB_TIMEOUT_S),
             cron(tasks.ledger_check, hour=3, minute=15, unique=True, timeout=JOB_TIMEOUT_S),
             cron(tasks.compact_command_log, hour=3, minute=45, unique=True, timeout=JOB_TIMEOUT_S),
+            *schedule.cron_jobs(),  # channel sync, the job-run watch
         ],
         "on_startup": startup,
         "on_shutdown": on_shutdown,
@@ -61,7 +62,7 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
         "queue_name": settings.job_queue,
         "burst": burst,
         "job_timeout": JOB_TIMEOUT_S,
-        "max_tries": 5,
+        "max_tries": schedule.JOB_TRIES_MAX,
         "health_check_interval": HEALTH_CHECK_INTERVAL_S,
     }
     return observe_all(options)

@@ -1,0 +1,48 @@
+"""When Stockline's jobs run: arq cron entries for `stockline worker`, the same jobs on a timer in the
+web process when there is no Redis, and the jobs a manager may start from the tablet's Jobs screen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from arq import cron
+
+from jobs import tasks
+from jobs.orders import allocate_backorders, import_channel_orders
+from jobs.runs import JOB_TIMEOUT_S, JOB_TRIES_MAX, Job, Startable, watch_job_runs
+
+WATCH_EVERY_S = 60
+__all__ = ["FUNCTIONS", "IN_PROCESS", "JOB_TRIES_MAX", "STARTABLE", "Every", "cron_jobs"]
+
+
+@dataclass(frozen=True, slots=True)
+class Every:
+    """A job the web process runs every `seconds` (first run one period after start)."""
+
+    job: Job
+    seconds: float
+
+
+# Registered on the worker besides the ones jobs/worker.py lists itself.
+FUNCTIONS: list[Job] = [watch_job_runs]
+
+
+def cron_jobs() -> list[Any]:
+    return [
+        cron(watch_job_runs, second=30, unique=True, timeout=JOB_TIMEOUT_S),
+    ]
+
+
+# Without Redis (one store, the demo): jobs/inprocess.py runs these besides reservation expiry.
+IN_PROCESS: list[Every] = [
+    Every(watch_job_runs, WATCH_EVERY_S),
+]
+
+STARTABLE: list[Startable] = [
+    Startable(import_channel_orders, "Import channel orders", "Turn stored webhook deliveries into orders."),
+    Startable(allocate_backorders, "Allocate backorders", "Reserve stock that arrived for backordered units."),
+    Startable(tasks.expire_reservations, "Release expired reservations", "Reservations past their expiry."),
+    Startable(tasks.ledger_check, "Check the ledger", "Balances against movements (runs nightly)."),
+    Startable(watch_job_runs, "Look for stuck jobs", "Runs without a heartbeat; prunes old runs."),
+]
