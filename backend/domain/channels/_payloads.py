@@ -148,6 +148,7 @@ def _decode(body: bytes, type_: type[msgspec.Struct]) -> msgspec.Struct:
 
 class _ShopifyLine(msgspec.Struct):
     quantity: int
+    current_quantity: int | None = None  # after an order edit; `quantity` stays what was first ordered
     id: int | None = None
     sku: str | None = None
     variant_id: int | None = None
@@ -203,9 +204,10 @@ def _shopify_order(body: bytes, received_us: int) -> ChannelEvent:
     o = _decode(body, _ShopifyOrder)
     assert isinstance(o, _ShopifyOrder)
     lines = _check_lines([
-        ChannelLine(_ref(li.id), clean(li.sku, 64), _ref(li.variant_id), _ref(li.product_id), _qty(li.quantity),
+        ChannelLine(_ref(li.id), clean(li.sku, 64), _ref(li.variant_id), _ref(li.product_id), _qty(qty),
                     cents(li.price))
         for li in o.line_items
+        if (qty := li.quantity if li.current_quantity is None else li.current_quantity) != 0  # removed in an edit
     ])
     address = o.shipping_address or _ShopifyAddress()
     number = clean(o.name or o.order_number or o.id, 40).lstrip("#")
@@ -274,7 +276,7 @@ def _woo_order(body: bytes, received_us: int) -> ChannelEvent:
     lines = _check_lines([
         ChannelLine(_ref(li.id), clean(li.sku, 64), _ref(li.variation_id or None), _ref(li.product_id),
                     _qty(li.quantity), cents(li.price))
-        for li in o.line_items
+        for li in o.line_items if li.quantity != 0
     ])
     ship = o.shipping or _WooShipping()
     status = (o.status or "").lower()
