@@ -18,22 +18,26 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from backend.domain import bounds
 from backend.domain.ledger.commands import DOC_REF_LENGTH_MAX
 from backend.domain.quantities import QTY_MAX
 
 DEVICE_ID_LENGTH_MAX = 100
 CODE_LENGTH_MAX = 200  # a scanned barcode, SKU, bin or lot
 SCANNED_AT_LENGTH_MAX = 64
+TXN_ID_LENGTH_MAX = 36  # a hyphenated UUID
 SEQ_MAX = 2**53 - 1  # the largest integer a browser counts exactly
 
 Kind = Literal["receive", "move", "pick", "count", "count_finish", "adjust"]
 KINDS: tuple[str, ...] = ("receive", "move", "pick", "count", "count_finish", "adjust")
 
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=CODE_LENGTH_MAX)]
-DocRef = Annotated[str, msgspec.Meta(max_length=DOC_REF_LENGTH_MAX)]  # delivery note, PO, putaway note
-Lot = Annotated[str, msgspec.Meta(max_length=CODE_LENGTH_MAX)]
+# A scanned code may hold GS1's group separator (0x1D), never NUL (bounds.py).
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=CODE_LENGTH_MAX, pattern=bounds.NO_NUL)]
+DocRef = Annotated[str, msgspec.Meta(max_length=DOC_REF_LENGTH_MAX, pattern=bounds.ONE_LINE)]  # delivery note, PO
+Lot = bounds.Lot
 Qty = Annotated[int, msgspec.Meta(ge=1, le=QTY_MAX)]
 Id = Annotated[int, msgspec.Meta(ge=1, le=SEQ_MAX)]
+DeviceId = Annotated[str, msgspec.Meta(min_length=1, max_length=DEVICE_ID_LENGTH_MAX, pattern=bounds.ONE_LINE)]
 
 
 class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -41,8 +45,8 @@ class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
 
 
 class Envelope(_Strict, frozen=True):
-    txn_id: str
-    device_id: Annotated[str, msgspec.Meta(min_length=1, max_length=DEVICE_ID_LENGTH_MAX)]
+    txn_id: Annotated[str, msgspec.Meta(max_length=TXN_ID_LENGTH_MAX)]
+    device_id: DeviceId
     seq: Id
     user_id: Id
     kind: Kind
@@ -144,6 +148,8 @@ def read_identity(raw: object) -> Identity | None:
     device, seq = raw.get("device_id"), raw.get("seq")
     if not isinstance(device, str) or not 0 < len(device) <= DEVICE_ID_LENGTH_MAX:
         return None
+    if not re.match(bounds.ONE_LINE, device):  # it is stored with the rejection: no NUL
+        return None
     if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= SEQ_MAX:
         return None
     return Identity(raw["txn_id"], device, seq)
@@ -204,5 +210,6 @@ def _explain(exc: msgspec.ValidationError, kind: str) -> str:
     if m := _UNKNOWN.search(text):
         return f"{what} has an unexpected field ({m[1]}). Update the scanner app, then redo the scan."
     if m := _PATH.search(text):
-        return f"{what} has an invalid {_FIELD_WORDS.get(m[1], m[1])} ({text.split(' - at ')[0]}). Redo the scan."
+        _, sentence = bounds.explain(exc)
+        return f"{what} has an invalid {_FIELD_WORDS.get(m[1], m[1])}: it {sentence}. Redo the scan."
     return f"{what} could not be read ({text}). Redo the scan."

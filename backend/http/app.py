@@ -20,6 +20,7 @@ from backend import db
 from backend.http import health, observe, sync_routes, tablet, tablet_imports
 from backend.http import tablet_jobs, tablet_orders, webhooks
 from backend.http.app_paths import WEB_DIR
+from backend.http.boundary import check_request
 from backend.http.controllers.api import (
     ItemController,
     LocationController,
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
             ItemController, LocationController, StockController, MovementController, ReservationController,
             resolve_barcode, *COMMAND_ROUTES, OrderController, ChannelController,
         ],
+        include_in_schema=True,  # the OpenAPI document is the API's: screens and sync stay out of it
+        security=[{"bearer": []}],
     )
     app = Litestar(
         route_handlers=[
@@ -88,6 +91,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
         ],
         lifespan=[lifespan],
         state=State({"settings": settings}),
+        include_in_schema=False,
+        before_request=check_request,  # NUL, id ranges, strict JSON bodies: backend/http/boundary.py
         # Screens use cookie sessions, so every form and htmx POST carries a CSRF token; the JSON API
         # uses bearer tokens (no ambient credentials), so it is excluded; channel webhooks are signed (HMAC).
         csrf_config=CSRFConfig(secret=settings.csrf_secret(), cookie_secure=settings.cookies_secure,
@@ -103,7 +108,6 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="stl_ token")}
             ),
-            security=[{"bearer": []}],
             render_plugins=[_API_DOCS_PAGE],
         ),
         debug=False,

@@ -14,12 +14,17 @@ from litestar.status_codes import (
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
+    HTTP_405_METHOD_NOT_ALLOWED,
     HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
+from backend.domain import bounds
 from backend.domain import errors as e
+from backend.http.guards import api_key
 
 log = structlog.get_logger("stockline.http")
 
@@ -36,6 +41,15 @@ class NotFound(e.DomainError):
     """A resource named in the URL path does not exist (404, unlike references in a body)."""
 
     code = "not_found"
+
+
+class RequestRefused(Exception):
+    """The request cannot be taken as sent (its media type, JSON, nesting or a value's bounds),
+    refused before any handler runs (backend/http/boundary.py)."""
+
+    def __init__(self, status: int, code: str, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
 
 
 # JSON clients: the bearer-token API, and the handheld's offline outbox (a fetch() that must see
@@ -63,18 +77,36 @@ def _html(request: Request, message: str, status: int) -> Response:
                     status_code=status)
 
 
-def _body(code: str, message: str, status: int, request: Request | None = None, **details: object) -> Response:
+def _body(code: str, message: str, status: int, request: Request | None = None,
+          headers: dict[str, str] | None = None, **details: object) -> Response:
     if request is not None and _wants_html(request):
         return _html(request, message, status)
     error: dict[str, object] = {"code": code, "message": message, **details}
-    return Response({"error": error}, status_code=status, media_type="application/json")
+    return Response({"error": error}, status_code=status, media_type="application/json", headers=headers)
 
 
 def domain_error(request: Request, exc: e.DomainError) -> Response:
     if isinstance(exc, NotFound):
         return _body(exc.code, exc.message, HTTP_404_NOT_FOUND, request)
     status = next((s for cls, s in _DOMAIN_STATUS if isinstance(exc, cls)), HTTP_422_UNPROCESSABLE_ENTITY)
-    return _body(exc.code, exc.message, status, request, **exc.details())
+    return _body(exc.code, _as_client_sent(request, exc), status, request, **exc.details())
+
+
+def _as_client_sent(request: Request, exc: e.DomainError) -> str:
+    """The ledger keeps an API client's Idempotency-Key in its token's namespace (`api:{token}:{key}`);
+    a message about the key names it as the client sent it."""
+    sent = request.headers.get("idempotency-key")
+    if not isinstance(exc, e.IdempotencyConflict) or not sent or "token" not in request.scope.get("state", {}):
+        return exc.message
+    try:
+        scoped = api_key(request, sent)
+    except e.InvalidInput:
+        return exc.message
+    return exc.message.replace(repr(scoped), repr(sent)).replace(scoped, sent)
+
+
+def request_refused(request: Request, exc: RequestRefused) -> Response:
+    return _body(exc.code, exc.message, exc.status, request, **exc.details)
 
 
 def validation_error(request: Request, exc: ValidationException) -> Response:
@@ -83,31 +115,38 @@ def validation_error(request: Request, exc: ValidationException) -> Response:
         return _body("malformed_json", "The request body is not valid JSON.", HTTP_400_BAD_REQUEST, request)
     problems = exc.extra if isinstance(exc.extra, list) else []
     fields = [
-        {"field": p.get("key"), "source": p.get("source"), "message": p.get("message")}
+        {"field": p.get("key"), "source": p.get("source"), "message": bounds.describe(str(p.get("message")))}
         for p in problems
         if isinstance(p, dict)
     ]
     in_request_line = "header" in detail or "query" in detail
     if in_request_line or any(f["source"] in ("header", "query", "path", "cookie") for f in fields):
-        message = "; ".join(str(f["message"]) for f in fields) or detail
+        named = [f"{f['field']}: {f['message']}" if f["field"] else str(f["message"]) for f in fields]
+        message = "; ".join(named) or detail
         return _body("bad_request", message, HTTP_400_BAD_REQUEST, request, fields=fields)
     message = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or detail
     return _body("validation_error", message, HTTP_422_UNPROCESSABLE_ENTITY, request, fields=fields)
 
 
+_HTTP_CODES = {
+    HTTP_401_UNAUTHORIZED: "unauthorized",
+    HTTP_403_FORBIDDEN: "forbidden",
+    HTTP_404_NOT_FOUND: "not_found",
+    HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE: "payload_too_large",
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+}
+
+
 def http_error(request: Request, exc: HTTPException) -> Response:
-    codes = {
-        HTTP_401_UNAUTHORIZED: "unauthorized",
-        HTTP_403_FORBIDDEN: "forbidden",
-        HTTP_404_NOT_FOUND: "not_found",
-    }
     status = exc.status_code
     detail = str(exc.detail)
     if status == HTTP_400_BAD_REQUEST and "malformed" in detail.lower():
         return _body("malformed_json", "The request body is not valid JSON.", status, request)
     if "CSRF" in detail:
         detail = "This screen expired. Reload it and scan again."
-    return _body(codes.get(status, "http_error"), detail, status, request)
+    # 405 keeps its Allow header: it says which methods the path takes.
+    return _body(_HTTP_CODES.get(status, "http_error"), detail, status, request, headers=exc.headers)
 
 
 def database_conflict(request: Request, exc: Exception) -> Response:
@@ -116,6 +155,27 @@ def database_conflict(request: Request, exc: Exception) -> Response:
     log.warning("http.database_conflict", path=request.url.path, error=type(exc).__name__)
     return _body("conflict", "This was changed by someone else at the same time. Reload and try again.",
                  HTTP_409_CONFLICT, request)
+
+
+_UNSTORABLE_VALUES = (
+    asyncpg.exceptions.NumericValueOutOfRangeError,  # past an INTEGER/BIGINT column
+    asyncpg.exceptions.CharacterNotInRepertoireError,  # NUL in text
+    asyncpg.exceptions.UntranslatableCharacterError,
+)
+
+
+def unstorable_value(request: Request, exc: Exception) -> Response:
+    """A value the database cannot hold reached it. The boundary (backend/http/boundary.py and the
+    types in backend/domain/bounds.py) refuses these first; this is the net under a form field or a
+    future route that was not bounded: a 422 for the client's value, never a 500."""
+    message = str(exc)
+    client_side = "out of int64 range" in message or "out of int32 range" in message  # asyncpg, before sending
+    sqlite_side = isinstance(exc, OverflowError) and "SQLite INTEGER" in message
+    if not (isinstance(exc, _UNSTORABLE_VALUES) or client_side or sqlite_side):
+        return unexpected_error(request, exc)
+    log.warning("http.unstorable_value", path=request.url.path, error=type(exc).__name__)
+    return _body("invalid_input", "A number in this request is out of range, or a text holds a NUL character.",
+                 HTTP_422_UNPROCESSABLE_ENTITY, request)
 
 
 def unexpected_error(request: Request, exc: Exception) -> Response:
@@ -127,6 +187,7 @@ def unexpected_error(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS = {
     e.DomainError: domain_error,
+    RequestRefused: request_refused,
     ValidationException: validation_error,
     NotAuthorizedException: http_error,
     PermissionDeniedException: http_error,
@@ -134,5 +195,7 @@ EXCEPTION_HANDLERS = {
     asyncpg.UniqueViolationError: database_conflict,
     asyncpg.CheckViolationError: database_conflict,
     sqlite3.IntegrityError: database_conflict,
+    asyncpg.DataError: unstorable_value,
+    OverflowError: unstorable_value,
     Exception: unexpected_error,
 }

@@ -18,22 +18,23 @@ from litestar.response import Template
 from backend import metrics
 from backend.domain.auth import devices as handhelds
 from backend.domain.auth.permissions import allows
+from backend.domain.bounds import Count32
 from backend.domain.errors import UnknownReference
 from backend.http.errors import NotFound
 from backend.http.floor.common import floor_key, new_key
 from backend.http.floor.counting import thresholds
 from backend.http.session import actor, requires, session_of
 from sync import review
-from sync.envelopes import KINDS
+from sync.envelopes import KINDS, DeviceId
 from sync.replay import SYNC_BATCH_MAX, TxnResult, apply_batch
 
 
 class SyncBatch(msgspec.Struct, forbid_unknown_fields=True):
-    device_id: str
+    device_id: DeviceId
     # Validated one by one: a malformed envelope is `rejected`, not the batch.
     envelopes: Annotated[list[Any], msgspec.Meta(max_length=SYNC_BATCH_MAX)]
-    pending: int = 0  # unsent scans the device reports (for the managers' view)
-    failed: int = 0
+    pending: Count32 = 0  # unsent scans the device reports (for the managers' view; INTEGER columns)
+    failed: Count32 = 0
 
 
 class SyncResults(msgspec.Struct):

@@ -262,7 +262,7 @@ async def test_malformed_envelopes_are_rejected_with_a_reason_and_the_rest_of_th
     results = await hh.send(bad_qty, missing, unknown_kind, no_id, good, relay=picker)
     reasons = {r.txn_id: (r.status, r.reason) for r in results}
     assert reasons[bad_qty["txn_id"]] == (
-        "rejected", "This move scan has an invalid quantity (Expected `int`, got `str`). Redo the scan.")
+        "rejected", "This move scan has an invalid quantity: it must be a number, not a string. Redo the scan.")
     assert reasons[missing["txn_id"]] == ("rejected", "This move scan is missing the destination bin. Redo the scan.")
     assert reasons[unknown_kind["txn_id"]][0] == "rejected" and "kind of scan" in reasons[unknown_kind["txn_id"]][1]
     assert reasons["42"][0] == "rejected" and "scan id" in reasons["42"][1]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Annotated
 
 import msgspec
 
 from backend import db
+from backend.domain import bounds
 from backend.domain.auth import audit
 from backend.domain.auth.audit import SYSTEM
 from backend.domain.catalog.gs1 import (
@@ -20,6 +23,7 @@ from backend.domain.catalog.gs1 import (
     validate_gtin,
 )
 from backend.domain.errors import AlreadyExists, InvalidInput, UnknownBarcode, UnknownItem
+from backend.domain.once import Outcome, run_keyed
 from backend.domain.quantities import require_qty
 
 SKU_LENGTH_MAX = 64
@@ -27,33 +31,48 @@ BARCODE_LENGTH_MAX = 128
 LOOKUP_BATCH_MAX = 500
 
 
+Sku = Annotated[str, msgspec.Meta(min_length=1, max_length=SKU_LENGTH_MAX, pattern=bounds.ONE_LINE,
+                                   examples=["MUG-BLUE"])]
+BarcodeText = Annotated[str, msgspec.Meta(min_length=1, max_length=BARCODE_LENGTH_MAX, pattern=bounds.ONE_LINE,
+                                          examples=["4006381333931"])]
+AttrName = Annotated[str, msgspec.Meta(min_length=1, max_length=bounds.UNIT_LENGTH_MAX, pattern=bounds.ONE_LINE)]
+AttrValue = Annotated[str, msgspec.Meta(max_length=bounds.NAME_LENGTH_MAX, pattern=bounds.ONE_LINE)]
+# The OpenAPI generator does not look inside a dict's type arguments: state the same bounds for it.
+_ATTRS_SCHEMA = {"max_properties": bounds.VARIANT_ATTRS_MAX,
+                 "property_names": {"maxLength": bounds.UNIT_LENGTH_MAX, "minLength": 1, "pattern": bounds.ONE_LINE},
+                 "additional_properties": {"type": "string", "maxLength": bounds.NAME_LENGTH_MAX,
+                                           "pattern": bounds.ONE_LINE}}
+VariantAttrs = Annotated[dict[AttrName, AttrValue],
+                         msgspec.Meta(max_length=bounds.VARIANT_ATTRS_MAX, extra_json_schema={"extra": _ATTRS_SCHEMA})]
+
+
 class UnitSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    unit: str
-    factor: int
+    unit: bounds.Unit
+    factor: bounds.Qty
 
 
 class BarcodeSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    code: str
-    unit: str = ""  # empty = the item's base unit
+    code: BarcodeText
+    unit: bounds.OptionalUnit = ""  # empty = the item's base unit
 
 
 class ComponentSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    sku: str
-    qty: int
+    sku: Sku
+    qty: bounds.Qty
 
 
 class NewItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    sku: str
-    name: str
-    base_unit: str = "each"
-    units: list[UnitSpec] = []
-    barcodes: list[BarcodeSpec] = []
+    sku: Sku
+    name: bounds.Name
+    base_unit: bounds.Unit = "each"
+    units: Annotated[list[UnitSpec], msgspec.Meta(max_length=bounds.LIST_LENGTH_MAX)] = []
+    barcodes: Annotated[list[BarcodeSpec], msgspec.Meta(max_length=bounds.LIST_LENGTH_MAX)] = []
     lot_tracked: bool = False
     serial_tracked: bool = False
-    parent_sku: str | None = None
-    variant_attrs: dict[str, str] = {}
-    components: list[ComponentSpec] = []  # non-empty = a kit
-    unit_cost_cents: int = 0
+    parent_sku: Sku | None = None
+    variant_attrs: VariantAttrs = {}
+    components: Annotated[list[ComponentSpec], msgspec.Meta(max_length=bounds.LIST_LENGTH_MAX)] = []  # non-empty = a kit
+    unit_cost_cents: Annotated[int, msgspec.Meta(ge=0, le=bounds.UNIT_COST_CENTS_MAX)] = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +230,7 @@ async def _insert_barcode(item: ItemView, spec: BarcodeSpec) -> None:
 
 
 def _check_new_item(spec: NewItem) -> str:
+    bounds.checked(spec, "New item")
     sku = _validate_sku(spec.sku)
     if not spec.name.strip():
         raise InvalidInput("Item name is required.")
@@ -239,6 +259,16 @@ def check_barcode(code: str) -> str:
 
 async def create_item(spec: NewItem, actor: audit.Actor = SYSTEM) -> ItemView:
     """Create an item with its units, barcodes and kit components, in one transaction."""
+    return await db.run_in_transaction(_creating_item(spec, actor))
+
+
+async def create_item_once(spec: NewItem, actor: audit.Actor, *, key: str | None) -> Outcome[ItemView]:
+    """create_item once per idempotency key: a retry answers with the item the first request made."""
+    return await run_keyed("ItemCreate", spec, key=key, actor=actor.label, work=_creating_item(spec, actor),
+                           again=lambda stored: get_item_by_id(stored["id"]))
+
+
+def _creating_item(spec: NewItem, actor: audit.Actor) -> Callable[[], Awaitable[ItemView]]:
     sku = _check_new_item(spec)
 
     async def work() -> ItemView:
@@ -282,16 +312,30 @@ async def create_item(spec: NewItem, actor: audit.Actor = SYSTEM) -> ItemView:
         await audit.record(actor, "item.create", "item", item.id, after=msgspec.to_builtins(spec))
         return item
 
-    return await db.run_in_transaction(work)
+    return work
 
 
-async def add_barcode(sku: str, spec: BarcodeSpec, actor: audit.Actor = SYSTEM) -> None:
-    async def work() -> None:
+async def add_barcode(sku: str, spec: BarcodeSpec, actor: audit.Actor = SYSTEM) -> ItemView:
+    return await db.run_in_transaction(_adding_barcode(sku, spec, actor))
+
+
+async def add_barcode_once(sku: str, spec: BarcodeSpec, actor: audit.Actor, *, key: str | None) -> Outcome[ItemView]:
+    """add_barcode once per idempotency key: a retry is answered, not refused as a barcode in use."""
+    payload = {"sku": sku, **msgspec.to_builtins(spec)}
+    return await run_keyed("ItemAddBarcode", payload, key=key, actor=actor.label, work=_adding_barcode(sku, spec, actor),
+                           again=lambda stored: get_item_by_id(stored["id"]))
+
+
+def _adding_barcode(sku: str, spec: BarcodeSpec, actor: audit.Actor) -> Callable[[], Awaitable[ItemView]]:
+    bounds.checked(spec, "Barcode")
+
+    async def work() -> ItemView:
         item = await get_item(sku)
         await _insert_barcode(item, spec)
         await audit.record(actor, "item.add_barcode", "item", item.id, after=msgspec.to_builtins(spec))
+        return item
 
-    await db.run_in_transaction(work)
+    return work
 
 
 @dataclass(frozen=True, slots=True)

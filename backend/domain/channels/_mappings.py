@@ -12,13 +12,15 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 
 import msgspec
 
 from backend import db
+from backend.domain import bounds
 from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
-from backend.domain.catalog.service import find_item, sku_key
+from backend.domain.catalog.service import Sku, find_item, sku_key
 from backend.domain.channels._accounts import get_channel
 from backend.domain.channels._payloads import ChannelLine
 from backend.domain.errors import InvalidInput
@@ -28,18 +30,21 @@ CSV_BYTES_MAX = 2_000_000
 REF_LENGTH_MAX = 64
 
 
+ChannelRef = Annotated[str, msgspec.Meta(max_length=REF_LENGTH_MAX, pattern=bounds.ONE_LINE)]
+
+
 class MappingSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One of channel_sku, variant_id, product_id names the channel's side; sku is Stockline's item."""
 
-    sku: str
-    channel_sku: str = ""
-    variant_id: str = ""
-    product_id: str = ""
+    sku: Sku
+    channel_sku: ChannelRef = ""
+    variant_id: ChannelRef = ""
+    product_id: ChannelRef = ""
     dropship: bool = False
 
 
 class MappingBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    mappings: list[MappingSpec]
+    mappings: Annotated[list[MappingSpec], msgspec.Meta(max_length=MAPPINGS_PER_REQUEST_MAX)]
 
 
 @dataclass(frozen=True, slots=True)

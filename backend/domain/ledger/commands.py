@@ -6,22 +6,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from backend import db
-from backend.domain.catalog.service import ItemView, get_item, get_item_by_id
+from backend.domain import bounds
+from backend.domain.catalog.service import ItemView, Sku, get_item, get_item_by_id
 from backend.domain.errors import (
     AlreadyReversed,
     Conflict,
     InvalidInput,
-    InvalidQuantity,
     UnknownMovement,
     UnknownReservation,
 )
 from backend.domain.ledger.posting import CommandResult, Delta, Leg, Plan, check_key, claim_key, payload_hash, post
 from backend.domain.locations.service import (
+    LocationCode,
     LocationView,
     get_location,
     get_location_by_id,
@@ -31,55 +32,61 @@ from backend.domain.locations.service import (
 from backend.domain.quantities import require_qty, to_base_units
 
 State = Literal["available", "quarantined", "damaged"]
-# offline_conflict: found stock posted by the offline-sync replay when two scans took the same units
-# (sync/conflicts.py); count_correction: cycle counts. Neither is a reason a person picks by hand.
-ADJUST_REASONS = ("count_correction", "found", "lost", "damaged", "expired", "theft", "data_error",
-                  "offline_conflict")
 RESERVE_LINES_MAX = 500
 RESERVATION_TTL_MIN_MAX = 60 * 24 * 30
 DOC_REF_LENGTH_MAX = 128
 
+DocRef = Annotated[str, msgspec.Meta(max_length=DOC_REF_LENGTH_MAX, pattern=bounds.ONE_LINE)]
+# offline_conflict: found stock posted by the offline-sync replay when two scans took the same units
+# (sync/conflicts.py); count_correction: cycle counts. Neither is a reason a person picks by hand.
+ADJUST_REASONS = ("count_correction", "found", "lost", "damaged", "expired", "theft", "data_error",
+                  "offline_conflict")
+# A str checked by _plan_adjust (its message lists the codes); the document lists them as an enum.
+AdjustReason = Annotated[str, msgspec.Meta(min_length=1, max_length=bounds.UNIT_LENGTH_MAX, pattern=bounds.ONE_LINE,
+                                           extra_json_schema={"extra": {"enum": list(ADJUST_REASONS)}})]
+Unit = bounds.OptionalUnit | None  # None or "": the item's base unit
+
 
 class _Cmd(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    doc_ref: str = ""
+    doc_ref: DocRef = ""
 
 
 class Receive(_Cmd, frozen=True):
-    sku: str
-    qty: int
-    to_location: str
-    unit: str | None = None
-    lot: str = ""
+    sku: Sku
+    qty: bounds.Qty
+    to_location: LocationCode
+    unit: Unit = None
+    lot: bounds.Lot = ""
     expiry: date | None = None
     state: State = "available"
 
 
 class Move(_Cmd, frozen=True):
-    sku: str
-    qty: int
-    from_location: str
-    to_location: str
-    unit: str | None = None
-    lot: str = ""
+    sku: Sku
+    qty: bounds.Qty
+    from_location: LocationCode
+    to_location: LocationCode
+    unit: Unit = None
+    lot: bounds.Lot = ""
 
 
 class Adjust(_Cmd, frozen=True):
-    sku: str
-    delta: int  # + found, - lost; in `unit`
-    location: str
-    reason: str
-    unit: str | None = None
-    lot: str = ""
+    sku: Sku
+    delta: bounds.SignedQty  # + found, - lost; in `unit`
+    location: LocationCode
+    reason: AdjustReason
+    unit: Unit = None
+    lot: bounds.Lot = ""
 
 
 class _InPlace(_Cmd, frozen=True):
     """Stock that changes state (or leaves) where it lies."""
 
-    sku: str
-    qty: int
-    location: str
-    unit: str | None = None
-    lot: str = ""
+    sku: Sku
+    qty: bounds.Qty
+    location: LocationCode
+    unit: Unit = None
+    lot: bounds.Lot = ""
 
 
 class Quarantine(_InPlace, frozen=True):
@@ -95,42 +102,42 @@ class Scrap(_InPlace, frozen=True):
 
 
 class ReserveLine(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    sku: str
-    qty: int
-    location: str
-    lot: str = ""
-    unit: str | None = None
+    sku: Sku
+    qty: bounds.Qty
+    location: LocationCode
+    lot: bounds.Lot = ""
+    unit: Unit = None
 
 
 class Reserve(_Cmd, frozen=True):
-    lines: list[ReserveLine]
-    order_ref: str = ""
-    ttl_min: int = 0  # 0 = no expiry
+    lines: Annotated[list[ReserveLine], msgspec.Meta(min_length=1, max_length=RESERVE_LINES_MAX)]
+    order_ref: bounds.Reference = ""
+    ttl_min: Annotated[int, msgspec.Meta(ge=0, le=RESERVATION_TTL_MIN_MAX)] = 0  # 0 = no expiry
 
 
 class ReleaseReservation(_Cmd, frozen=True):
-    reservation_id: int
-    qty: int | None = None  # None = everything still open
-    reason: str = "released"
+    reservation_id: bounds.Id
+    qty: bounds.Qty | None = None  # None = everything still open
+    reason: Annotated[str, msgspec.Meta(max_length=bounds.UNIT_LENGTH_MAX, pattern=bounds.ONE_LINE)] = "released"
 
 
 class Pick(_Cmd, frozen=True):
-    reservation_id: int
-    qty: int
-    to_location: str | None = None  # default: the warehouse's staging area
+    reservation_id: bounds.Id
+    qty: bounds.Qty
+    to_location: LocationCode | None = None  # default: the warehouse's staging area
 
 
 class Ship(_Cmd, frozen=True):
-    sku: str
-    qty: int
-    from_location: str
-    unit: str | None = None
-    lot: str = ""
+    sku: Sku
+    qty: bounds.Qty
+    from_location: LocationCode
+    unit: Unit = None
+    lot: bounds.Lot = ""
 
 
 class Reverse(_Cmd, frozen=True):
-    movement_id: int
-    reason: str
+    movement_id: bounds.Id
+    reason: bounds.Reason
 
 
 Command = Receive | Move | Adjust | Quarantine | ReleaseQuarantine | Scrap | Reserve | ReleaseReservation | Pick | Ship | Reverse
@@ -335,12 +342,9 @@ _PLANNERS: dict[type, Callable[..., Awaitable[Plan]]] = {
 
 def _validated(command: Command) -> Command:
     """Structs are not checked when built in Python: round-trip them so a wrong type (a string for a
-    date, a float for a quantity) is refused here instead of deep in the database driver."""
-    try:
-        return msgspec.convert(msgspec.to_builtins(command), type(command), strict=True)
-    except msgspec.ValidationError as exc:
-        error = InvalidQuantity if any(f"`$.{f}`" in str(exc) for f in ("qty", "delta")) else InvalidInput
-        raise error(f"Invalid {kind_of(command)}: {exc}") from exc
+    date, a float for a quantity) or a value out of bounds is refused here instead of deep in the
+    database driver."""
+    return bounds.checked(command, f"Invalid {kind_of(command)}")
 
 
 def kind_of(command: Command) -> str:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import msgspec
 
 from backend import db
+from backend.domain import bounds
 from backend.domain.auth import audit
 from backend.domain.auth.audit import SYSTEM
 from backend.domain.errors import AlreadyExists, InvalidInput, UnknownLocation
+from backend.domain.once import Outcome, run_keyed
 
 # Kinds that hold stock (have balances). Supplier, customer and adjustment are the ledger's
 # outside world: stock appears from them and disappears into them.
@@ -25,13 +29,18 @@ CODE_LENGTH_MAX = 40
 LOOKUP_BATCH_MAX = 500
 
 
+BARCODE_LENGTH_MAX = 64  # a warehouse's staging area adds "-STAGE" to it
+LocationCode = Annotated[str, msgspec.Meta(min_length=1, max_length=CODE_LENGTH_MAX, pattern=bounds.ONE_LINE,
+                                            examples=["WH1-A-01"])]
+
+
 class NewLocation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    code: str
-    kind: str  # warehouse | zone | bin
-    parent: str | None = None  # warehouse for a zone, zone for a bin
-    name: str = ""
-    barcode: str = ""  # defaults to the code
-    walk_seq: int = 0
+    code: LocationCode
+    kind: Literal["warehouse", "zone", "bin"]
+    parent: LocationCode | None = None  # warehouse for a zone, zone for a bin
+    name: bounds.OptionalName = ""
+    barcode: Annotated[str, msgspec.Meta(max_length=BARCODE_LENGTH_MAX, pattern=bounds.ONE_LINE)] = ""  # default: code
+    walk_seq: Annotated[int, msgspec.Meta(ge=0, le=bounds.INT32_MAX)] = 0  # INTEGER column
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +166,7 @@ async def _insert(code: str, barcode: str, name: str, kind: str, parent_id, ware
 
 
 async def create_in_transaction(spec: NewLocation) -> LocationView:
+    bounds.checked(spec, "New location")
     code = _check_code(spec.code)
     barcode = (spec.barcode or code).strip()
     if spec.kind == "warehouse":
@@ -180,9 +190,19 @@ async def create_in_transaction(spec: NewLocation) -> LocationView:
 
 
 async def create_location(spec: NewLocation, actor: audit.Actor = SYSTEM) -> LocationView:
+    return await db.run_in_transaction(_creating(spec, actor))
+
+
+async def create_location_once(spec: NewLocation, actor: audit.Actor, *, key: str | None) -> Outcome[LocationView]:
+    """create_location once per idempotency key: a retry answers with the location the first request made."""
+    return await run_keyed("LocationCreate", spec, key=key, actor=actor.label, work=_creating(spec, actor),
+                           again=lambda stored: get_location_by_id(stored["id"]))
+
+
+def _creating(spec: NewLocation, actor: audit.Actor) -> Callable[[], Awaitable[LocationView]]:
     async def work() -> LocationView:
         loc = await create_in_transaction(spec)
         await audit.record(actor, "location.create", "location", loc.id, after=msgspec.to_builtins(spec))
         return loc
 
-    return await db.run_in_transaction(work)
+    return work

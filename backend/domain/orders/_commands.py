@@ -9,16 +9,18 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from backend import db
+from backend.domain import bounds
 from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
-from backend.domain.catalog.service import get_item
+from backend.domain.catalog.service import Sku, get_item
 from backend.domain.channels import get_channel
 from backend.domain.errors import Conflict, InvalidInput
+from backend.domain.fulfillment.rules import ORDER_LINES_MAX, ORDER_REF_LENGTH_MAX
 from backend.domain.ledger import posting
 from backend.domain.locations.service import get_location
 from backend.domain.orders._importing import cancel
@@ -28,38 +30,45 @@ from backend.domain.orders._transitions import HOLDABLE, OrderStatus, current_st
 
 NOTE_LENGTH_MAX = 500
 TEXT_LENGTH_MAX = 40
+CENTS_MAX = 10**13
+
+# Bounds the API states and enforces (backend/domain/bounds.py); the checks below give the sentences.
+Cents = Annotated[int, msgspec.Meta(ge=0, le=CENTS_MAX)]
+OrderRef = Annotated[str, msgspec.Meta(min_length=1, max_length=ORDER_REF_LENGTH_MAX, pattern=bounds.ONE_LINE)]
+ShortText = Annotated[str, msgspec.Meta(max_length=TEXT_LENGTH_MAX, pattern=bounds.ONE_LINE)]
+NoteText = Annotated[str, msgspec.Meta(max_length=NOTE_LENGTH_MAX, pattern=bounds.ONE_LINE)]
 
 
 class NewOrderLine(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    sku: str
-    qty: int
+    sku: Sku
+    qty: bounds.Qty
     dropship: bool = False
-    price_cents: int = 0
+    price_cents: Cents = 0
 
 
 class ShipTo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    country: str = ""
-    postcode: str = ""
-    address1: str = ""
+    country: ShortText = ""
+    postcode: ShortText = ""
+    address1: bounds.OptionalName = ""
 
 
 class NewOrder(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """An order sent through the API. `channel` (a slug) applies that channel's warehouses and rules;
     `warehouse` ships it from that warehouse only."""
 
-    order_ref: str
-    lines: list[NewOrderLine]
-    channel: str = ""
-    warehouse: str = ""
+    order_ref: OrderRef
+    lines: Annotated[list[NewOrderLine], msgspec.Meta(min_length=1, max_length=ORDER_LINES_MAX)]
+    channel: ShortText = ""
+    warehouse: ShortText = ""
     ship_to: ShipTo | None = None
     payment: Literal["captured", "pending"] = "captured"
-    total_cents: int = 0
-    carrier: str = ""
+    total_cents: Cents = 0
+    carrier: ShortText = ""
     promised_at: datetime | None = None
 
 
 class OrderNote(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    note: str = ""
+    note: NoteText = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,18 +6,21 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.domain.catalog import service as catalog
 from backend.domain.errors import UnknownBarcode
 from backend.domain.ledger import queries
 from backend.domain.locations import service as locations
 from backend.http.errors import NotFound
-from backend.http.guards import actor_of, require_read, require_write
+from backend.domain.once import Outcome
+from backend.http import openapi
+from backend.http.guards import actor_of, api_key, require_read, require_write
 
 Limit = Annotated[int, QueryParameter(ge=1, le=queries.PAGE_LIMIT_MAX)]
-Q = FromQuery[str]
+Q = openapi.Q
+IdCursor = openapi.IdCursor
 
 
 def _page(rows: list[Any], cursor_of: Callable[[Any], object], limit: int,
@@ -42,8 +45,17 @@ async def _location_or_404(code: str) -> locations.LocationView:
     return loc
 
 
-def _int_cursor(cursor: str | None) -> int:
-    return int(cursor) if cursor and cursor.isdigit() else 0
+def _int_cursor(cursor: str) -> int:
+    return int(cursor) if cursor else 0  # IdCursor: digits only, and few enough to fit an id
+
+
+def _scoped(request: Request, idempotency_key: str | None) -> str | None:
+    return None if idempotency_key is None else api_key(request, idempotency_key)
+
+
+def _created(done: Outcome[Any], body: dict[str, Any]) -> Response[dict[str, Any]]:
+    headers = {"Idempotent-Replayed": "true"} if done.replayed else {}
+    return Response(body, status_code=201, headers=headers)
 
 
 def _balance(b: queries.BalanceRow) -> dict[str, Any]:
@@ -54,26 +66,29 @@ class ItemController(Controller):
     path = "/items"
     tags = ["catalog"]
 
-    @get("/", guards=[require_read])
+    @get("/", guards=[require_read], responses=openapi.READ_LIST)
     async def list_items(self, q: Q = "", cursor: Q = "", limit: Limit = 100) -> dict[str, Any]:
         rows = await catalog.list_items(after_sku_key=cursor, limit=limit + 1, query=q)
         return _page(rows, lambda r: catalog.sku_key(r.sku), limit)
 
-    @post("/", guards=[require_write])
-    async def create_item(self, request: Request, data: JSONBody[catalog.NewItem]) -> dict[str, Any]:
-        item = await catalog.create_item(data, actor_of(request))
-        return await self._detail(item)
+    @post("/", guards=[require_write], responses=openapi.WRITE, response_headers=openapi.REPLAYED)
+    async def create_item(self, request: Request, data: JSONBody[catalog.NewItem],
+                          idempotency_key: openapi.OptionalIdempotencyKey = None) -> Response[dict[str, Any]]:
+        done = await catalog.create_item_once(data, actor_of(request), key=_scoped(request, idempotency_key))
+        return _created(done, await self._detail(done.value))
 
-    @get("/{sku:str}", guards=[require_read])
+    @get("/{sku:str}", guards=[require_read], responses=openapi.READ_ONE)
     async def get_item(self, sku: FromPath[str]) -> dict[str, Any]:
         return await self._detail(await _item_or_404(sku))
 
-    @post("/{sku:str}/barcodes", guards=[require_write])
-    async def add_barcode(self, request: Request, sku: FromPath[str],
-                          data: JSONBody[catalog.BarcodeSpec]) -> dict[str, Any]:
-        await _item_or_404(sku)
-        await catalog.add_barcode(sku, data, actor_of(request))
-        return await self._detail(await _item_or_404(sku))
+    @post("/{sku:str}/barcodes", guards=[require_write], responses=openapi.WRITE_UNDER,
+          response_headers=openapi.REPLAYED)
+    async def add_barcode(self, request: Request, sku: FromPath[str], data: JSONBody[catalog.BarcodeSpec],
+                          idempotency_key: openapi.OptionalIdempotencyKey = None) -> Response[dict[str, Any]]:
+        item = await _item_or_404(sku)
+        done = await catalog.add_barcode_once(item.sku, data, actor_of(request),
+                                              key=_scoped(request, idempotency_key))
+        return _created(done, await self._detail(done.value))
 
     @staticmethod
     async def _detail(item: catalog.ItemView) -> dict[str, Any]:
@@ -90,16 +105,18 @@ class LocationController(Controller):
     path = "/locations"
     tags = ["locations"]
 
-    @get("/", guards=[require_read])
-    async def list_locations(self, kind: Q = "", cursor: Q = "", limit: Limit = 100) -> dict[str, Any]:
+    @get("/", guards=[require_read], responses=openapi.READ_LIST)
+    async def list_locations(self, kind: Q = "", cursor: IdCursor = "", limit: Limit = 100) -> dict[str, Any]:
         rows = await locations.list_locations(kind or None, after_id=_int_cursor(cursor), limit=limit + 1)
         return _page(rows, lambda r: r.id, limit)
 
-    @post("/", guards=[require_write])
-    async def create_location(self, request: Request, data: JSONBody[locations.NewLocation]) -> dict[str, Any]:
-        return asdict(await locations.create_location(data, actor_of(request)))
+    @post("/", guards=[require_write], responses=openapi.WRITE, response_headers=openapi.REPLAYED)
+    async def create_location(self, request: Request, data: JSONBody[locations.NewLocation],
+                              idempotency_key: openapi.OptionalIdempotencyKey = None) -> Response[dict[str, Any]]:
+        done = await locations.create_location_once(data, actor_of(request), key=_scoped(request, idempotency_key))
+        return _created(done, asdict(done.value))
 
-    @get("/{code:str}", guards=[require_read])
+    @get("/{code:str}", guards=[require_read], responses=openapi.READ_ONE)
     async def get_location(self, code: FromPath[str]) -> dict[str, Any]:
         return asdict(await _location_or_404(code))
 
@@ -108,9 +125,9 @@ class StockController(Controller):
     path = "/stock"
     tags = ["ledger"]
 
-    @get("/", guards=[require_read])
+    @get("/", guards=[require_read], responses=openapi.READ_FILTERED)
     async def list_balances(
-        self, sku: Q = "", location: Q = "", cursor: Q = "", limit: Limit = 100
+        self, sku: Q = "", location: Q = "", cursor: IdCursor = "", limit: Limit = 100
     ) -> dict[str, Any]:
         item_id = (await _item_or_404(sku)).id if sku else None
         location_id = (await _location_or_404(location)).id if location else None
@@ -123,10 +140,10 @@ class MovementController(Controller):
     path = "/movements"
     tags = ["ledger"]
 
-    @get("/", guards=[require_read])
+    @get("/", guards=[require_read], responses=openapi.READ_FILTERED)
     async def list_movements(
         self, sku: Q = "", location: Q = "", reason: Q = "", doc_ref: Q = "",
-        cursor: Q = "", limit: Limit = 100,
+        cursor: IdCursor = "", limit: Limit = 100,
     ) -> dict[str, Any]:
         item_id = (await _item_or_404(sku)).id if sku else None
         location_id = (await _location_or_404(location)).id if location else None
@@ -139,16 +156,16 @@ class ReservationController(Controller):
     path = "/reservations"
     tags = ["ledger"]
 
-    @get("/", guards=[require_read])
+    @get("/", guards=[require_read], responses=openapi.READ_LIST)
     async def list_reservations(
-        self, status: Q = "", order_ref: Q = "", cursor: Q = "", limit: Limit = 100
+        self, status: Q = "", order_ref: Q = "", cursor: IdCursor = "", limit: Limit = 100
     ) -> dict[str, Any]:
         rows = await queries.reservations(after_id=_int_cursor(cursor), limit=limit + 1, status=status,
                                           order_ref=order_ref)
         return _page(rows, lambda r: r.id, limit)
 
 
-@get("/barcodes/resolve", guards=[require_read], tags=["catalog"])
+@get("/barcodes/resolve", guards=[require_read], tags=["catalog"], responses=openapi.READ_FILTERED)
 async def resolve_barcode(code: Q) -> dict[str, Any]:
     """What a scanned string is: a bin, or an item with unit, quantity, lot, expiry and serial."""
     loc = await locations.find_by_barcode(code)

@@ -5,41 +5,37 @@ first result (header `Idempotent-Replayed: true`), nothing is posted twice. Keys
 the ledger stores them as `api:{token_id}:{key}`, so two integrations never collide.
 """
 
-from typing import Annotated, Any
-
+import msgspec
 from litestar import Request, Response, post
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import HeaderParameter, JSONBody
+from litestar.params import JSONBody
 
 from backend.domain.ledger import commands as c
 from backend.domain.ledger.audited import execute_as
-from backend.domain.ledger.posting import CommandResult
+from backend.http import openapi
 from backend.http.guards import actor_of, api_key, require_write
 
-IdempotencyKey = Annotated[
-    str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=128, description="Client-made unique key")
-]
 
-
-def result_body(result: CommandResult) -> dict[str, Any]:
-    return {
-        "idempotency_key": result.key,
-        "kind": result.kind,
-        "movement_ids": result.movement_ids,
-        "reservation_ids": result.reservation_ids,
-        "replayed": result.replayed,
-    }
+class CommandAnswer(msgspec.Struct):
+    idempotency_key: str  # as the client sent it
+    kind: str
+    movement_ids: list[int]
+    reservation_ids: list[int]
+    replayed: bool
 
 
 def _command_route(path: str, command_type: type, name: str, summary: str) -> HTTPRouteHandler:
-    async def handler(request: Request, data: JSONBody[command_type], idempotency_key: IdempotencyKey) -> Response:  # type: ignore[valid-type]
+    async def handler(request: Request, data: JSONBody[command_type],  # type: ignore[valid-type]
+                      idempotency_key: openapi.IdempotencyKey) -> Response[CommandAnswer]:
         result = await execute_as(data, key=api_key(request, idempotency_key), actor=actor_of(request))
         headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
-        return Response({**result_body(result), "idempotency_key": idempotency_key}, status_code=201,
-                        headers=headers)
+        answer = CommandAnswer(idempotency_key, result.kind, result.movement_ids, result.reservation_ids,
+                               result.replayed)
+        return Response(answer, status_code=201, headers=headers)
 
     handler.__name__ = name
-    return post(path, name=name, guards=[require_write], summary=summary, tags=["ledger"])(handler)
+    return post(path, name=name, guards=[require_write], summary=summary, tags=["ledger"], responses=openapi.WRITE,
+                response_headers=openapi.REPLAYED)(handler)
 
 
 COMMAND_ROUTES = [
