@@ -228,3 +228,15 @@ async def test_a_sync_batch_nested_a_thousand_deep_is_a_400(floor):
     body = '{"device_id": "x", "envelopes": ' + "[" * DEEP + "]" * DEEP + "}"
     r = await floor.post("/sync/txns", content=body, headers={"Content-Type": "application/json"})
     refused(r, 400, "json_too_deep")
+
+
+@pytest.mark.parametrize("sent_as", ["query", "form"])
+async def test_an_id_past_bigint_in_a_screen_query_or_form_is_a_422_not_a_500(floor, sent_as):
+    """The net under the boundary: a value no column can hold is the client's error wherever it comes in."""
+    await sign_in(floor, "counter")
+    if sent_as == "query":
+        r = await floor.get("/floor/count", params={"task_id": BIGINT_PAST}, headers={"hx-request": "true"})
+    else:
+        r = await floor.post("/floor/count", data={"task_id": str(BIGINT_PAST), "code": "WH1-B1"},
+                             headers={"hx-request": "true"})
+    assert r.status_code == 422, r.text
