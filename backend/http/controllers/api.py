@@ -13,9 +13,9 @@ from backend.domain.catalog import service as catalog
 from backend.domain.errors import UnknownBarcode
 from backend.domain.ledger import queries
 from backend.domain.locations import service as locations
-from backend.http.errors import NotFound
 from backend.domain.once import Outcome
 from backend.http import openapi
+from backend.http.errors import NotFound
 from backend.http.guards import actor_of, api_key, require_read, require_write
 
 Limit = Annotated[int, QueryParameter(ge=1, le=queries.PAGE_LIMIT_MAX)]
