@@ -15,7 +15,11 @@ from backend.domain.errors import Conflict, DomainError, InvalidInput, NotPermit
 from backend.domain.fulfillment import service as f
 from backend.domain.fulfillment.scans import find_item_scan
 from backend.domain.ledger.stock_search import stock_rows
-from backend.domain.locations.service import find_by_barcode, find_location, list_locations
+from backend.domain.locations.service import (
+    find_by_barcode,
+    find_location,
+    list_locations,
+)
 from backend.http.floor.common import floor_key, new_key
 from backend.http.session import actor, requires, session_of
 

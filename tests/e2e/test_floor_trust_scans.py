@@ -104,3 +104,30 @@ def test_a_scan_into_the_pick_quantity_picks_and_leaves_the_quantity_alone(handh
     drained(handheld)
     assert server.on_hand(item.sku, "WH1-STAGE") >= 1
     assert_check_clean(server)
+
+
+def test_undo_takes_back_the_last_scan_and_cancel_drops_the_tally(handheld, server):
+    mine = own(server, "TSN", Item(stock={0: 5}))
+    sku, (source, target) = mine.sku, mine.bins[:2]
+    sign_in(handheld, "picker")
+    handheld.goto("/floor/move")
+    wedge(handheld, source)
+    wedge(handheld, sku)
+    wedge(handheld, sku)
+    expect(handheld.locator("#qty")).to_have_value("2")
+    handheld.get_by_role("button", name="Undo last scan").tap()
+    expect(feedback(handheld)).to_have_text("Took back the last scan.")
+    expect(handheld.locator("#qty")).to_have_value("1")
+    handheld.get_by_role("button", name="Undo last scan").tap()
+    expect(handheld.locator("#qty")).to_have_count(0)  # back to "scan the item"
+    expect(handheld.locator("#prompt")).to_have_text("Scan the item")
+    wedge(handheld, sku)
+    handheld.get_by_role("button", name="Cancel").tap()
+    expect(feedback(handheld)).to_have_text("Cancelled: nothing was moved.")
+    expect(handheld.locator("#prompt")).to_have_text("Scan the bin to take from")
+    wedge(handheld, source)
+    wedge(handheld, sku)
+    wedge(handheld, target)
+    expect(feedback(handheld)).to_have_text(f"Moved 1 {sku} {source} → {target}")
+    drained(handheld)
+    assert (server.on_hand(sku, source), server.on_hand(sku, target)) == (4, 1)

@@ -8,7 +8,15 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import HANDHELD, TABLET, Server, feedback, screenshot, sign_in, wedge
+from tests.e2e.conftest import (
+    HANDHELD,
+    TABLET,
+    Server,
+    feedback,
+    screenshot,
+    sign_in,
+    wedge,
+)
 from tests.e2e.own import Item, own
 
 CONTROLS = ("button, input:not([type=hidden]):not([type=radio]):not([type=checkbox]), select, textarea, a.big-btn,"
@@ -35,7 +43,7 @@ def small_controls(page: Page) -> list[str]:
 
 def test_every_control_a_gloved_hand_touches_is_48px_with_18px_text(handheld, server):
     mine = own(server, "TSC", Item(stock={0: 5, 2: 1}, barcodes=True), pick_qty=1)
-    item, (dock, _, fullest, other) = mine.item, mine.bins
+    item, (dock, _, _, other) = mine.item, mine.bins
     sign_in(handheld, "lead")
     seen = {}
     seen["home"] = small_controls(handheld)

@@ -10,7 +10,13 @@ from backend.domain import errors
 from backend.domain.fulfillment import service as f
 from backend.migrations import m0011_one_open_carton
 from tests.factories import key
-from tests.integration.test_fulfillment import LEAD, MUG_GTIN, PICKER, pick_all, stocked_pick_list
+from tests.integration.test_fulfillment import (
+    LEAD,
+    MUG_GTIN,
+    PICKER,
+    pick_all,
+    stocked_pick_list,
+)
 
 pytestmark = pytest.mark.usefixtures("ledger_db")
 

@@ -16,7 +16,12 @@ from backend.domain.auth.audit import Actor
 from backend.domain.errors import Conflict, InvalidQuantity, WrongScan
 from backend.domain.fulfillment.idempotency import run_once
 from backend.domain.fulfillment.packing import start_carton
-from backend.domain.fulfillment.queries import CartonView, OrderView, get_carton, get_order
+from backend.domain.fulfillment.queries import (
+    CartonView,
+    OrderView,
+    get_carton,
+    get_order,
+)
 from backend.domain.fulfillment.rules import carton_code
 from backend.domain.fulfillment.scans import find_item_scan
 from backend.domain.quantities import require_qty

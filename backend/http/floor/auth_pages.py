@@ -10,7 +10,14 @@ from litestar.response import Redirect, Template
 from backend.domain.auth import users
 from backend.domain.auth.permissions import permissions_of
 from backend.domain.errors import DomainError
-from backend.http.session import DEVICE_COOKIE, DEVICE_KEY_COOKIE, SESSION_COOKIE, load_session, requires, session_of
+from backend.http.session import (
+    DEVICE_COOKIE,
+    DEVICE_KEY_COOKIE,
+    SESSION_COOKIE,
+    load_session,
+    requires,
+    session_of,
+)
 
 DEVICE_COOKIE_MAX_AGE_S = 10 * 365 * 24 * 3600
 FLOOR_ACTIONS = [  # (permission, route name, label)

@@ -22,9 +22,18 @@ from litestar.response import Template
 
 from backend import db
 from backend.domain.catalog.service import ScannedItem, find_item, resolve_item_scan
-from backend.domain.errors import InvalidBarcode, InvalidInput, InvalidQuantity, UnknownBarcode
+from backend.domain.errors import (
+    InvalidBarcode,
+    InvalidInput,
+    InvalidQuantity,
+    UnknownBarcode,
+)
 from backend.domain.ledger.posting import scoped_key
-from backend.domain.locations.service import LocationView, find_by_barcode, find_location
+from backend.domain.locations.service import (
+    LocationView,
+    find_by_barcode,
+    find_location,
+)
 from backend.http.session import session_of
 from backend.settings import Settings
 from sync.envelopes import Payload

@@ -11,12 +11,15 @@ from litestar.response import Template
 
 from backend import db
 from backend.domain import counts
-from backend.domain.counts.adjustments import MANUAL_REASONS
-from backend.domain.errors import InvalidInput
 from backend.domain.catalog.service import get_item
-from backend.domain.errors import InvalidQuantity
+from backend.domain.counts.adjustments import MANUAL_REASONS
+from backend.domain.errors import InvalidInput, InvalidQuantity
 from backend.domain.ledger import queries
-from backend.domain.locations.service import find_by_barcode, find_location, get_location
+from backend.domain.locations.service import (
+    find_by_barcode,
+    find_location,
+    get_location,
+)
 from backend.http.floor.common import (
     UNDO_DEPTH_MAX,
     Step,

@@ -19,7 +19,12 @@ from backend.domain.errors import InvalidInput, InvalidQuantity
 from backend.domain.ledger import commands as c
 from backend.domain.ledger import queries
 from backend.domain.ledger.audited import execute_as
-from backend.domain.locations.service import LocationView, find_by_barcode, find_location, get_location
+from backend.domain.locations.service import (
+    LocationView,
+    find_by_barcode,
+    find_location,
+    get_location,
+)
 from backend.domain.receiving.putaway import PUTAWAY_REASONS, suggest_bin
 from backend.domain.receiving.receipts import Receipt, post_receipt
 from backend.http.floor.common import (
