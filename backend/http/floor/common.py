@@ -3,7 +3,8 @@
 A screen is one form: hidden fields carry the step's state, the scan field carries the new
 scan, `key` carries the idempotency key of the action the form will post (namespaced by the
 signed-in user: `floor:{user_id}:{key}`). A step that acts beyond the scan (a short pick, a
-putaway override, an adjustment) acts only when its button was pressed: `name="action"`. Each POST returns
+putaway override, an adjustment, Undo last scan, Cancel) acts only when its button was pressed:
+`name="action"` (`Step.action`). Each POST returns
 the same partial with the next step; errors go through the one error mapper, which swaps a
 message into #feedback so the half-done state on screen is kept.
 """
@@ -145,11 +146,6 @@ def unknown_code(code: str) -> str:
 def floor_key(request: Request, key: str) -> str:
     """The idempotency key of a screen's form, in the signed-in user's own namespace."""
     return scoped_key(f"floor:{session_of(request).user.id}", key)
-
-
-async def pressed(request: Request) -> str:
-    """The `action` button the worker pressed; empty for a scan or an Enter (no explicit submitter)."""
-    return str((await request.form()).get("action") or "")
 
 
 def screen(request: Request, page: str, partial: str, prompt: str, **context: Any) -> Template:
