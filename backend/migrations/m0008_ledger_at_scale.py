@@ -1,10 +1,11 @@
 """The ledger at scale: the check's checkpoint, command_log compaction, movement indexes that earn
 their place.
 
-- `ledger_checkpoint` (one row) + `ledger_checkpoint_balances`: on hand / quarantined / damaged per
-  (item, location, lot) summed from every movement up to `as_of_movement_id`, with a digest of
-  those rows. `stockline check` adds what was posted since and compares with `balances`
-  (backend/domain/ledger/check.py). Derived data: `stockline check --full` rebuilds it.
+- `ledger_checkpoint` (one row): `digest` of the stock per (item, location, lot) summed from every
+  movement up to `as_of_movement_id`; `stockline check` adds what was posted since and compares it
+  with the digest of `balances` (backend/domain/ledger/_checkpoint.py). `ledger_checkpoint_balances`:
+  that stock row by row as of `rows_as_of_movement_id` (digest `rows_digest`), rebuilt by
+  `stockline check --full`, read only to name the rows that drift. Derived data, all of it.
 - `command_log.compacted_at`: set when an old key's payload hash and result body were dropped
   (backend/domain/ledger/retention.py); `command_log_compaction` remembers how far that got.
 - `count_tasks.started_after_movement_id`: the newest movement when the count started, so the
@@ -25,7 +26,10 @@ _COMMON = """
 CREATE TABLE ledger_checkpoint (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   as_of_movement_id BIGINT NOT NULL CHECK (as_of_movement_id >= 0),
-  digest TEXT NOT NULL,
+  digest BIGINT NOT NULL,
+  rows_as_of_movement_id BIGINT NULL,
+  rows_digest BIGINT NOT NULL,
+  rows_generation BIGINT NOT NULL,
   rebuilt_at TIMESTAMPTZ NOT NULL,
   advanced_at TIMESTAMPTZ NOT NULL
 )

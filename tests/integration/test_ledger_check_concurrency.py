@@ -9,12 +9,14 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 import pytest
 
 from backend import db
 from backend.domain.errors import InsufficientStock
 from backend.domain.ledger import commands as c
 from backend.domain.ledger.check import CheckReport, run_check
+from tests.conftest import PG_ADMIN_URL
 from tests.factories import item, key, receive, warehouse
 
 CLIENTS = 6
@@ -125,3 +127,17 @@ async def test_a_check_waits_for_a_posting_in_flight_then_covers_it(ledger_db):
     report = await check
     assert report.drifts == [] and report.settled
     assert report.checkpoint_movement_id == fast_id > slow_id
+
+
+async def test_a_transaction_in_another_database_does_not_hold_the_checkpoint(ledger_db):
+    b1, b2, *_ = await _stocked()
+    elsewhere = await asyncpg.connect(PG_ADMIN_URL)  # another database of the same server
+    try:
+        async with elsewhere.transaction():
+            await elsewhere.fetchval("SELECT pg_current_xact_id()")  # holds a transaction id, like a write
+            newest = await c.execute(c.Move(sku="MUG", qty=1, from_location=b1, to_location=b2), key=key("mv"),
+                                     actor="client")
+            report = await run_check(settle_wait_s=0.5)
+    finally:
+        await elsewhere.close()
+    assert report.settled and report.checkpoint_movement_id == newest.movement_ids[0]

@@ -1,12 +1,20 @@
-"""The check's checkpoint: stock per (item, location, lot) summed from every movement up to a
-movement id, kept in `ledger_checkpoint_balances` with a digest in `ledger_checkpoint`.
+"""The check's checkpoint: a digest of the stock the movements add up to, as of a movement id.
 
-It is derived from movements only (never copied from `balances`), so it holds the ledger's truth and
-can be advanced whatever the balances say. Movements are append-only, so the sum of the movements
-with id <= N is the same in every later transaction, once N is *settled*: no transaction that could
-still commit a movement with an id <= N is in flight. Ids come from a sequence and can commit out of
-order (id 100 may commit after id 101), so "the newest id I can see" is not settled by itself; see
-`settled_horizon`.
+Stock per (item, location, lot) is a sum of movement sides, so a *linear* digest of it,
+Σ weight(key) × value(key) mod P, is a sum over movement sides too: moving the checkpoint from
+movement N to M adds one number per movement, no grouping and no rows written. The same digest of
+`balances` (minus the open reservations, minus movements after M) must equal it. A drift of d units
+at one key changes the balances' digest by weight × d × coefficient mod P, never 0 (P is prime and
+larger than any of these); several drifts cancel out with odds of about 1 in P (2·10⁹).
+
+The digest cannot say *which* row drifts. For that, `ledger_checkpoint_balances` holds the stock row
+by row as of `rows_as_of_movement_id` (with its own digest), rebuilt by `stockline check --full`;
+check.py compares row by row only when the digests disagree.
+
+Movements are append-only, so the sum of the movements with id <= N is the same in every later
+transaction once N is *settled*: no transaction that could still commit a movement with an id <= N
+is in flight. Ids come from a sequence and can commit out of order (id 100 may commit after 101), so
+the newest visible id is not settled by itself; see `settled_horizon`.
 """
 
 from __future__ import annotations
@@ -19,19 +27,212 @@ from datetime import UTC, datetime
 from backend import db
 from backend.domain.locations.service import STOCK_KINDS
 
-# One batch of movement ids summed into the checkpoint per write transaction: bounds the
-# transaction (and on SQLite the time writers wait) when --full rebuilds a large ledger.
-ADVANCE_BATCH_IDS_MAX = 500_000
 SETTLE_WAIT_S = 5.0
 _SETTLE_POLL_S = 0.02
-_DIGEST_MODULUS = 2_147_483_629  # a prime below 2^31: every term and product fits in a BIGINT
+# Movement ids summed into the digest per statement: bounds one statement, not memory (none grows).
+ADVANCE_BATCH_IDS_MAX = 2_000_000
+# Rows of ledger_checkpoint_balances built (or compared) per statement, by ranges of item ids: bounds
+# the grouping's memory (no temp files) however long the ledger is.
+KEYS_PER_CHUNK = 20_000
 
+P = 2_147_483_629  # prime < 2^31: weight × (value mod P) < 2^62 fits a BIGINT on both databases
+# value(key) = on_hand + Q·quarantined + D·damaged + R·reserved (distinct, so columns do not trade off)
+_Q, _D, _R = 1_000_003, 2_000_029, 3_000_017
+STATE_FACTOR_SQL = "CASE {state} WHEN 'quarantined' THEN {q} WHEN 'damaged' THEN {d} ELSE 1 END"
 _KINDS = ", ".join(f"'{k}'" for k in STOCK_KINDS)
 
 
-def sides_sql(where: str) -> str:
-    """One signed row per movement side at a stock-holding location, for the movements `m` matching
-    `where` (written twice: pass its arguments twice)."""
+def _lot_weight(lot: str) -> str:
+    if db.is_postgres():
+        return f"CASE WHEN {lot} = '' THEN 0 ELSE CAST(CAST('x' || SUBSTR(MD5({lot}), 1, 7) AS BIT(28)) AS INTEGER) + 1 END"
+    # SQLite has no hash function: length and the first and last four characters.
+    chars = " + ".join(f"COALESCE(UNICODE(SUBSTR({lot}, {pos}, 1)), 0) * {mul}"
+                       for pos, mul in ((1, 31), (2, 961), (3, 29791), (4, 923521),
+                                        (-1, 28629151), (-2, 887503681), (-3, 11), (-4, 131)))
+    return f"CASE WHEN {lot} = '' THEN 0 ELSE LENGTH({lot}) * 7 + {chars} END"
+
+
+def _term(item: str, location: str, lot: str, value: str) -> str:
+    """weight(key) × value mod P, in (-P, P). The weight mixes the key quadratically, in [1, P)."""
+    x = f"((({item}) * 1000003 + ({location}) * 7919 + {_lot_weight(lot)}) % {P})"
+    return f"((({x} * {x} + 12345) % {P - 1} + 1) * (({value}) % {P}) % {P})"
+
+
+def _state_factor(state: str) -> str:
+    return STATE_FACTOR_SQL.format(state=state, q=1 + _Q, d=1 + _D)
+
+
+def sides_digest_sql(where: str) -> str:
+    """Σ of the movement sides at stock-holding locations, for the movements `m` matching `where`
+    (written twice: pass its arguments twice)."""
+    to_side = _term("m.item_id", "m.to_location_id", "m.lot", f"m.qty * {_state_factor('m.to_state')}")
+    from_side = _term("m.item_id", "m.from_location_id", "m.lot", f"-m.qty * {_state_factor('m.from_state')}")
+    return f"""
+SELECT COALESCE(SUM(t), 0) AS s FROM (
+  SELECT {to_side} AS t FROM movements m JOIN locations l ON l.id = m.to_location_id
+  WHERE l.kind IN ({_KINDS}) AND {where}
+  UNION ALL
+  SELECT {from_side} FROM movements m JOIN locations l ON l.id = m.from_location_id
+  WHERE l.kind IN ({_KINDS}) AND {where}
+) sides"""
+
+
+def stock_digest_sql(table: str, *, with_reserved: bool, count_broken: bool = False) -> str:
+    """The digest of a table of stock per key; `count_broken` also counts rows the CHECKs forbid."""
+    value = f"on_hand + {_Q} * quarantined + {_D} * damaged" + (f" + {_R} * reserved" if with_reserved else "")
+    broken = (", COALESCE(SUM(CASE WHEN on_hand < 0 OR reserved < 0 OR quarantined < 0 OR damaged < 0"
+              " OR reserved + quarantined + damaged > on_hand THEN 1 ELSE 0 END), 0) AS broken") if count_broken else ""
+    return f"SELECT COALESCE(SUM({_term('item_id', 'location_id', 'lot', value)}), 0) AS s{broken} FROM {table}"
+
+
+def reserved_digest_sql() -> str:
+    return (f"SELECT COALESCE(SUM({_term('item_id', 'location_id', 'lot', f'{_R} * open_qty')}), 0) AS s"
+            " FROM reservations WHERE status = 'open'")
+
+
+async def digest_of(sql: str, *args: object) -> int:
+    row = await db.fetch_one(sql, *args)
+    assert row is not None
+    return int(row["s"]) % P
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    as_of_movement_id: int
+    digest: int
+    rows_as_of_movement_id: int | None  # None: the rows are being rebuilt (or a rebuild stopped)
+    rows_digest: int
+    rows_generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class Horizon:
+    """The newest movement id that is settled, or None when in-flight transactions did not finish."""
+
+    movement_id: int | None
+    waited_s: float
+
+
+async def read_checkpoint() -> Checkpoint | None:
+    row = await db.fetch_one(
+        "SELECT as_of_movement_id, digest, rows_as_of_movement_id, rows_digest, rows_generation"
+        " FROM ledger_checkpoint WHERE id = 1"
+    )
+    return Checkpoint(**row) if row else None
+
+
+async def _ensure_checkpoint() -> Checkpoint:
+    """The first checkpoint: movement 0, nothing summed (digest 0, no rows)."""
+    now = datetime.now(UTC)
+    await db.fetch(
+        "INSERT INTO ledger_checkpoint (id, as_of_movement_id, digest, rows_as_of_movement_id, rows_digest,"
+        " rows_generation, rebuilt_at, advanced_at) VALUES (1, 0, 0, 0, 0, 0, {}, {}) ON CONFLICT (id) DO NOTHING",
+        now, now,
+    )
+    checkpoint = await read_checkpoint()
+    assert checkpoint is not None
+    return checkpoint
+
+
+# Transactions writing movements right now: each holds a RowExclusiveLock on the table from before it
+# numbers a movement (the lock is taken when the INSERT starts, the id when its row is formed) until
+# it has committed and become visible (locks go after the commit is published). Read after the
+# newest id, so every transaction that could still commit a lower id is among them.
+_WRITING_MOVEMENTS = """
+SELECT virtualtransaction AS vxid FROM pg_locks
+WHERE locktype = 'relation' AND mode = 'RowExclusiveLock' AND granted
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND relation = CAST('movements' AS regclass) AND pid <> pg_backend_pid()
+"""
+
+
+async def settled_horizon(wait_s: float = SETTLE_WAIT_S) -> Horizon:
+    """The newest movement id N such that every movement with id <= N has committed or never will.
+
+    SQLite has one writer at a time, so ids commit in order: the newest id is settled. PostgreSQL:
+    read the newest visible id M, then which transactions are writing movements. A movement with an
+    id <= M that is not visible was numbered before M by a transaction that had begun its INSERT, so
+    it is one of those writers, or it has since ended; any transaction numbering later gets an id > M.
+    (A snapshot's list of running xids is not enough: a transaction whose xid is above the
+    snapshot's xmax is not in it, yet may have numbered a movement below M.) Once those writers have
+    ended, M is settled. Postings last milliseconds: wait up to `wait_s`, else report unsettled.
+    """
+    start = time.monotonic()
+    newest = await db.fetch_one("SELECT COALESCE(MAX(id), 0) AS max_id FROM movements")
+    assert newest is not None
+    if not db.is_postgres():
+        return Horizon(int(newest["max_id"]), 0.0)
+    writers = [r["vxid"] for r in await db.fetch(_WRITING_MOVEMENTS)]
+    while writers:
+        if time.monotonic() - start >= wait_s:
+            return Horizon(None, time.monotonic() - start)
+        await asyncio.sleep(_SETTLE_POLL_S)
+        still = {r["vxid"] for r in await db.fetch(_WRITING_MOVEMENTS)}
+        writers = [w for w in writers if w in still]
+    return Horizon(int(newest["max_id"]), time.monotonic() - start)
+
+
+async def tune_for_scans() -> None:
+    if db.is_postgres():
+        # Compiling these sums took seconds at 5M movements and saves nothing on queries this simple.
+        await db.fetch("SET LOCAL jit = off")
+
+
+async def _sum_sides(after_id: int, upto_id: int) -> int:
+    async def work() -> int:
+        await tune_for_scans()
+        return await digest_of(sides_digest_sql("m.id > {} AND m.id <= {}"), after_id, upto_id, after_id, upto_id)
+
+    async with db.transaction(write=False):
+        return await work()
+
+
+async def advance(upto_id: int, *, batch_ids: int = ADVANCE_BATCH_IDS_MAX) -> Checkpoint:
+    """Move the digest to `upto_id` (settled): add the movements since, a batch of ids per statement.
+    Each step is a guarded update (compare and set), so two checks never add the same movements."""
+    checkpoint = await read_checkpoint() or await _ensure_checkpoint()
+    while checkpoint.as_of_movement_id < upto_id:
+        end = min(upto_id, checkpoint.as_of_movement_id + batch_ids)
+        added = await _sum_sides(checkpoint.as_of_movement_id, end)
+        await db.fetch(
+            "UPDATE ledger_checkpoint SET as_of_movement_id = {}, digest = {}, advanced_at = {}"
+            " WHERE id = 1 AND as_of_movement_id = {} AND digest = {}",
+            end, (checkpoint.digest + added) % P, datetime.now(UTC), checkpoint.as_of_movement_id, checkpoint.digest,
+        )
+        moved = await read_checkpoint()
+        assert moved is not None
+        checkpoint = moved  # ours, or another check's that got there first: go on from it
+    return checkpoint
+
+
+class RebuildOvertaken(Exception):
+    """Another `check --full` started rebuilding the rows after this one."""
+
+
+async def item_chunks() -> list[tuple[int, int]]:
+    """Ranges of item ids holding about KEYS_PER_CHUNK balance rows each."""
+    row = await db.fetch_one(
+        "SELECT MIN(id) AS lo, MAX(id) AS hi, COUNT(*) AS items, (SELECT COUNT(*) FROM balances) AS keys FROM items"
+    )
+    if row is None or row["lo"] is None:
+        return []
+    keys_per_item = max(1, int(row["keys"]) // max(1, int(row["items"])))
+    span = max(1, KEYS_PER_CHUNK // keys_per_item)
+    return [(lo, min(lo + span - 1, row["hi"])) for lo in range(row["lo"], row["hi"] + 1, span)]
+
+
+def rows_upto_sql() -> str:
+    """Stock per key of the items in a range, summed from the movements up to an id (args: lo, hi, upto) x2."""
+    where = "m.item_id BETWEEN {} AND {} AND m.id <= {}"
+    return f"""
+INSERT INTO ledger_checkpoint_balances (item_id, location_id, lot, on_hand, quarantined, damaged)
+SELECT item_id, location_id, lot, SUM(on_hand), SUM(quarantined), SUM(damaged)
+FROM ({stock_sides_sql(where)}) sides
+GROUP BY item_id, location_id, lot"""
+
+
+def stock_sides_sql(where: str) -> str:
+    """One signed row per movement side at a stock-holding location (`where` written twice)."""
     return f"""
   SELECT m.item_id, m.to_location_id AS location_id, m.lot, m.qty AS on_hand,
          CASE WHEN m.to_state = 'quarantined' THEN m.qty ELSE 0 END AS quarantined,
@@ -44,148 +245,48 @@ def sides_sql(where: str) -> str:
   FROM movements m JOIN locations l ON l.id = m.from_location_id WHERE l.kind IN ({_KINDS}) AND {where}"""
 
 
-_ADD_RANGE = f"""
-INSERT INTO ledger_checkpoint_balances (item_id, location_id, lot, on_hand, quarantined, damaged)
-SELECT item_id, location_id, lot, SUM(on_hand), SUM(quarantined), SUM(damaged)
-FROM ({sides_sql("m.id > {} AND m.id <= {}")}) sides
-WHERE true GROUP BY item_id, location_id, lot
-ON CONFLICT (item_id, location_id, lot) DO UPDATE SET
-  on_hand = ledger_checkpoint_balances.on_hand + excluded.on_hand,
-  quarantined = ledger_checkpoint_balances.quarantined + excluded.quarantined,
-  damaged = ledger_checkpoint_balances.damaged + excluded.damaged
-"""
-
-# A checksum of the rows, not a defence against a forger: it tells a checkpoint the check wrote from
-# one changed (or half-restored) behind its back. Sums, plus a weighted sum mod a prime.
-_DIGEST = f"""
-SELECT COUNT(*) AS n, COALESCE(SUM(on_hand), 0) AS on_hand, COALESCE(SUM(quarantined), 0) AS quarantined,
-  COALESCE(SUM(damaged), 0) AS damaged,
-  COALESCE(SUM(((item_id % 65521) * 65537 + (location_id % 65521) * 257 + LENGTH(lot)) % {_DIGEST_MODULUS}
-               * ((on_hand + 7 * quarantined + 13 * damaged) % {_DIGEST_MODULUS}) % {_DIGEST_MODULUS}), 0) AS mix
-FROM ledger_checkpoint_balances
-"""
+async def _claim_generation(generation: int) -> None:
+    """Inside a rebuild's transaction: lock the header and make sure no newer rebuild started."""
+    mine = await db.fetch("SELECT id FROM ledger_checkpoint WHERE id = 1 AND rows_generation = {}"
+                          + (" FOR UPDATE" if db.is_postgres() else ""), generation)
+    if not mine:
+        raise RebuildOvertaken
 
 
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    as_of_movement_id: int
-    digest: str
+async def rebuild(upto_id: int) -> Checkpoint:
+    """`check --full`: sum every movement up to `upto_id` (settled) into the rows, one range of items
+    per transaction, then start the digest over from those rows."""
+    await _ensure_checkpoint()
 
-
-@dataclass(frozen=True, slots=True)
-class Horizon:
-    """The newest movement id that is settled, or None when in-flight transactions did not finish."""
-
-    movement_id: int | None
-    waited_s: float
-
-
-async def current_digest() -> str:
-    row = await db.fetch_one(_DIGEST)
-    assert row is not None
-    return (f"rows={int(row['n'])} on_hand={int(row['on_hand'])} quarantined={int(row['quarantined'])}"
-            f" damaged={int(row['damaged'])} mix={int(row['mix']) % _DIGEST_MODULUS}")
-
-
-async def read_checkpoint() -> Checkpoint | None:
-    row = await db.fetch_one("SELECT as_of_movement_id, digest FROM ledger_checkpoint WHERE id = 1")
-    return Checkpoint(int(row["as_of_movement_id"]), row["digest"]) if row else None
-
-
-async def settled_horizon(wait_s: float = SETTLE_WAIT_S) -> Horizon:
-    """The newest movement id N such that every movement with id <= N has committed or never will.
-
-    SQLite has one writer at a time, so ids commit in order: the newest id is settled. PostgreSQL:
-    read the newest visible id M and the snapshot of that same statement. A movement with an id <= M
-    that is not visible was numbered before the snapshot by a transaction then in progress (in the
-    snapshot's xip list) or since aborted; any transaction numbering later gets an id > M. So once
-    every xid of that list has finished, M is settled. Postings last milliseconds: wait up to `wait_s`.
-    """
-    start = time.monotonic()
-    if not db.is_postgres():
-        row = await db.fetch_one("SELECT COALESCE(MAX(id), 0) AS max_id FROM movements")
+    async def start() -> int:
+        row = await db.fetch_one(
+            "UPDATE ledger_checkpoint SET rows_as_of_movement_id = NULL, rows_generation = rows_generation + 1"
+            " WHERE id = 1 RETURNING rows_generation"
+        )
         assert row is not None
-        return Horizon(int(row["max_id"]), 0.0)
-    row = await db.fetch_one(
-        "SELECT CAST(pg_current_snapshot() AS TEXT) AS snap, (SELECT COALESCE(MAX(id), 0) FROM movements) AS max_id"
-    )
-    assert row is not None
-    while True:
-        busy = await db.fetch_one(
-            "SELECT COUNT(*) AS n FROM pg_snapshot_xip(CAST(CAST({} AS TEXT) AS pg_snapshot)) AS x"
-            " WHERE pg_xact_status(x) = 'in progress'",
-            row["snap"],
-        )
-        waited_s = time.monotonic() - start
-        if busy is not None and int(busy["n"]) == 0:
-            return Horizon(int(row["max_id"]), waited_s)
-        if waited_s >= wait_s:
-            return Horizon(None, waited_s)
-        await asyncio.sleep(_SETTLE_POLL_S)
-
-
-class _Moved(Exception):
-    """Another check advanced or rebuilt the checkpoint first: read it again."""
-
-
-async def _tune_for_scans() -> None:
-    if db.is_postgres():
-        # Compiling the sums took seconds at 5M movements and saves nothing on queries this simple.
-        await db.fetch("SET LOCAL jit = off")
-
-
-async def reset() -> None:
-    """Start the checkpoint over at movement 0 (`stockline check --full`)."""
-
-    async def work() -> None:
-        now = datetime.now(UTC)
-        # The header first: its lock is what a concurrent advance waits on (same order as theirs).
-        await db.fetch(
-            "INSERT INTO ledger_checkpoint (id, as_of_movement_id, digest, rebuilt_at, advanced_at)"
-            " VALUES (1, 0, '', {}, {}) ON CONFLICT (id) DO UPDATE SET as_of_movement_id = 0,"
-            " digest = '', rebuilt_at = excluded.rebuilt_at, advanced_at = excluded.advanced_at",
-            now, now,
-        )
         await db.fetch("DELETE FROM ledger_checkpoint_balances")
-        await db.fetch("UPDATE ledger_checkpoint SET digest = {} WHERE id = 1", await current_digest())
+        return int(row["rows_generation"])
 
-    await db.run_in_transaction(work)
+    generation = await db.run_in_transaction(start)
+    for lo, hi in await item_chunks():
+        async def chunk(lo: int = lo, hi: int = hi) -> None:
+            await _claim_generation(generation)
+            await tune_for_scans()
+            await db.fetch(rows_upto_sql(), lo, hi, upto_id, lo, hi, upto_id)
 
+        await db.run_in_transaction(chunk)
 
-async def _advance_batch(start: Checkpoint, upto_id: int) -> None:
-    """Sum the movements (start, upto_id] into the checkpoint, in one transaction."""
-    await _tune_for_scans()
-    # The guarded update takes the header's lock first: a concurrent check waits here, then finds
-    # the id moved and starts from the new one instead of adding the same movements twice.
-    moved = await db.fetch(
-        "UPDATE ledger_checkpoint SET as_of_movement_id = {}, advanced_at = {}"
-        " WHERE id = 1 AND as_of_movement_id = {} AND digest = {} RETURNING id",
-        upto_id, datetime.now(UTC), start.as_of_movement_id, start.digest,
-    )
-    if not moved:
-        raise _Moved
-    if await current_digest() != start.digest:
-        raise DigestMismatch
-    await db.fetch(_ADD_RANGE, start.as_of_movement_id, upto_id, start.as_of_movement_id, upto_id)
-    await db.fetch("UPDATE ledger_checkpoint SET digest = {} WHERE id = 1", await current_digest())
+    async def finish() -> None:
+        await _claim_generation(generation)
+        rows = await digest_of(stock_digest_sql("ledger_checkpoint_balances", with_reserved=False))
+        now = datetime.now(UTC)
+        await db.fetch(
+            "UPDATE ledger_checkpoint SET as_of_movement_id = {}, digest = {}, rows_as_of_movement_id = {},"
+            " rows_digest = {}, rebuilt_at = {}, advanced_at = {} WHERE id = 1",
+            upto_id, rows, upto_id, rows, now, now,
+        )
 
-
-class DigestMismatch(Exception):
-    """The checkpoint's rows are not the ones the check wrote: it is not advanced any more."""
-
-
-async def advance(upto_id: int, *, batch_ids: int = ADVANCE_BATCH_IDS_MAX) -> Checkpoint:
-    """Bring the checkpoint to `upto_id` (settled) in batches of ids; each committed batch is a valid
-    checkpoint, so an interrupted run loses nothing. Raises DigestMismatch for a changed checkpoint."""
-    if await read_checkpoint() is None:
-        await reset()
-    while True:
-        start = await read_checkpoint()
-        assert start is not None
-        if start.as_of_movement_id >= upto_id:
-            return start
-        batch_end = min(upto_id, start.as_of_movement_id + batch_ids)
-        try:
-            await db.run_in_transaction(lambda s=start, e=batch_end: _advance_batch(s, e))
-        except _Moved:
-            continue
+    await db.run_in_transaction(finish)
+    checkpoint = await read_checkpoint()
+    assert checkpoint is not None
+    return checkpoint

@@ -65,18 +65,21 @@ class Lot(Table, tablename="lots"):
 
 
 class LedgerCheckpoint(Table, tablename="ledger_checkpoint"):
-    """One row: the check's checkpoint covers every movement up to as_of_movement_id."""
+    """One row: the check's checkpoint covers every movement up to as_of_movement_id (digest only)."""
 
     id = Integer(primary_key=True)
     as_of_movement_id = BigInt()
-    digest = Text()
+    digest = BigInt()
+    rows_as_of_movement_id = BigInt(null=True, default=None)  # None while --full rebuilds the rows
+    rows_digest = BigInt()
+    rows_generation = BigInt()
     rebuilt_at = Timestamptz()
     advanced_at = Timestamptz()
 
 
 class LedgerCheckpointBalance(Table, tablename="ledger_checkpoint_balances"):
-    """Stock summed from movements up to the checkpoint (derived; `stockline check --full` rebuilds it).
-    The migration's primary key is (item_id, location_id, lot); Piccolo declares one column."""
+    """Stock summed from movements up to rows_as_of_movement_id (derived; `stockline check --full`
+    rebuilds it). The migration's primary key is (item_id, location_id, lot); Piccolo declares one."""
 
     item_id = BigInt(primary_key=True)
     location_id = BigInt()
