@@ -14,7 +14,8 @@ their place.
   `idempotency_key` were used by no query (a movement's key is `{command key}#{leg}`, unique because
   the command's key is command_log's primary key and `post()` stores one result per key);
   `reversal_of` keeps its uniqueness in a partial index without the NULL of every other movement;
-  `doc_ref` gets a partial index; `created_at` a BRIN index for time ranges (rows arrive in time order).
+  `doc_ref` gets a partial index; `created_at` a BRIN index for time ranges (rows arrive in time order;
+  autosummarize: autovacuum summarizes each filled range, so new rows do not wait for a VACUUM).
   SQLite keeps the UNIQUE indexes of m0001 (dropping them means rebuilding the table, which SQLite
   cannot do inside this migration's transaction with foreign keys on); it drops `movements_command`
   and gets the `doc_ref` index.
@@ -67,8 +68,10 @@ ALTER TABLE movements DROP CONSTRAINT movements_reversal_of_key
 CREATE UNIQUE INDEX movements_reversal_of ON movements (reversal_of) WHERE reversal_of IS NOT NULL
 ;;
 CREATE INDEX movements_created_brin ON movements USING brin (created_at)
+  WITH (pages_per_range = 32, autosummarize = on)
 ;;
 CREATE INDEX command_log_created_brin ON command_log USING brin (created_at)
+  WITH (pages_per_range = 32, autosummarize = on)
 """
 
 

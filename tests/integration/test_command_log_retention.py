@@ -11,7 +11,13 @@ import pytest
 from backend import db
 from backend.domain.errors import IdempotencyKeyExpired, InvalidInput
 from backend.domain.ledger import commands as c
-from backend.domain.ledger.posting import CommandResult, Plan, claim_key, payload_hash, post
+from backend.domain.ledger.posting import (
+    CommandResult,
+    Plan,
+    claim_key,
+    payload_hash,
+    post,
+)
 from backend.domain.ledger.retention import compact_command_log
 from tests.factories import item, warehouse
 

@@ -115,10 +115,10 @@ async def test_a_checkpoint_changed_behind_the_check_is_reported(ledger_db):
     await _move("MUG", 1, b1, b2)
     report = await run_check()
     # Every balance agrees with the movements row by row: only the checkpoint is wrong.
-    assert [str(d) for d in report.drifts] == [
+    assert [str(d) for d in report.drifts] == [(
         "the check's checkpoint disagrees with the movements although every balance agrees with them:"
         " it was changed outside the check; run `stockline check --full`"
-    ]
+    )]
     assert (await run_check(full=True)).drifts == []
     assert (await run_check()).drifts == []
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+import httpx
+
 from backend import db
+from backend.domain.auth.tokens import create_token
 from backend.domain.ledger import commands as c
 from backend.domain.ledger import queries
 from backend.domain.ledger.queries import MovementRow
+from backend.http.app import create_app
 from tests.factories import item, key, receive, warehouse
 
 PAGE = 2
@@ -93,3 +97,19 @@ async def test_a_time_range_lists_the_movements_created_in_it(ledger_db):
 
 def _as_datetime(value: datetime | str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+async def test_the_api_lists_movements_of_a_time_range(ledger_db):
+    await _ledger()
+    everything = await _all_pages()
+    stamps = sorted({_as_datetime(m.created_at) for m in everything})
+    since, until = stamps[1], stamps[-2]
+    inside = [m.id for m in everything if since <= _as_datetime(m.created_at) < until]
+    app = create_app(ledger_db, run_jobs=False)
+    headers = {"Authorization": f"Bearer {await create_token('reader', 'read')}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://stockline.test") as client:
+        answer = await client.get("/api/v1/movements", headers=headers, params={
+            "since": since.isoformat(), "until": until.isoformat().replace("+00:00", ""), "limit": 500})
+        refused = await client.get("/api/v1/movements", headers=headers, params={"since": "yesterday"})
+    assert answer.status_code == 200 and [m["id"] for m in answer.json()["items"]] == inside
+    assert refused.status_code == 400

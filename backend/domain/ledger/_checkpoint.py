@@ -31,9 +31,10 @@ SETTLE_WAIT_S = 5.0
 _SETTLE_POLL_S = 0.02
 # Movement ids summed into the digest per statement: bounds one statement, not memory (none grows).
 ADVANCE_BATCH_IDS_MAX = 2_000_000
-# Rows of ledger_checkpoint_balances built (or compared) per statement, by ranges of item ids: bounds
-# the grouping's memory (no temp files) however long the ledger is.
-KEYS_PER_CHUNK = 20_000
+# Grouping movements by key (only --full and naming a drift do) keeps one entry per balance row in a
+# hash table: memory grows with the balances, not the ledger. This much lets 1M rows group without
+# temp files; past it PostgreSQL spills to disk rather than grow.
+SCAN_WORK_MEM = "256MB"
 
 P = 2_147_483_629  # prime < 2^31: weight × (value mod P) < 2^62 fits a BIGINT on both databases
 # value(key) = on_hand + Q·quarantined + D·damaged + R·reserved (distinct, so columns do not trade off)
@@ -63,18 +64,15 @@ def _state_factor(state: str) -> str:
 
 
 def sides_digest_sql(where: str) -> str:
-    """Σ of the movement sides at stock-holding locations, for the movements `m` matching `where`
-    (written twice: pass its arguments twice)."""
+    """Σ of the movement sides at stock-holding locations, for the movements `m` matching `where`:
+    one pass, both sides of a movement in one row."""
     to_side = _term("m.item_id", "m.to_location_id", "m.lot", f"m.qty * {_state_factor('m.to_state')}")
     from_side = _term("m.item_id", "m.from_location_id", "m.lot", f"-m.qty * {_state_factor('m.from_state')}")
     return f"""
-SELECT COALESCE(SUM(t), 0) AS s FROM (
-  SELECT {to_side} AS t FROM movements m JOIN locations l ON l.id = m.to_location_id
-  WHERE l.kind IN ({_KINDS}) AND {where}
-  UNION ALL
-  SELECT {from_side} FROM movements m JOIN locations l ON l.id = m.from_location_id
-  WHERE l.kind IN ({_KINDS}) AND {where}
-) sides"""
+SELECT COALESCE(SUM(CASE WHEN lt.kind IN ({_KINDS}) THEN {to_side} ELSE 0 END
+                    + CASE WHEN lf.kind IN ({_KINDS}) THEN {from_side} ELSE 0 END), 0) AS s
+FROM movements m JOIN locations lt ON lt.id = m.to_location_id JOIN locations lf ON lf.id = m.from_location_id
+WHERE {where}"""
 
 
 def stock_digest_sql(table: str, *, with_reserved: bool, count_broken: bool = False) -> str:
@@ -172,16 +170,19 @@ async def settled_horizon(wait_s: float = SETTLE_WAIT_S) -> Horizon:
     return Horizon(int(newest["max_id"]), time.monotonic() - start)
 
 
-async def tune_for_scans() -> None:
+async def tune_for_scans(*, grouping: bool = False) -> None:
+    """Inside a transaction: settings for the check's long scans (this transaction only)."""
     if db.is_postgres():
         # Compiling these sums took seconds at 5M movements and saves nothing on queries this simple.
         await db.fetch("SET LOCAL jit = off")
+        if grouping:
+            await db.fetch(f"SET LOCAL work_mem = '{SCAN_WORK_MEM}'")
 
 
 async def _sum_sides(after_id: int, upto_id: int) -> int:
     async def work() -> int:
         await tune_for_scans()
-        return await digest_of(sides_digest_sql("m.id > {} AND m.id <= {}"), after_id, upto_id, after_id, upto_id)
+        return await digest_of(sides_digest_sql("m.id > {} AND m.id <= {}"), after_id, upto_id)
 
     async with db.transaction(write=False):
         return await work()
@@ -205,29 +206,12 @@ async def advance(upto_id: int, *, batch_ids: int = ADVANCE_BATCH_IDS_MAX) -> Ch
     return checkpoint
 
 
-class RebuildOvertaken(Exception):
-    """Another `check --full` started rebuilding the rows after this one."""
-
-
-async def item_chunks() -> list[tuple[int, int]]:
-    """Ranges of item ids holding about KEYS_PER_CHUNK balance rows each."""
-    row = await db.fetch_one(
-        "SELECT MIN(id) AS lo, MAX(id) AS hi, COUNT(*) AS items, (SELECT COUNT(*) FROM balances) AS keys FROM items"
-    )
-    if row is None or row["lo"] is None:
-        return []
-    keys_per_item = max(1, int(row["keys"]) // max(1, int(row["items"])))
-    span = max(1, KEYS_PER_CHUNK // keys_per_item)
-    return [(lo, min(lo + span - 1, row["hi"])) for lo in range(row["lo"], row["hi"] + 1, span)]
-
-
-def rows_upto_sql() -> str:
-    """Stock per key of the items in a range, summed from the movements up to an id (args: lo, hi, upto) x2."""
-    where = "m.item_id BETWEEN {} AND {} AND m.id <= {}"
+def _rows_upto_sql() -> str:
+    """Stock per key summed from the movements up to an id (argument: that id, twice)."""
     return f"""
 INSERT INTO ledger_checkpoint_balances (item_id, location_id, lot, on_hand, quarantined, damaged)
 SELECT item_id, location_id, lot, SUM(on_hand), SUM(quarantined), SUM(damaged)
-FROM ({stock_sides_sql(where)}) sides
+FROM ({stock_sides_sql("m.id <= {}")}) sides
 GROUP BY item_id, location_id, lot"""
 
 
@@ -245,39 +229,17 @@ def stock_sides_sql(where: str) -> str:
   FROM movements m JOIN locations l ON l.id = m.from_location_id WHERE l.kind IN ({_KINDS}) AND {where}"""
 
 
-async def _claim_generation(generation: int) -> None:
-    """Inside a rebuild's transaction: lock the header and make sure no newer rebuild started."""
-    mine = await db.fetch("SELECT id FROM ledger_checkpoint WHERE id = 1 AND rows_generation = {}"
-                          + (" FOR UPDATE" if db.is_postgres() else ""), generation)
-    if not mine:
-        raise RebuildOvertaken
-
-
 async def rebuild(upto_id: int) -> Checkpoint:
-    """`check --full`: sum every movement up to `upto_id` (settled) into the rows, one range of items
-    per transaction, then start the digest over from those rows."""
+    """`check --full`: sum every movement up to `upto_id` (settled) into the rows, one pass over the
+    movements grouped by key, and start the digest over from them; one transaction. It holds the
+    checkpoint's row meanwhile: another check's advance waits; snapshot reads never do."""
     await _ensure_checkpoint()
 
-    async def start() -> int:
-        row = await db.fetch_one(
-            "UPDATE ledger_checkpoint SET rows_as_of_movement_id = NULL, rows_generation = rows_generation + 1"
-            " WHERE id = 1 RETURNING rows_generation"
-        )
-        assert row is not None
+    async def work() -> None:
+        await db.fetch("UPDATE ledger_checkpoint SET rows_generation = rows_generation + 1 WHERE id = 1")
+        await tune_for_scans(grouping=True)
         await db.fetch("DELETE FROM ledger_checkpoint_balances")
-        return int(row["rows_generation"])
-
-    generation = await db.run_in_transaction(start)
-    for lo, hi in await item_chunks():
-        async def chunk(lo: int = lo, hi: int = hi) -> None:
-            await _claim_generation(generation)
-            await tune_for_scans()
-            await db.fetch(rows_upto_sql(), lo, hi, upto_id, lo, hi, upto_id)
-
-        await db.run_in_transaction(chunk)
-
-    async def finish() -> None:
-        await _claim_generation(generation)
+        await db.fetch(_rows_upto_sql(), upto_id, upto_id)
         rows = await digest_of(stock_digest_sql("ledger_checkpoint_balances", with_reserved=False))
         now = datetime.now(UTC)
         await db.fetch(
@@ -286,7 +248,7 @@ async def rebuild(upto_id: int) -> Checkpoint:
             upto_id, rows, upto_id, rows, now, now,
         )
 
-    await db.run_in_transaction(finish)
+    await db.run_in_transaction(work)
     checkpoint = await read_checkpoint()
     assert checkpoint is not None
     return checkpoint

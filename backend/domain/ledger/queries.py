@@ -111,7 +111,8 @@ async def movements(
     index in id order and walked every movement id for a quiet bin; no filter → the primary key.
     A time range (since ≤ created_at < until) is served by the BRIN index on created_at (PostgreSQL).
     """
-    where, args = ["m.id > {}"], [after_id]
+    where: list[str] = ["m.id > {}"]
+    args: list[object] = [after_id]
     if item_id:
         where.append("m.item_id = {}")
         args.append(item_id)
@@ -133,22 +134,21 @@ async def movements(
     # the range's pages through the BRIN index and sorts the matches instead.
     order = "m.id + 0" if since is not None or until is not None else "m.id"
     filters, n = " AND ".join(where), _limit(limit)
+    # The page's ids first, then the names joined to those rows only.
     if not location_id:
-        rows = await db.fetch(
-            f"SELECT {_MOVEMENT_COLUMNS} FROM movements m{_MOVEMENT_JOINS} WHERE {filters} ORDER BY {order} LIMIT {{}}",
-            *args, n,
-        )
-        return [MovementRow(**r) for r in rows]
-    # A movement that changes state in place (from = to = the location) comes from the first range only.
+        page, page_args = f"SELECT m.id FROM movements m WHERE {filters} ORDER BY {order} LIMIT {{}}", [*args, n]
+    else:
+        # A movement that changes state in place (from = to = the location) comes from the first range only.
+        page = (f"SELECT id FROM (SELECT m.id FROM movements m WHERE m.from_location_id = {{}} AND {filters}"
+                f" ORDER BY {order} LIMIT {{}}) AS outgoing"
+                f" UNION ALL"
+                f" SELECT id FROM (SELECT m.id FROM movements m WHERE m.to_location_id = {{}}"
+                f" AND m.from_location_id <> {{}} AND {filters} ORDER BY {order} LIMIT {{}}) AS incoming")
+        page_args = [location_id, *args, n, location_id, location_id, *args, n]
     rows = await db.fetch(
-        f"SELECT {_MOVEMENT_COLUMNS} FROM ("
-        f" SELECT id FROM (SELECT m.id FROM movements m WHERE m.from_location_id = {{}} AND {filters}"
-        f"  ORDER BY {order} LIMIT {{}}) AS outgoing"
-        f" UNION ALL"
-        f" SELECT id FROM (SELECT m.id FROM movements m WHERE m.to_location_id = {{}} AND m.from_location_id <> {{}}"
-        f"  AND {filters} ORDER BY {order} LIMIT {{}}) AS incoming"
-        f") AS page JOIN movements m ON m.id = page.id{_MOVEMENT_JOINS} ORDER BY m.id LIMIT {{}}",
-        location_id, *args, n, location_id, location_id, *args, n, n,
+        f"SELECT {_MOVEMENT_COLUMNS} FROM ({page}) AS page JOIN movements m ON m.id = page.id{_MOVEMENT_JOINS}"
+        " ORDER BY m.id LIMIT {}",
+        *page_args, n,
     )
     return [MovementRow(**r) for r in rows]
 

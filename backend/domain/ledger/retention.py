@@ -93,7 +93,11 @@ async def compact_command_log(*, keep_days: int = RESULT_RETENTION_DAYS, now: da
         if start >= cutoff or keys >= COMPACT_KEYS_PER_RUN_MAX:
             break
         end = min(start + width, cutoff)
-        done = await db.run_in_transaction(lambda s=start, e=end: _compact_slice(s, e))
+
+        async def compact(s: datetime = start, e: datetime = end) -> int:
+            return await _compact_slice(s, e)
+
+        done = await db.run_in_transaction(compact)
         keys, start = keys + done, end
         if done < COMPACT_SLICE_KEYS // 2:
             width = min(width * 2, COMPACT_SLICE_MAX)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -21,6 +22,8 @@ from backend.http.guards import actor_of, api_key, require_read, require_write
 Limit = Annotated[int, QueryParameter(ge=1, le=queries.PAGE_LIMIT_MAX)]
 Q = openapi.Q
 IdCursor = openapi.IdCursor
+Moment = Annotated[datetime | None, QueryParameter(
+    description="ISO 8601 time (UTC when it has no offset): movements created at or after `since`, before `until`")]
 
 
 def _page(rows: list[Any], cursor_of: Callable[[Any], object], limit: int,
@@ -43,6 +46,11 @@ async def _location_or_404(code: str) -> locations.LocationView:
     if loc is None:
         raise NotFound(f"No location {code!r}.")
     return loc
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A time without an offset is taken as UTC, the ledger's clock."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def _int_cursor(cursor: str) -> int:
@@ -143,12 +151,13 @@ class MovementController(Controller):
     @get("/", guards=[require_read], responses=openapi.READ_FILTERED)
     async def list_movements(
         self, sku: Q = "", location: Q = "", reason: Q = "", doc_ref: Q = "",
-        cursor: IdCursor = "", limit: Limit = 100,
+        since: Moment = None, until: Moment = None, cursor: IdCursor = "", limit: Limit = 100,
     ) -> dict[str, Any]:
         item_id = (await _item_or_404(sku)).id if sku else None
         location_id = (await _location_or_404(location)).id if location else None
         rows = await queries.movements(after_id=_int_cursor(cursor), limit=limit + 1, item_id=item_id,
-                                       location_id=location_id, reason=reason, doc_ref=doc_ref)
+                                       location_id=location_id, reason=reason, doc_ref=doc_ref,
+                                       since=_utc(since), until=_utc(until))
         return _page(rows, lambda r: r.id, limit)
 
 
