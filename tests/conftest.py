@@ -69,6 +69,33 @@ async def pg_database() -> str:
     return PG_TEST_URL
 
 
+def fresh_pg_database(name: str) -> str:
+    """A new, empty PostgreSQL database of its own (for a test that runs Stockline in subprocesses);
+    returns its URL. Called from synchronous tests: it runs its own event loop."""
+
+    async def create() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(name: str) -> None:
+    async def drop() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
 def settings_for(backend: str, tmp_path: Path) -> Settings:
     if backend == "sqlite":
         return Settings(database_url=f"sqlite:///{tmp_path / 'stockline.db'}")

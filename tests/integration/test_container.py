@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from backend.migrations import available
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import drop_pg_database, fresh_pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "scripts" / "entrypoint"
@@ -108,30 +108,6 @@ def test_the_health_check_fails_while_migrations_are_pending(tmp_path):
         _stop(process)
 
 
-def _fresh_pg_database(name: str) -> str:
-    async def create() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_pg_database(name: str) -> None:
-    async def drop() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
-
-
 def _applied(url: str) -> list[int]:
     async def read() -> list[int]:
         conn = await asyncpg.connect(url)
@@ -150,7 +126,7 @@ def test_replicas_starting_together_on_postgres_migrate_once(tmp_path):
     """Four containers' entrypoints at the same moment against one empty database: every one starts
     (here `check` stands for the server), and each migration is applied exactly once."""
     name = f"stockline_replicas_{os.getpid()}"
-    url = _fresh_pg_database(name)
+    url = fresh_pg_database(name)
     try:
         env = _env(url)
         starts = [subprocess.Popen([str(ENTRYPOINT), "check"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
@@ -161,7 +137,7 @@ def test_replicas_starting_together_on_postgres_migrate_once(tmp_path):
         assert applied_now == len(available())
         assert _applied(url) == [m.version for m in available()]
     finally:
-        _drop_pg_database(name)
+        drop_pg_database(name)
 
 
 # --- what the image and the compose file declare -------------------------------------------------

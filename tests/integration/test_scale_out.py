@@ -30,7 +30,7 @@ from backend.domain.auth.tokens import create_token
 from backend.domain.auth.users import create_user
 from backend.migrations import migrate
 from backend.settings import Settings
-from tests.conftest import PG_ADMIN_URL, REDIS_TEST_URL
+from tests.conftest import REDIS_TEST_URL, drop_pg_database, fresh_pg_database
 
 BINS = [f"S-{n:02d}" for n in range(1, 7)]
 SKUS = ["ALPHA", "BRAVO", "CHARLIE", "DELTA"]
@@ -47,30 +47,6 @@ def _stockline(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
                           timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     return done
-
-
-def _fresh_database(name: str) -> str:
-    async def create() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_database(name: str) -> None:
-    async def drop() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
 
 
 def _seed(env: dict[str, str]) -> str:
@@ -170,7 +146,7 @@ def _sample(text: str, name: str, **labels: str) -> float:
 
 def test_two_web_processes_under_scanning_and_api_load_keep_the_ledger_exact(tmp_path):
     name = f"stockline_scale_{os.getpid()}"
-    env = {**os.environ, "STOCKLINE_DATABASE_URL": _fresh_database(name), "STOCKLINE_REDIS_URL": REDIS_TEST_URL,
+    env = {**os.environ, "STOCKLINE_DATABASE_URL": fresh_pg_database(name), "STOCKLINE_REDIS_URL": REDIS_TEST_URL,
            "STOCKLINE_JOB_QUEUE": f"stockline:test:{uuid.uuid4().hex}", "STOCKLINE_SECRET": "scale-secret",
            "STOCKLINE_SECURE_COOKIES": "false", "STOCKLINE_WEB_WORKERS": "2", "STOCKLINE_METRICS": "true",
            "STOCKLINE_DB_POOL_MIN": "1", "STOCKLINE_DB_POOL_MAX": "8"}
@@ -208,7 +184,7 @@ def test_two_web_processes_under_scanning_and_api_load_keep_the_ledger_exact(tmp
             API_CLIENTS * API_CALLS_EACH  # both processes' counts, summed in one scrape
         assert _sample(metrics, "stockline_scans_applied_total", kind="move") == applied
     finally:
-        _drop_database(name)
+        drop_pg_database(name)
 
 
 def _ready(url: str) -> bool:
