@@ -1,4 +1,5 @@
-"""`stockline` console script: serve | worker | demo | migrate | check | probe | import | export | token | user."""
+"""`stockline` console script: serve | worker | demo | migrate | check | probe | import | export | token | user |
+channel | jobs."""
 
 from __future__ import annotations
 
@@ -289,5 +290,7 @@ def device_revoke(device_id: str) -> None:
 
 
 from backend.cli_channels import channel  # noqa: E402 - registered last, after main exists
+from backend.cli_jobs import jobs  # noqa: E402
 
 main.add_command(channel)
+main.add_command(jobs)

@@ -84,3 +84,38 @@ def channel_region(warehouse: str, country: str, postcode_prefix: str, rank: int
 
     _run(lambda: set_region(RegionSpec(warehouse, country, postcode_prefix, rank), CLI))
     click.echo(f"{warehouse} serves {country.upper()} {postcode_prefix or '(all)'} at rank {rank}")
+
+
+def _buffer(value: str) -> tuple[int, int]:
+    """'5' → 5 units; '10%' → 10 %."""
+    text = value.strip()
+    try:
+        return (0, int(text[:-1])) if text.endswith("%") else (int(text or 0), 0)
+    except ValueError as exc:
+        raise click.BadParameter("give units (5) or a percentage (10%)") from exc
+
+
+@channel.command("connect", help="Say how Stockline reaches the channel's API (stock levels and shipments are sent"
+                                 " there) and what it offers: a safety buffer and a share of stock.")
+@click.argument("slug")
+@click.option("--url", required=True, help="The shop's base URL, e.g. https://my-shop.myshopify.com.")
+@click.option("--key", prompt=True, hide_input=True,
+              help="Shopify: the Admin API access token. WooCommerce: the REST consumer key.")
+@click.option("--secret", default="", help="WooCommerce: the REST consumer secret.")
+@click.option("--location", default="", help="Shopify: the location id stock is set at.")
+@click.option("--rate", default=2, show_default=True, type=int, help="Requests per second at most.")
+@click.option("--buffer", "buffer_", default="0", show_default=True,
+              help="Units (5) or a percentage (10%) of available stock never offered.")
+@click.option("--share", default=100, show_default=True, type=int, help="Offer at most this % of available stock.")
+@click.option("--no-push", is_flag=True, help="Do not send stock levels.")
+@click.option("--no-confirm", is_flag=True, help="Do not confirm shipments.")
+def channel_connect(slug: str, url: str, key: str, secret: str, location: str, rate: int, buffer_: str, share: int,
+                    no_push: bool, no_confirm: bool) -> None:
+    from backend.domain.channel_sync import ConnectionSpec, connect_channel
+
+    units, pct = _buffer(buffer_)
+    spec = ConnectionSpec(api_url=url, api_key=key, api_secret=secret, location=location, requests_per_s=rate,
+                          buffer_units=units, buffer_pct=pct, share_pct=share, push_stock=not no_push,
+                          confirm_shipments=not no_confirm)
+    connection = _run(lambda: connect_channel(slug, spec, CLI))
+    click.echo(f"{connection.slug} → {connection.api_url}: {connection.rule.describe()}, at most {rate} requests/s")

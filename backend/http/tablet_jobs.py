@@ -1,5 +1,6 @@
 """Tablet: background jobs. Recent runs with live progress (the list reloads itself while a run is queued
-or running), one run's page (it polls itself until the run ends), failures, and "Run now" for a manager."""
+or running), one run's page (it polls itself until the run ends), failures, "Run now" for a manager, and
+each connected channel's stock and shipment sync."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from backend.domain import job_runs
+from backend.domain import channel_sync, job_runs
 from backend.domain.errors import InvalidInput
 from backend.http.errors import NotFound
 from backend.http.session import actor, requires
@@ -36,7 +37,7 @@ async def jobs_page(request: Request, failures: FromQuery[str] = "") -> Template
     context = await _runs_context(failures)
     if _htmx_fragment(request):
         return Template(template_name="tablet/_job_runs.html", context=context, headers={"Vary": "HX-Request"})
-    context.update(title="Jobs", startable=startable(), channels=[])
+    context.update(title="Jobs", startable=startable(), channels=await channel_sync.sync_overview())
     return Template(template_name="tablet/jobs.html", context=context, headers={"Vary": "HX-Request"})
 
 
