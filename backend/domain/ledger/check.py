@@ -69,7 +69,7 @@ class CheckReport:
                 f" movement(s) posted after it, {self.seconds:.2f} s{held}")
 
 
-def _row_by_row_sql(with_rows: bool) -> str:
+def _row_by_row_sql(with_rows: bool, outside: str) -> str:
     """Per key, what the ledger says minus what the balance says, for the keys where it is not zero:
     the checkpoint's rows (if used) + movements after an id + open reservations − balances.
     Arguments: after_id (twice), limit."""
@@ -81,7 +81,7 @@ FROM (
   SELECT item_id, location_id, lot, on_hand, 0 AS reserved, quarantined, damaged
   FROM ledger_checkpoint_balances{rows}
   UNION ALL
-  SELECT item_id, location_id, lot, on_hand, 0, quarantined, damaged FROM ({stock_sides_sql("m.id > {}")}) recent
+  SELECT item_id, location_id, lot, on_hand, 0, quarantined, damaged FROM ({stock_sides_sql("m.id > {}", outside)}) recent
   UNION ALL
   SELECT item_id, location_id, lot, 0, open_qty, 0, 0 FROM reservations WHERE status = 'open'
   UNION ALL
@@ -115,7 +115,8 @@ async def _row_by_row(checkpoint: Checkpoint | None) -> list[Drift]:
     if db.is_postgres():
         await db.fetch(f"SET LOCAL work_mem = '{_checkpoint.SCAN_WORK_MEM}'")
     drifts: list[Drift] = []
-    for r in await db.fetch(_row_by_row_sql(with_rows), after, after, DRIFTS_REPORTED_MAX):
+    outside = await _checkpoint.outside_stock()
+    for r in await db.fetch(_row_by_row_sql(with_rows, outside), after, after, DRIFTS_REPORTED_MAX):
         key = (r["item_id"], r["location_id"], r["lot"])
         have = await db.fetch_one(
             "SELECT on_hand, reserved, quarantined, damaged FROM balances"
@@ -161,7 +162,7 @@ async def _verify(full: bool) -> tuple[int, int, list[Drift]]:
         as_of = checkpoint.as_of_movement_id if checkpoint else 0
         stock = await db.fetch_one(stock_digest_sql("balances", with_reserved=True, count_broken=True))
         assert stock is not None
-        recent = await digest_of(sides_digest_sql("m.id > {}"), as_of)
+        recent = await digest_of(sides_digest_sql("m.id > {}", await _checkpoint.outside_stock()), as_of)
         reserved = await digest_of(reserved_digest_sql())
         agrees = checkpoint is not None and (int(stock["s"]) - recent - reserved) % _checkpoint.P == checkpoint.digest
         drifts = [] if agrees else await _row_by_row(checkpoint)

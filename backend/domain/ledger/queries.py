@@ -111,7 +111,12 @@ async def movements(
     index in id order and walked every movement id for a quiet bin; no filter → the primary key.
     A time range (since ≤ created_at < until) is served by the BRIN index on created_at (PostgreSQL).
     """
-    where: list[str] = ["m.id > {}"]
+    timed = since is not None or until is not None
+    # With a time range, `m.id + 0` keeps PostgreSQL from walking the primary key in id order and
+    # filtering on time (it assumes matches are spread evenly; they are all in one stretch), or from
+    # reading the whole key for the cursor in a cached generic plan: it reads the range's pages
+    # through the BRIN index on created_at and sorts the matches instead.
+    where: list[str] = ["m.id + 0 > {}" if timed else "m.id > {}"]
     args: list[object] = [after_id]
     if item_id:
         where.append("m.item_id = {}")
@@ -129,10 +134,7 @@ async def movements(
     if until is not None:
         where.append("m.created_at < {}")
         args.append(until)
-    # With a time range, `m.id + 0` keeps PostgreSQL from walking the primary key in id order and
-    # filtering on time (it assumes matches are spread evenly; they are all in one stretch): it reads
-    # the range's pages through the BRIN index and sorts the matches instead.
-    order = "m.id + 0" if since is not None or until is not None else "m.id"
+    order = "m.id + 0" if timed else "m.id"
     filters, n = " AND ".join(where), _limit(limit)
     # The page's ids first, then the names joined to those rows only.
     if not location_id:
