@@ -42,8 +42,17 @@ async def expire_reservations(ctx: dict | None = None) -> int:
 
 async def ledger_check(ctx: dict | None = None) -> int:
     """The nightly check: incremental (movements since the last checkpoint, one snapshot)."""
-    report = await run_check()
-    log.info("jobs.ledger_checked", checkpoint=report.checkpoint_movement_id, recent=report.recent_movements,
+    return await _check(full=False)
+
+
+async def ledger_check_full(ctx: dict | None = None) -> int:
+    """The weekly check: every movement summed again (it also sees what the incremental one trusts)."""
+    return await _check(full=True)
+
+
+async def _check(*, full: bool) -> int:
+    report = await run_check(full=full)
+    log.info("jobs.ledger_checked", full=full, checkpoint=report.checkpoint_movement_id, recent=report.recent_movements,
              settled=report.settled, seconds=round(report.seconds, 3), drifts=len(report.drifts))
     if report.drifts:
         log.error("jobs.ledger_drift", count=len(report.drifts), first=str(report.drifts[0]))

@@ -45,7 +45,8 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
         await on_startup(ctx)
 
     options = {
-        "functions": [import_channel_orders, allocate_backorders, tasks.expire_reservations, tasks.ledger_check, tasks.compact_command_log,
+        "functions": [import_channel_orders, allocate_backorders, tasks.expire_reservations, tasks.ledger_check, tasks.ledger_check_full,
+                      tasks.compact_command_log,
                       imports.import_catalogue, *schedule.FUNCTIONS],
         "cron_jobs": [
             # Channel orders: woken by each webhook; these runs catch a lost wake and arriving stock.
@@ -54,6 +55,7 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
             cron(tasks.expire_reservations, minute=None, second=0, unique=True, timeout=JOB_TIMEOUT_S),
             cron(tasks.ledger_check, hour=3, minute=15, unique=True, timeout=JOB_TIMEOUT_S),
             cron(tasks.compact_command_log, hour=3, minute=45, unique=True, timeout=JOB_TIMEOUT_S),
+            cron(tasks.ledger_check_full, weekday="sun", hour=4, minute=15, unique=True, timeout=JOB_TIMEOUT_S),
             *schedule.cron_jobs(),  # channel sync, the job-run watch
         ],
         "on_startup": startup,
