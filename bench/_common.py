@@ -7,16 +7,19 @@ Import it from a script in bench/ as `from _common import ...` (a script's own f
 from __future__ import annotations
 
 import argparse
+import asyncio
 import math
 import os
 import re
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -67,6 +70,13 @@ async def recreate_database(admin_url: str, name: str) -> str:
 
 async def drop_database(admin_url: str, name: str) -> None:
     await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def clone_database(admin_url: str, source: str, name: str) -> str:
+    """Database `name` as a copy of `source` (which must have no open connections); returns its URL."""
+    await drop_database(admin_url, name)
+    await _admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    return db_url(admin_url, name)
 
 
 @asynccontextmanager
@@ -224,3 +234,130 @@ def pct(sorted_ms: list[float], p: float) -> float:
         return float("nan")
     k = max(0, min(len(sorted_ms) - 1, math.ceil(p / 100 * len(sorted_ms)) - 1))
     return sorted_ms[k]
+
+
+# --- honest rounds: statements, CPU and medians ------------------------------------------------------
+
+
+class Statements:
+    """Every statement this process sends on any asyncpg connection (its Connection methods wrapped):
+    one round trip each. `copy_records_to_table` counts as one."""
+
+    count = 0
+    _installed = False
+
+    @classmethod
+    def install(cls) -> None:
+        if cls._installed:
+            return
+        cls._installed = True
+        for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval", "copy_records_to_table"):
+            original = getattr(asyncpg.connection.Connection, name)
+
+            def counted(self: object, *args: object, _original: object = original, **kwargs: object) -> object:
+                cls.count += 1
+                return _original(self, *args, **kwargs)  # type: ignore[operator]
+
+            setattr(asyncpg.connection.Connection, name, counted)
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One timed phase: operations done, wall time, statements sent, CPU of this process and of PostgreSQL."""
+
+    label: str
+    ops: int
+    elapsed_s: float
+    statements: int
+    cpu_s: float  # this process (the application: Stockline runs in-process in these benches)
+    pg_cpu_s: float  # the PostgreSQL backends serving it
+    load: float  # 1-minute load average at the end
+
+    @property
+    def per_s(self) -> float:
+        return self.ops / self.elapsed_s if self.elapsed_s else 0.0
+
+    def line(self, unit: str = "op") -> str:
+        ops = max(self.ops, 1)
+        return (f"{self.label}: {self.per_s:.1f} {unit}s/s ({self.ops} in {self.elapsed_s:.2f} s), "
+                f"{self.statements / ops:.2f} statements/{unit}, CPU {1000 * self.cpu_s / ops:.3f} ms/{unit} here"
+                f" + {1000 * self.pg_cpu_s / ops:.3f} ms/{unit} PostgreSQL, load {self.load:.1f}")
+
+
+class Meter:
+    """Measure a phase of work done by this process against database `database` of `admin_url`'s server."""
+
+    def __init__(self, admin_url: str, database: str) -> None:
+        self.admin_url, self.database = admin_url, database
+
+    async def measure(self, label: str, work: Callable[[], Awaitable[int]]) -> Measured:
+        pids = await backend_pids(self.admin_url, self.database)
+        pg0, cpu0, st0, t0 = pids_cpu_s(pids), self_cpu_s(), Statements.count, time.perf_counter()
+        ops = await work()
+        elapsed = time.perf_counter() - t0
+        cpu, statements = self_cpu_s() - cpu0, Statements.count - st0
+        pg1 = pids_cpu_s(await backend_pids(self.admin_url, self.database))
+        pg = sum(v - pg0.get(pid, 0.0) for pid, v in pg1.items())
+        return Measured(label, ops, elapsed, statements, cpu, pg, os.getloadavg()[0])
+
+
+def median_of(phases: list[Measured], label: str) -> Measured:
+    """The phase with the median rate (its own statements and CPU), relabelled."""
+    ranked = sorted(phases, key=lambda p: p.per_s)
+    mid = ranked[(len(ranked) - 1) // 2] if len(ranked) % 2 else ranked[len(ranked) // 2 - 1]
+    return Measured(label, mid.ops, mid.elapsed_s, mid.statements, mid.cpu_s, mid.pg_cpu_s, mid.load)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def round_seconds(total_s: float, rounds: int, floor_s: float = 1.0) -> float:
+    """Each round's share of --seconds (the duration of each side's timed phases, summed over rounds)."""
+    return max(floor_s, total_s / max(1, rounds))
+
+
+# --- pgbench at a scale that does not make its clients queue on one row ------------------------------
+
+
+def pgbench_init(url: str, scale: int) -> None:
+    """tpcb-like tables at `scale` (one branch row per scale unit: run it at scale >= clients)."""
+    subprocess.run(["pgbench", "-i", "-s", str(scale), "-q", url], check=True, capture_output=True, text=True)
+
+
+async def pgbench_round(url: str, admin_url: str, database: str, clients: int, seconds: int) -> Measured:
+    """One pgbench run (`-c clients -j 2 -T seconds`, tpcb-like: 7 statements per transaction) with the
+    CPU of its PostgreSQL backends (sampled every 0.1 s while they live: the last tenth of a second
+    before each exits is missed) and of the pgbench client itself."""
+    t0 = time.perf_counter()
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = await asyncio.create_subprocess_exec(
+        "pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds), url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    seen: dict[int, float] = {}
+    conn = await asyncpg.connect(admin_url)
+    try:
+        while proc.returncode is None:
+            pids = [r["pid"] for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)]
+            for pid, cpu in pids_cpu_s(pids).items():
+                seen[pid] = max(seen.get(pid, 0.0), cpu)
+            try:
+                await asyncio.wait_for(proc.wait(), 0.1)
+            except TimeoutError:
+                pass
+    finally:
+        await conn.close()
+    out = (await proc.stdout.read()).decode() if proc.stdout else ""
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"pgbench failed: {(await proc.stderr.read()).decode() if proc.stderr else ''}")
+    match = re.search(r"number of transactions actually processed: (\d+)", out)
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
+    if match is None or tps is None:
+        raise RuntimeError(f"no transaction count in pgbench output:\n{out}")
+    done = int(match.group(1))
+    children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)
+    # pgbench's own -T window (tps) excludes connecting; elapsed is derived from it for a like-for-like rate.
+    window = done / float(tps.group(1)) if float(tps.group(1)) else elapsed
+    return Measured("pgbench tpcb-like", done, window, 7 * done, client, sum(seen.values()), os.getloadavg()[0])
