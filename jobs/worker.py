@@ -27,6 +27,7 @@ async def on_startup(ctx: dict) -> None:
 
         start_http_server(settings.worker_metrics_port)
     log.info("worker.start", pid=os.getpid(), queue=settings.job_queue, jobs=sorted(ctx.get("job_names", [])),
+             cron=ctx.get("cron_names", []),
              metrics_port=settings.worker_metrics_port if settings.metrics_enabled else None)
 
 
@@ -42,6 +43,7 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
     async def startup(ctx: dict) -> None:
         ctx["settings"] = settings
         ctx["job_names"] = [getattr(f, "name", None) or getattr(f, "__name__", "?") for f in options["functions"]]
+        ctx["cron_names"] = [getattr(c, "name", "?") for c in options["cron_jobs"]]
         await on_startup(ctx)
 
     options = {

@@ -7,12 +7,14 @@
     to sell    = available − buffer, never more than share % of available, never below 0
     buffer     = buffer_units, or buffer_pct % of available rounded up
 
-The rule is a pure function (`available_to_sell`); the availability of every listing of a channel is
-one query (`listing_availability`), so a push compares 100,000 listings in one round trip.
+The rule is a pure function (`available_to_sell`), and so is a kit's count (`kit_available`); the
+stock behind every listing of a channel is one pass over `balances` grouped by item and warehouse
+(`listing_availability`), shared by channels with the same warehouses in one run.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from backend import db
@@ -60,61 +62,68 @@ class ListingStock:
     available: int
 
 
-# The channel's warehouses: its own list, or every warehouse when it names none.
-_WAREHOUSES = """
-wh AS (
-  SELECT warehouse_id FROM channel_warehouses WHERE channel_id = {}
-  UNION ALL
-  SELECT id FROM locations WHERE kind = 'warehouse'
-    AND NOT EXISTS (SELECT 1 FROM channel_warehouses WHERE channel_id = {})
-)"""
-
-_FREE = """
-free AS (
-  SELECT b.item_id, l.warehouse_id, CAST(SUM(b.on_hand - b.reserved - b.quarantined - b.damaged) AS BIGINT) AS qty
-  FROM balances b JOIN locations l ON l.id = b.location_id
-  WHERE l.kind = 'bin' AND l.active AND l.warehouse_id IN (SELECT warehouse_id FROM wh)
-  GROUP BY b.item_id, l.warehouse_id
-)"""
-
-# Kits: per warehouse the fewest kits any component allows (a missing component allows none).
-_KITS = """
-kits AS (
-  SELECT kc.kit_id AS item_id, w.warehouse_id, MIN(COALESCE(f.qty, 0) / kc.qty) AS qty
-  FROM kit_components kc CROSS JOIN wh w
-  LEFT JOIN free f ON f.item_id = kc.component_id AND f.warehouse_id = w.warehouse_id
-  WHERE kc.kit_id IN ({listed_items})
-  GROUP BY kc.kit_id, w.warehouse_id
-)"""
-
-_PER_ITEM = """
-per_item AS (
-  SELECT item_id, CAST(SUM(qty) AS BIGINT) AS qty FROM (
-    SELECT item_id, qty FROM free UNION ALL SELECT item_id, qty FROM kits) u
-  GROUP BY item_id
-)"""
+async def _warehouses(channel_id: int) -> tuple[int, ...]:
+    rows = await db.fetch(
+        "SELECT warehouse_id FROM channel_warehouses WHERE channel_id = {} UNION ALL"
+        " SELECT id FROM locations WHERE kind = 'warehouse'"
+        " AND NOT EXISTS (SELECT 1 FROM channel_warehouses WHERE channel_id = {})", channel_id, channel_id)
+    return tuple(sorted(int(r["warehouse_id"]) for r in rows))
 
 
-def _availability_sql(listing_filter: str) -> str:
-    listed = f"SELECT item_id FROM channel_listings WHERE channel_id = {{}} AND item_id IS NOT NULL{listing_filter}"
-    return ("WITH " + ",".join([_WAREHOUSES, _FREE, _KITS.replace("{listed_items}", listed), _PER_ITEM])
-            + " SELECT cl.id AS listing_id, cl.remote_id, cl.channel_qty, COALESCE(p.qty, 0) AS available"
-            " FROM channel_listings cl LEFT JOIN per_item p ON p.item_id = cl.item_id"
-            " WHERE cl.channel_id = {} AND cl.item_id IS NOT NULL AND cl.problem = ''"
-            f"{listing_filter.replace('item_id', 'cl.item_id')}"
-            " ORDER BY cl.id")
+PerWarehouse = dict[int, dict[int, int]]  # item id → warehouse id → available units
 
 
-async def listing_availability(channel_id: int, *, item_ids: list[int] | None = None) -> list[ListingStock]:
-    """Available units behind each listing of the channel that names a Stockline item (one query)."""
-    listing_filter = ""
-    if item_ids is not None:
-        if not item_ids:
-            return []
-        listing_filter = f" AND item_id IN ({', '.join('{}' for _ in item_ids)})"
-    sql = _availability_sql(listing_filter)
-    args: list[object] = [channel_id, channel_id, channel_id, *(item_ids or []), channel_id, *(item_ids or [])]
-    rows = await db.fetch(sql, *args)
-    return [ListingStock(int(r["listing_id"]), r["remote_id"],
-                         None if r["channel_qty"] is None else int(r["channel_qty"]), int(r["available"]))
-            for r in rows]
+async def _available_per_warehouse(warehouses: tuple[int, ...]) -> PerWarehouse:
+    """One pass over `balances` grouped by item and warehouse: a plan that does not depend on table
+    statistics (a bulk import leaves them stale until autovacuum's next analyze)."""
+    if not warehouses:
+        return {}
+    marks = ", ".join("{}" for _ in warehouses)
+    rows = await db.fetch(
+        "SELECT b.item_id, l.warehouse_id, CAST(SUM(b.on_hand - b.reserved - b.quarantined - b.damaged) AS BIGINT)"
+        " AS qty FROM balances b JOIN locations l ON l.id = b.location_id"
+        f" WHERE l.kind = 'bin' AND l.active AND l.warehouse_id IN ({marks}) GROUP BY b.item_id, l.warehouse_id",
+        *warehouses)
+    out: PerWarehouse = {}
+    for r in rows:
+        out.setdefault(int(r["item_id"]), {})[int(r["warehouse_id"])] = int(r["qty"])
+    return out
+
+
+def kit_available(components: list[tuple[int, int]], stock: PerWarehouse, warehouses: tuple[int, ...]) -> int:
+    """Kits of (component item id, units per kit): per warehouse the fewest any component allows, summed
+    (a kit ships from one warehouse; a component missing there allows none)."""
+    total = 0
+    for warehouse in warehouses:
+        total += min((stock.get(item, {}).get(warehouse, 0) // per_kit for item, per_kit in components), default=0)
+    return total
+
+
+StockCache = dict[tuple[int, ...], "asyncio.Task[PerWarehouse]"]
+
+
+async def listing_availability(channel_id: int, *, cache: StockCache | None = None) -> list[ListingStock]:
+    """Available units behind each listing of the channel that names a Stockline item. Three queries
+    (warehouses, stock per item and warehouse, kit components); `cache` shares the stock between
+    channels with the same warehouses within one run."""
+    warehouses = await _warehouses(channel_id)
+    cache = {} if cache is None else cache
+    if warehouses not in cache:  # channels pushed at the same time wait for the same read
+        cache[warehouses] = asyncio.ensure_future(_available_per_warehouse(warehouses))
+    stock = await cache[warehouses]
+    kits: dict[int, list[tuple[int, int]]] = {}
+    for r in await db.fetch("SELECT DISTINCT kc.kit_id, kc.component_id, kc.qty FROM kit_components kc"
+                            " JOIN channel_listings cl ON cl.item_id = kc.kit_id WHERE cl.channel_id = {}",
+                            channel_id):
+        kits.setdefault(int(r["kit_id"]), []).append((int(r["component_id"]), int(r["qty"])))
+    listings = await db.fetch("SELECT id, remote_id, channel_qty, item_id FROM channel_listings WHERE channel_id = {}"
+                              " AND item_id IS NOT NULL AND problem = '' ORDER BY id", channel_id)
+    out = []
+    for r in listings:
+        item = int(r["item_id"])
+        available = sum(stock.get(item, {}).values())
+        if item in kits:
+            available += kit_available(kits[item], stock, warehouses)
+        out.append(ListingStock(int(r["id"]), r["remote_id"], None if r["channel_qty"] is None else int(r["channel_qty"]),
+                                available))
+    return out

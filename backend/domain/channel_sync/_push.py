@@ -25,7 +25,11 @@ import structlog
 
 from backend import db
 from backend.domain.channel_sync._api import ChannelApi, Update, api_for
-from backend.domain.channel_sync._ats import available_to_sell, listing_availability
+from backend.domain.channel_sync._ats import (
+    StockCache,
+    available_to_sell,
+    listing_availability,
+)
 from backend.domain.channel_sync._connections import (
     Connection,
     active_connections,
@@ -110,9 +114,9 @@ class _Tracker:
             await self.progress(self.done, self.total, self.note)
 
 
-async def _differences(connection: Connection, api: ChannelApi) -> list[Update]:
+async def _differences(connection: Connection, api: ChannelApi, cache: StockCache) -> list[Update]:
     out = []
-    for row in await listing_availability(connection.channel_id):
+    for row in await listing_availability(connection.channel_id, cache=cache):
         if row.channel_qty is None and api.compare_and_set:
             continue  # nothing to compare against: the next read of the channel fills it in
         want = available_to_sell(row.available, connection.rule)
@@ -142,8 +146,8 @@ async def _send(api: ChannelApi, connection: Connection, updates: list[Update], 
         await tracker.add(done=len(batch))
 
 
-async def _on_channel(connection: Connection, owner: str, deadline: float, tracker: _Tracker, *, check: bool,
-                      ) -> ChannelRun:
+async def _on_channel(connection: Connection, owner: str, deadline: float, tracker: _Tracker, cache: StockCache, *,
+                      check: bool) -> ChannelRun:
     run = ChannelRun(connection.slug)
     started = time.monotonic()
     if not await claim_channel(connection.channel_id, owner, LEASE_S):
@@ -156,7 +160,7 @@ async def _on_channel(connection: Connection, owner: str, deadline: float, track
             await stamp(connection.channel_id, "listed_at")
         else:
             await resolve_items(connection.channel_id, unresolved_only=True)
-        updates = await _differences(connection, api)
+        updates = await _differences(connection, api, cache)
         run.changed = len(updates)
         if check:
             run.drifted = len(updates)
@@ -175,7 +179,7 @@ async def _on_channel(connection: Connection, owner: str, deadline: float, track
         await release_channel(connection.channel_id, owner)
     log.info("channel.synced", channel=connection.slug, check=check, changed=run.changed, sent=run.sent,
              accepted=run.accepted, stale=run.stale, refused=run.refused, left=run.left, requests=run.requests,
-             throttled=run.throttled, error=run.error or None)
+             throttled=run.throttled, seconds=run.seconds, error=run.error or None)
     return run
 
 
@@ -196,7 +200,8 @@ async def _run(*, owner: str, run_s_max: float, progress: ProgressFn | None, che
     connections = [c for c in await active_connections(pushing=True)
                    if channel_ids is None or c.channel_id in channel_ids]
     tracker = _Tracker(progress, "listings checked" if check else "quantities sent")
-    runs = await asyncio.gather(*(_on_channel(c, owner, deadline, tracker, check=check) for c in connections))
+    cache: StockCache = {}  # one read of the stock per set of warehouses
+    runs = await asyncio.gather(*(_on_channel(c, owner, deadline, tracker, cache, check=check) for c in connections))
     return SyncReport(list(runs))
 
 
