@@ -61,6 +61,9 @@ async def test_the_first_push_sets_every_level_and_the_next_sends_only_what_chan
     assert shop_levels(mock) == {"MUG": 7, "CUP": 1, "TEA": 0}
     [last, *_] = await job_runs.recent_runs(kind="push_channel_stock")
     assert last.status == "done" and ("changed", 1) in last.result_items
+    first_run = (await job_runs.recent_runs(kind="push_channel_stock"))[-1]
+    assert (first_run.progress_done, first_run.progress_total) == (3, 3)
+    assert first_run.progress_note == "quantities sent (3 listings read)"
 
 
 async def test_a_sale_on_the_channel_is_never_overwritten_blindly(ledger_db, shop):
@@ -203,3 +206,34 @@ async def test_two_runs_at_once_push_a_channel_once(ledger_db, shop):
     first, second = await asyncio.gather(push(), push())
     assert sorted([first["accepted"], second["accepted"]]) == [0, 300]
     assert mock.stats.updates == 300
+
+
+async def test_without_redis_the_web_process_pushes_on_its_timer(ledger_db, shop):
+    import asyncio
+
+    from jobs.channels import push_channel_stock
+    from jobs.inprocess import InProcessJobs
+    from jobs.schedule import Every
+
+    mock, url = shop
+    bins = await warehouse()
+    await _stock({"MUG": 6}, bins)
+    mock.add_item("MUG", qty=0)
+    await connect_shopify(mock, url)
+    jobs = InProcessJobs(ledger_db, tick_s=3600, schedule=[Every(push_channel_stock, 0.2)])
+    jobs.start()
+    try:
+        for _ in range(100):
+            if mock.qty("MUG") == 6:
+                break
+            await asyncio.sleep(0.1)
+        await adjust("MUG", -1, bins[0])
+        for _ in range(100):
+            if mock.qty("MUG") == 5:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await jobs.stop()
+    assert mock.qty("MUG") == 5
+    runs = await job_runs.recent_runs(kind="push_channel_stock")
+    assert runs and all(r.trigger == "schedule" for r in runs)

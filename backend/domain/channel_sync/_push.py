@@ -105,13 +105,15 @@ class _Tracker:
 
     def __init__(self, progress: ProgressFn | None, note: str) -> None:
         self.progress, self.note = progress, note
-        self.done = self.total = 0
+        self.done = self.total = self.read = 0
 
-    async def add(self, *, done: int = 0, total: int = 0) -> None:
+    async def add(self, *, done: int = 0, total: int = 0, read: int = 0) -> None:
         self.done += done
         self.total += total
+        self.read += read
         if self.progress is not None:
-            await self.progress(self.done, self.total, self.note)
+            note = f"{self.note} ({self.read:,} listings read)" if self.read else self.note
+            await self.progress(self.done, self.total, note)
 
 
 async def _differences(connection: Connection, api: ChannelApi, cache: StockCache) -> list[Update]:
@@ -156,7 +158,13 @@ async def _on_channel(connection: Connection, owner: str, deadline: float, track
     api = api_for(connection, deadline=deadline)
     try:
         if check or connection.listed_at is None:
-            run.listed = await read_all_levels(api, connection.channel_id)
+            seen = [0]
+
+            async def on_page(count: int) -> None:  # a first listing of 100,000 SKUs takes a while: show it
+                await tracker.add(read=count - seen[0])
+                seen[0] = count
+
+            run.listed = await read_all_levels(api, connection.channel_id, on_page)
             await stamp(connection.channel_id, "listed_at")
         else:
             await resolve_items(connection.channel_id, unresolved_only=True)
