@@ -34,20 +34,27 @@ def _retry_or_fail(ctx: dict[str, Any] | None, problem: str) -> None:
     raise failure
 
 
+def _outcome(ctx: dict[str, Any] | None, report: channel_sync.SyncReport) -> dict[str, Any]:
+    """The counts; or a retry (a channel did not answer usefully), or a failed run naming the channel that
+    refused (credentials, a bad request): the other channels were synced either way."""
+    if report.unavailable:
+        _retry_or_fail(ctx, "; ".join(f"{r.channel}: {r.error}" for r in report.unavailable))
+    refused = [r for r in report.runs if r.error]
+    if refused:
+        raise ChannelSyncFailed("; ".join(f"{r.channel}: {r.error}" for r in refused)[:900])
+    return report.counts()
+
+
 async def push_channel_stock(ctx: dict[str, Any] | None = None) -> dict[str, Any]:
     """Send each channel the available-to-sell quantities that changed since it last took one."""
     report = await channel_sync.push_stock(owner=_owner(ctx), run_s_max=PUSH_RUN_S_MAX, progress=progress_of(ctx))
-    if report.unavailable:
-        _retry_or_fail(ctx, "; ".join(f"{r.channel}: {r.error}" for r in report.unavailable))
-    return report.counts()
+    return _outcome(ctx, report)
 
 
 async def check_channel_stock(ctx: dict[str, Any] | None = None) -> dict[str, Any]:
     """Read what each channel holds, compare with available-to-sell, correct the differences, report them."""
     report = await channel_sync.check_stock(owner=_owner(ctx), run_s_max=CHECK_RUN_S_MAX, progress=progress_of(ctx))
-    if report.unavailable:
-        _retry_or_fail(ctx, "; ".join(f"{r.channel}: {r.error}" for r in report.unavailable))
-    return report.counts()
+    return _outcome(ctx, report)
 
 
 async def confirm_channel_shipments(ctx: dict[str, Any] | None = None) -> dict[str, int]:

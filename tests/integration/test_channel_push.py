@@ -237,3 +237,20 @@ async def test_without_redis_the_web_process_pushes_on_its_timer(ledger_db, shop
     assert mock.qty("MUG") == 5
     runs = await job_runs.recent_runs(kind="push_channel_stock")
     assert runs and all(r.trigger == "schedule" for r in runs)
+
+
+async def test_a_channel_that_refuses_the_credentials_fails_the_run_and_the_others_are_pushed(ledger_db, shop, woo):
+    shop_mock, shop_url = shop
+    woo_mock, woo_url = woo
+    bins = await warehouse()
+    await _stock({"MUG": 3}, bins)
+    shop_mock.add_item("MUG", qty=0)
+    woo_mock.add_product("MUG", qty=0)
+    await connect_shopify(shop_mock, shop_url)
+    await connect_woo(woo_url)
+    shop_mock.token = "rotated-on-the-shop"  # the access token Stockline holds no longer works
+    with pytest.raises(Exception, match="401"):
+        await push()
+    [run] = await job_runs.recent_runs(kind="push_channel_stock")
+    assert run.status == "failed" and "shop: refused" in run.error and "401" in run.error
+    assert (woo_mock.qty("MUG"), shop_mock.qty("MUG")) == (3, 0)
