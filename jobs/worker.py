@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import structlog
 from arq import cron
@@ -46,7 +47,7 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
         ctx["cron_names"] = [getattr(c, "name", "?") for c in options["cron_jobs"]]
         await on_startup(ctx)
 
-    options = {
+    options: dict[str, Any] = {
         "functions": [import_channel_orders, allocate_backorders, tasks.expire_reservations, tasks.ledger_check, tasks.ledger_check_full,
                       tasks.compact_command_log,
                       imports.import_catalogue, *schedule.FUNCTIONS],
