@@ -41,9 +41,9 @@ class CompactionReport:
     def summary(self) -> str:
         if self.compacted_before is None:
             return "command_log: nothing old enough to compact"
-        more = "" if self.caught_up else "; more remain: run again"
-        return (f"command_log: compacted {self.keys} key(s); results kept from"
-                f" {self.compacted_before.isoformat()}{more}")
+        more = "" if self.caught_up else "; older keys remain: run again"
+        return (f"command_log: compacted {self.keys} key(s); keys created before"
+                f" {self.compacted_before.isoformat(timespec='seconds')} are compacted{more}")
 
 
 def _as_datetime(value: datetime | str) -> datetime:
@@ -103,4 +103,4 @@ async def compact_command_log(*, keep_days: int = RESULT_RETENTION_DAYS, now: da
             width = min(width * 2, COMPACT_SLICE_MAX)
         elif done > COMPACT_SLICE_KEYS * 2:
             width = max(width / 2, COMPACT_SLICE_MIN)
-    return CompactionReport(keys, start, start >= cutoff)
+    return CompactionReport(keys, min(start, cutoff), start >= cutoff)
