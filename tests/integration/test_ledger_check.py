@@ -123,6 +123,18 @@ async def test_a_checkpoint_changed_behind_the_check_is_reported(ledger_db):
     assert (await run_check()).drifts == []
 
 
+async def test_a_drift_is_named_from_the_rows_of_the_last_full_check_and_the_movements_since(ledger_db):
+    b1, b2, b3 = await _stocked()
+    assert (await run_check(full=True)).drifts == []  # rows as of now: MUG 10 in b1, TEA 5 in b2
+    await _move("MUG", 4, b1, b3)
+    await _move("TEA", 2, b2, b3)
+    await _shift_on_hand("MUG", b3, +1)
+    report = await run_check()
+    assert [str(d).split(": ", 1)[1] for d in report.drifts] == ["on_hand is 5 but the ledger says 4"]
+    assert report.drifts[0].location_id == (await db.fetch_one("SELECT id FROM locations WHERE code = {}", b3))["id"]
+    await _shift_on_hand("MUG", b3, -1)
+
+
 async def test_rows_changed_behind_the_check_are_not_used_to_name_a_drift(ledger_db):
     b1, b2, _ = await _stocked()
     assert (await run_check(full=True)).drifts == []  # the rows, as of now
