@@ -4,8 +4,10 @@ Stock per (item, location, lot) is a sum of movement sides, so a *linear* digest
 Σ weight(key) × value(key) mod P, is a sum over movement sides too: moving the checkpoint from
 movement N to M adds one number per movement, no grouping and no rows written. The same digest of
 `balances` (minus the open reservations, minus movements after M) must equal it. A drift of d units
-at one key changes the balances' digest by weight × d × coefficient mod P, never 0 (P is prime and
-larger than any of these); several drifts cancel out with odds of about 1 in P (2·10⁹).
+in one column of one key changes the balances' digest by weight × d × coefficient mod P, never 0 (P is
+prime and larger than any of these); the columns weigh 1, ~10⁶, ~2·10⁶ and ~3·10⁶, so drifts in two
+columns of one row cancel only if they are a million units apart; drifts in several rows cancel out
+with odds of about 1 in P (2·10⁹).
 
 The digest cannot say *which* row drifts. For that, `ledger_checkpoint_balances` holds the stock row
 by row as of `rows_as_of_movement_id` (with its own digest), rebuilt by `stockline check --full`;
