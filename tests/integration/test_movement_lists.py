@@ -113,3 +113,16 @@ async def test_the_api_lists_movements_of_a_time_range(ledger_db):
         refused = await client.get("/api/v1/movements", headers=headers, params={"since": "yesterday"})
     assert answer.status_code == 200 and [m["id"] for m in answer.json()["items"]] == inside
     assert refused.status_code == 400
+
+
+async def test_a_time_that_is_not_iso_8601_is_refused_not_read_as_a_unix_time(ledger_db):
+    app = create_app(ledger_db, run_jobs=False)
+    token = await create_token("reader", "read")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://stockline.test") as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        for bad in ("0.5", "1700000000", "2026-13-45"):
+            r = await client.get("/api/v1/movements", params={"until": bad}, headers=headers)
+            assert r.status_code in (400, 422), (bad, r.text)  # not a time: refused, never a Unix time
+        r = await client.get("/api/v1/movements", params={"since": "2026-11-30", "until": "2026-12-01T00:00:00Z"},
+                        headers=headers)
+        assert r.status_code == 200 and r.json()["items"] == []

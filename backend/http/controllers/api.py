@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.domain.catalog import service as catalog
-from backend.domain.errors import UnknownBarcode
+from backend.domain.errors import InvalidInput, UnknownBarcode
 from backend.domain.ledger import queries
 from backend.domain.locations import service as locations
 from backend.domain.once import Outcome
@@ -22,8 +22,11 @@ from backend.http.guards import actor_of, api_key, require_read, require_write
 Limit = Annotated[int, QueryParameter(ge=1, le=queries.PAGE_LIMIT_MAX)]
 Q = openapi.Q
 IdCursor = openapi.IdCursor
-Moment = Annotated[datetime | None, QueryParameter(
-    description="ISO 8601 time (UTC when it has no offset): movements created at or after `since`, before `until`")]
+# A string the handler parses, not `datetime`: the query parser would also take a bare number as a Unix time.
+Moment = Annotated[str, QueryParameter(
+    max_length=40, pattern=r"^(\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?)?$",
+    description="ISO 8601 date or time (UTC when it has no offset): movements created at or after `since`, "
+                "before `until`")]
 
 
 def _page(rows: list[Any], cursor_of: Callable[[Any], object], limit: int,
@@ -48,9 +51,15 @@ async def _location_or_404(code: str) -> locations.LocationView:
     return loc
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """A time without an offset is taken as UTC, the ledger's clock."""
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+def _utc(text: str) -> datetime | None:
+    """An ISO 8601 time (a time without an offset is taken as UTC, the ledger's clock); None when empty."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{text!r} is not a date or time (use ISO 8601, e.g. 2026-11-30T08:00:00Z).") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _int_cursor(cursor: str) -> int:
@@ -151,7 +160,7 @@ class MovementController(Controller):
     @get("/", guards=[require_read], responses=openapi.READ_FILTERED)
     async def list_movements(
         self, sku: Q = "", location: Q = "", reason: Q = "", doc_ref: Q = "",
-        since: Moment = None, until: Moment = None, cursor: IdCursor = "", limit: Limit = 100,
+        since: Moment = "", until: Moment = "", cursor: IdCursor = "", limit: Limit = 100,
     ) -> dict[str, Any]:
         item_id = (await _item_or_404(sku)).id if sku else None
         location_id = (await _location_or_404(location)).id if location else None
