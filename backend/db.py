@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import asyncpg
@@ -103,6 +105,60 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
 async def fetch_one(sql: str, *args: Any) -> dict[str, Any] | None:
     rows = await fetch(sql, *args)
     return rows[0] if rows else None
+
+
+async def pg_fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
+    """PostgreSQL: one statement with `$n` placeholders straight to asyncpg (prepared once per
+    connection, no query building). Inside a transaction it joins it; outside, the statement is its own
+    transaction (one round trip, no BEGIN/COMMIT), shielded like run_in_transaction and retried on
+    deadlocks and serialization failures."""
+    eng = engine()
+    assert isinstance(eng, PostgresEngine), "pg_fetchrow is for PostgreSQL"
+    current = eng.current_transaction.get()
+    if current is not None:
+        return await current.connection.fetchrow(sql, *args)
+
+    async def attempt_all() -> asyncpg.Record | None:
+        for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
+            try:
+                if eng.pool is None:
+                    conn = await eng.get_new_connection()
+                    try:
+                        return await conn.fetchrow(sql, *args)
+                    finally:
+                        await conn.close()
+                async with eng.pool.acquire() as conn:
+                    return await conn.fetchrow(sql, *args)
+            except Exception as exc:  # noqa: BLE001 - only transient errors are retried
+                if attempt == WRITE_ATTEMPTS_MAX or not _is_transient(exc):
+                    raise
+                await asyncio.sleep(_RETRY_BACKOFF_S * attempt)
+        raise AssertionError("unreachable")
+
+    return await asyncio.shield(asyncio.ensure_future(attempt_all()))
+
+
+def values_table(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """A FROM item `u(column, ...)` holding `rows`, for set-based statements, and its one parameter:
+    the rows as a JSON array of arrays, read by PostgreSQL (jsonb, cast per column) and SQLite (json_each)
+    alike. JSON is encoded and parsed in C on both sides; asyncpg's encoding of one array per column
+    cost more in Python than the statement in PostgreSQL. `columns` are (name, PostgreSQL type) pairs."""
+    body = json.dumps(rows, default=_json_value)
+    if is_postgres():
+        picks = ", ".join(f"CAST(e ->> {n} AS {pg_type}) AS {name}" for n, (name, pg_type) in enumerate(columns))
+        return f"(SELECT {picks} FROM jsonb_array_elements(CAST({{}} AS jsonb)) AS e) AS u", [body]
+    picks = ", ".join(f"json_extract(value, '$[{n}]') AS {name}" for n, (name, _) in enumerate(columns))
+    return f"(SELECT {picks} FROM json_each({{}})) AS u", [body]
+
+
+def _json_value(value: Any) -> Any:
+    """What JSON has no type for (json.dumps asks only for those)."""
+    if isinstance(value, datetime):
+        # PostgreSQL reads ISO 8601; SQLite compares the text Piccolo's adapter writes (UTC, str()).
+        return value.isoformat() if is_postgres() else str(value.astimezone(UTC) if value.tzinfo else value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} has no JSON form for a values table")
 
 
 async def execute_ddl(statement: str) -> None:

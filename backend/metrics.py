@@ -51,8 +51,8 @@ def job_ran(job: str, outcome: str, seconds: float) -> None:
     JOB_SECONDS.labels(job).observe(seconds)
 
 
-def ledger_posted(kind: str, movements: int) -> None:
-    LEDGER_POSTINGS.labels(kind).inc()
+def ledger_posted(kind: str, movements: int, commands: int = 1) -> None:
+    LEDGER_POSTINGS.labels(kind).inc(commands)
     LEDGER_MOVEMENTS.labels(kind).inc(movements)
 
 

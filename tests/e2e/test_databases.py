@@ -9,20 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
-from tests.e2e.conftest import (
-    DB_PREFIX,
-    RUN_ID,
-    _on_pg,
-    create_database,
-    database_name,
-    start_server,
-    stop_server,
-)
+from tests.e2e.child_run_leaves_a_database import CHILD_FILE
+from tests.e2e.conftest import DB_PREFIX, RUN_ID, _on_pg, database_name, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
-CHILD_FILE = "STOCKLINE_E2E_CHILD_DB_FILE"
+CHILD_RUN = Path(__file__).with_name("child_run_leaves_a_database.py")  # not collected by the suite itself
 
 
 def databases(prefix: str = DB_PREFIX) -> set[str]:
@@ -61,13 +53,6 @@ def test_a_servers_database_is_dropped_when_the_server_stops(tmp_path):
     assert name not in databases()
 
 
-@pytest.mark.skipif(not os.environ.get(CHILD_FILE), reason="run by the test below, as a test run of its own")
-def test_child_run_leaves_a_database_behind():
-    name = database_name()
-    create_database(name)
-    Path(os.environ[CHILD_FILE]).write_text(name)
-
-
 def test_a_run_drops_its_leftover_databases_at_the_end_and_no_other_runs(tmp_path):
     other_run = f"{DB_PREFIX}{os.getpid()}_{secrets.token_hex(4)}_1"  # as a run side by side would name one
     _on_pg([f'CREATE DATABASE "{other_run}"'])
@@ -75,7 +60,7 @@ def test_a_run_drops_its_leftover_databases_at_the_end_and_no_other_runs(tmp_pat
         out = tmp_path / "child-db"
         child = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-             f"{Path(__file__).relative_to(ROOT)}::test_child_run_leaves_a_database_behind"],
+             str(CHILD_RUN.relative_to(ROOT))],
             cwd=ROOT, env={**os.environ, CHILD_FILE: str(out)}, capture_output=True, text=True, timeout=300, check=False)
         assert child.returncode == 0, child.stdout[-3000:] + child.stderr[-3000:]
         left = out.read_text()

@@ -8,6 +8,7 @@ import pytest
 
 from backend import db
 from backend.domain import errors
+from backend.domain.ledger import batches
 from backend.domain.ledger import commands as c
 from tests.factories import item, key, receive, warehouse
 
@@ -95,3 +96,34 @@ async def test_same_key_sent_concurrently_posts_once(ledger_db):
 async def test_postgres_refuses_truncating_movements(ledger_db):
     with pytest.raises(Exception, match="append-only"):
         await db.fetch("TRUNCATE movements CASCADE")
+
+
+async def test_two_reservation_batches_racing_for_the_last_units_never_oversell(ledger_db):
+    b1, *_ = await warehouse()
+    await item("MUG")
+    await receive("MUG", LAST_UNITS, b1)
+
+    def orders(prefix: str) -> list[tuple[str, batches.OrderLines]]:
+        return [(key(prefix), batches.OrderLines(lines=[c.ReserveLine(sku="MUG", qty=1, location=b1)]))
+                for _ in range(TASKS // 2)]
+
+    done = await asyncio.gather(*(batches.reserve_orders(orders(p), actor=p) for p in ("a", "b", "c", "d")))
+    reserved = [rid for batch in done for o in batch for rid in o.reservation_ids if rid is not None]
+    assert len(reserved) == LAST_UNITS
+    row = await db.fetch_one("SELECT on_hand, reserved FROM balances")
+    assert (row["on_hand"], row["reserved"]) == (LAST_UNITS, LAST_UNITS)
+
+
+async def test_a_move_in_one_statement_and_a_batch_take_the_same_rows_in_lock_order(ledger_db):
+    b1, b2, _ = await warehouse()
+    await item("MUG")
+    await item("TEA")
+    for sku in ("MUG", "TEA"):
+        await receive(sku, 100, b1)
+        await receive(sku, 100, b2)
+    moves = [c.execute(c.Move(sku=s, qty=1, from_location=a, to_location=b), key=key("mv"), actor="h")
+             for n in range(TASKS) for s, (a, b) in [(("MUG", "TEA")[n % 2], ((b1, b2) if n % 3 else (b2, b1)))]]
+    lines = [c.ReserveLine(sku="TEA", qty=1, location=b2), c.ReserveLine(sku="MUG", qty=1, location=b1)]
+    batch = batches.reserve_orders([(key("res"), batches.OrderLines(lines=lines)) for _ in range(20)], actor="b")
+    results = await asyncio.gather(*moves, batch, return_exceptions=True)
+    assert not [r for r in results if isinstance(r, BaseException)]

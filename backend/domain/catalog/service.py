@@ -164,6 +164,18 @@ async def items_by_sku_key(keys: list[str]) -> dict[str, ItemView]:
     return found
 
 
+async def items_by_id(ids: list[int]) -> dict[int, ItemView]:
+    """Items by id, read in bounded batches (a count's lines, a batch of postings)."""
+    found: dict[int, ItemView] = {}
+    for start in range(0, len(ids), LOOKUP_BATCH_MAX):
+        batch = ids[start:start + LOOKUP_BATCH_MAX]
+        marks = ", ".join("{}" for _ in batch)
+        rows = await db.fetch(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id IN ({marks})", *batch)
+        units = await _units_for([r["id"] for r in rows])
+        found.update({r["id"]: _row_to_item(r, units[r["id"]]) for r in rows})
+    return found
+
+
 async def find_item(sku: str) -> ItemView | None:
     row = await db.fetch_one(f"SELECT {_ITEM_COLUMNS} FROM items WHERE sku_key = {{}}", sku_key(sku))
     if row is None:

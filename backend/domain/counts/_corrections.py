@@ -42,13 +42,20 @@ async def why_not_postable(c: Correction) -> str:
     Checked up front instead of catching the ledger's error: a failed nested ledger command
     would leave its claimed key behind in our transaction.
     """
+    if not c.item.active or c.item.is_kit or c.delta > 0:
+        return why_not_postable_on(c, None)
+    return why_not_postable_on(c, await _current_balance(c))
+
+
+def why_not_postable_on(c: Correction, bal: dict[str, int] | None) -> str:
+    """why_not_postable against a balance already read (and locked); None: nothing there."""
     if not c.item.active:
         return f"{c.item.sku} is inactive, so its stock cannot be corrected. Reactivate it first."
     if c.item.is_kit:
         return f"{c.item.sku} is a kit and has no stock of its own. Count its components."
     if c.delta > 0:
         return ""
-    bal = await _current_balance(c)
+    bal = bal or {"on_hand": 0, "reserved": 0, "quarantined": 0, "damaged": 0}
     left = bal["on_hand"] + c.delta
     held = bal["reserved"] + bal["quarantined"] + bal["damaged"]
     if left < 0:
@@ -60,12 +67,12 @@ async def why_not_postable(c: Correction) -> str:
     return ""
 
 
+def adjust_command(c: Correction, *, reason: str, doc_ref: str) -> commands.Adjust:
+    return commands.Adjust(sku=c.item.sku, delta=c.delta, location=c.location.code, reason=reason, lot=c.lot,
+                           doc_ref=doc_ref)
+
+
 async def post_correction(c: Correction, *, reason: str, doc_ref: str, key: str, actor: Actor) -> list[int]:
     """One ledger Adjust; joins the caller's transaction."""
-    result = await commands.execute(
-        commands.Adjust(sku=c.item.sku, delta=c.delta, location=c.location.code, reason=reason, lot=c.lot,
-                        doc_ref=doc_ref),
-        key=key,
-        actor=actor.label,
-    )
+    result = await commands.execute(adjust_command(c, reason=reason, doc_ref=doc_ref), key=key, actor=actor.label)
     return result.movement_ids

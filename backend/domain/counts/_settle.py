@@ -43,8 +43,9 @@ from dataclasses import dataclass
 from backend import db
 from backend.domain.auth.audit import Actor
 from backend.domain.counts._common import Thresholds
-from backend.domain.counts._corrections import Correction, post_correction, why_not_postable
+from backend.domain.counts._corrections import Correction, adjust_command, why_not_postable_on
 from backend.domain.counts._tasks import LineToSettle
+from backend.domain.ledger import batches
 from backend.domain.ledger.posting import derived_key as ledger_key
 from backend.domain.locations.service import LocationView
 
@@ -60,20 +61,26 @@ class Settled:
     movement_ids: tuple[int, ...] = ()
 
 
-async def _settle_line(task_id: int, bin_: LocationView, line: LineToSettle, thresholds: Thresholds | None,
-                       key: str, actor: Actor) -> Settled:
+def _before_stock(line: LineToSettle, thresholds: Thresholds | None) -> Settled | None:
+    """What a line comes to without looking at stock (None: it posts if the stock allows)."""
     if line.variance == 0:
         return Settled("matched")
     if thresholds is not None and not thresholds.allows(line.variance, line.item.unit_cost_cents):
         return Settled("pending_approval")
-    correction = Correction(line.item, bin_, line.lot, line.variance)
-    blocked = await why_not_postable(correction)
-    if blocked:
-        return Settled("needs_review", blocked)
-    lkey = ledger_key(key, f"adjust:{line.id}")
-    ids = await post_correction(correction, reason=COUNT_CORRECTION, doc_ref=f"COUNT-{task_id}", key=lkey,
-                                actor=actor)
-    return Settled("posted", "", lkey, tuple(ids))
+    return None
+
+
+async def _record(lines: list[LineToSettle], settled: dict[int, Settled]) -> None:
+    """Every line's variance, value, status and ledger key, in one statement."""
+    rows = [(line.id, line.variance, abs(line.variance) * line.item.unit_cost_cents, settled[line.id].status,
+             settled[line.id].review_reason, settled[line.id].ledger_key) for line in lines]
+    table, args = db.values_table((("id", "bigint"), ("variance", "bigint"), ("value_cents", "bigint"),
+                                   ("status", "text"), ("review_reason", "text"), ("ledger_key", "text")), rows)
+    await db.fetch(
+        "UPDATE count_lines SET variance = u.variance, value_cents = u.value_cents, status = u.status,"
+        f" review_reason = u.review_reason, ledger_key = u.ledger_key FROM {table} WHERE count_lines.id = u.id",
+        *args,
+    )
 
 
 async def settle(task_id: int, bin_: LocationView, lines: list[LineToSettle], thresholds: Thresholds | None,
@@ -81,17 +88,35 @@ async def settle(task_id: int, bin_: LocationView, lines: list[LineToSettle], th
     """Post what may be posted; returns (movement ids, whether any line still waits for a manager).
 
     `thresholds=None` means a manager approved the lines: post them whatever their size.
+
+    Set-based: the balances of the lines that may post are read and locked in one statement, checked
+    line by line, and the corrections post as one ledger command under a key derived from this one
+    (`batches.post_adjustments_as_one`: one movement per line, each checked as an Adjust is), then every
+    line is recorded in one statement.
     """
-    movement_ids: list[int] = []
-    waiting = False
-    for line in lines:  # already in lock order
-        done = await _settle_line(task_id, bin_, line, thresholds, key, actor)
-        await db.fetch(
-            "UPDATE count_lines SET variance = {}, value_cents = {}, status = {}, review_reason = {},"
-            " ledger_key = {} WHERE id = {}",
-            line.variance, abs(line.variance) * line.item.unit_cost_cents, done.status, done.review_reason,
-            done.ledger_key, line.id,
-        )
-        movement_ids.extend(done.movement_ids)
-        waiting = waiting or done.status in WAITING_STATUSES
-    return movement_ids, waiting
+    if not lines:
+        return [], False
+    settled = {line.id: s for line in lines if (s := _before_stock(line, thresholds)) is not None}
+    candidates = [line for line in lines if line.id not in settled]
+    balances = await batches.lock_balances([(line.item.id, bin_.id, line.lot) for line in candidates])
+    postable: list[LineToSettle] = []
+    for line in candidates:  # already in lock order
+        correction = Correction(line.item, bin_, line.lot, line.variance)
+        found = balances.get((line.item.id, bin_.id, line.lot))
+        blocked = why_not_postable_on(correction, None if found is None else {
+            "on_hand": found.on_hand, "reserved": found.reserved, "quarantined": found.quarantined,
+            "damaged": found.damaged})
+        if blocked:
+            settled[line.id] = Settled("needs_review", blocked)
+        else:
+            postable.append(line)
+    lkey = ledger_key(key, "corrections")
+    posted = await batches.post_adjustments_as_one(
+        lkey, [adjust_command(Correction(line.item, bin_, line.lot, line.variance), reason=COUNT_CORRECTION,
+                              doc_ref=f"COUNT-{task_id}") for line in postable], actor=actor.label,
+        known_items=[line.item for line in postable], known_locations=[bin_], locked=True)
+    for line, ids in zip(postable, posted, strict=True):
+        settled[line.id] = Settled("posted", "", lkey, tuple(ids))
+    await _record(lines, settled)
+    movement_ids = [m for line in lines for m in settled[line.id].movement_ids]
+    return movement_ids, any(s.status in WAITING_STATUSES for s in settled.values())

@@ -7,7 +7,7 @@ from typing import Any
 
 from backend import db
 from backend.domain.auth.audit import Actor
-from backend.domain.catalog.service import ItemView, get_item_by_id
+from backend.domain.catalog.service import ItemView, items_by_id
 from backend.domain.counts._common import now
 from backend.domain.errors import AlreadyExists, Conflict, UnknownReference
 from backend.domain.locations.service import LocationView
@@ -117,7 +117,8 @@ async def lines_to_settle(task_id: int, statuses: tuple[str, ...]) -> list[LineT
         f" WHERE l.task_id = {{}} AND l.status IN ({marks})",
         task_id, *statuses,
     )
-    lines = [LineToSettle(r["id"], await get_item_by_id(r["item_id"]), r["lot"], int(r["counted_qty"]),
-                          int(r["expected"])) for r in rows]
+    items = await items_by_id(sorted({r["item_id"] for r in rows}))
+    lines = [LineToSettle(r["id"], items[r["item_id"]], r["lot"], int(r["counted_qty"]), int(r["expected"]))
+             for r in rows]
     # Python order, like the ledger's lock order (item, location, lot); the location is fixed.
     return sorted(lines, key=lambda line: (line.item.id, line.lot))

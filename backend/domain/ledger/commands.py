@@ -20,6 +20,8 @@ from backend.domain.errors import (
     UnknownMovement,
     UnknownReservation,
 )
+from backend.domain.ledger import _onetrip
+from backend.domain.ledger._onetrip import AuditNote, Prepared
 from backend.domain.ledger.posting import CommandResult, Delta, Leg, Plan, check_key, claim_key, payload_hash, post
 from backend.domain.locations.service import (
     LocationCode,
@@ -148,8 +150,7 @@ def _check_doc_ref(cmd: _Cmd) -> None:
         raise InvalidInput(f"Document reference is longer than {DOC_REF_LENGTH_MAX} characters.")
 
 
-async def _stock_item(sku: str) -> ItemView:
-    item = await get_item(sku)
+def check_stock_item(item: ItemView) -> ItemView:
     if item.is_kit:
         raise InvalidInput(f"{item.sku} is a kit: it has no stock of its own. Use its components.")
     if not item.active:
@@ -157,11 +158,18 @@ async def _stock_item(sku: str) -> ItemView:
     return item
 
 
-async def _stock_location(code: str) -> LocationView:
-    loc = await get_location(code)
+def check_stock_location(loc: LocationView) -> LocationView:
     if not loc.holds_stock:
         raise InvalidInput(f"{loc.code} is a {loc.kind}, not a place that holds stock. Scan a bin.")
     return loc
+
+
+async def _stock_item(sku: str) -> ItemView:
+    return check_stock_item(await get_item(sku))
+
+
+async def _stock_location(code: str) -> LocationView:
+    return check_stock_location(await get_location(code))
 
 
 def _lot_for(item: ItemView, lot: str) -> str:
@@ -174,12 +182,18 @@ def _lot_for(item: ItemView, lot: str) -> str:
     return lot
 
 
-async def _qty_item_lot(sku: str, qty: int, unit: str | None, lot: str) -> tuple[ItemView, int, str]:
-    item = await _stock_item(sku)
+def base_qty_and_lot(item: ItemView, qty: int, unit: str | None, lot: str) -> tuple[int, str]:
+    """The quantity in the item's base unit and the lot, checked against how the item is tracked."""
     base = to_base_units(qty, item.factor(unit), unit or item.base_unit)
     lot = _lot_for(item, lot)
     if item.serial_tracked and base != 1:
         raise InvalidInput(f"{item.sku} is serial tracked: one serial number per unit, so quantity must be 1.")
+    return base, lot
+
+
+async def _qty_item_lot(sku: str, qty: int, unit: str | None, lot: str) -> tuple[ItemView, int, str]:
+    item = await _stock_item(sku)
+    base, lot = base_qty_and_lot(item, qty, unit, lot)
     return item, base, lot
 
 
@@ -203,15 +217,26 @@ async def _plan_move(c: Move) -> Plan:
     return Plan([Leg(item, lot, qty, src, dst, reason="move")], doc_ref=c.doc_ref)
 
 
-async def _plan_adjust(c: Adjust) -> Plan:
+def check_adjust(c: Adjust) -> None:
     if c.reason not in ADJUST_REASONS:
         raise InvalidInput(f"An adjustment needs a reason code: one of {', '.join(ADJUST_REASONS)}.")
     if isinstance(c.delta, bool) or c.delta == 0:
         raise InvalidInput("An adjustment must add or remove at least 1 unit.")
-    item, qty, lot = await _qty_item_lot(c.sku, abs(c.delta), c.unit, c.lot)
-    bin_, outside = await _stock_location(c.location), await virtual("adjustment")
+
+
+def adjust_plan(c: Adjust, item: ItemView, location: LocationView, outside: LocationView) -> Plan:
+    """An adjustment's leg, from its item, bin and the ADJUSTMENT location (check_adjust passed)."""
+    qty, lot = base_qty_and_lot(check_stock_item(item), abs(c.delta), c.unit, c.lot)
+    bin_ = check_stock_location(location)
     src, dst = (outside, bin_) if c.delta > 0 else (bin_, outside)
     return Plan([Leg(item, lot, qty, src, dst, reason=c.reason)], doc_ref=c.doc_ref)
+
+
+async def _plan_adjust(c: Adjust) -> Plan:
+    check_adjust(c)
+    item = await _stock_item(c.sku)
+    base_qty_and_lot(item, abs(c.delta), c.unit, c.lot)  # its errors come before the bin's
+    return adjust_plan(c, item, await get_location(c.location), await virtual("adjustment"))
 
 
 async def _plan_state_change(c: Quarantine | ReleaseQuarantine) -> Plan:
@@ -351,17 +376,43 @@ def kind_of(command: Command) -> str:
     return type(command).__name__
 
 
-async def execute(command: Command, *, key: str, actor: str) -> CommandResult:
+def checked_command(command: Command) -> Command:
+    """The command as the ledger accepts it, or InvalidInput (types, bounds, document reference)."""
+    command = _validated(command)
+    _check_doc_ref(command)
+    return command
+
+
+def prepare_posting(command: Command, *, key: str, actor: str,
+                    audited: AuditNote | None = None) -> Prepared | None:
+    """PostgreSQL: `command` as one statement another statement may embed (sync/inbox.py writes a replayed
+    scan's inbox row in the same statement); None when only `execute` can post it. Checked as execute
+    checks it; the statement's answer (`Prepared.answer`) is what execute returns or raises, or None."""
+    check_key(key)
+    command = checked_command(command)
+    kind = kind_of(command)
+    return _onetrip.prepare(command, key=key, kind=kind, digest=payload_hash(kind, command), actor=actor,
+                            audited=audited)
+
+
+async def execute(command: Command, *, key: str, actor: str, audited: AuditNote | None = None) -> CommandResult:
     """Run one ledger command exactly once per idempotency key, in one transaction.
 
     The same key with the same payload returns the first result (nothing posted twice);
-    the same key with another payload raises IdempotencyConflict.
+    the same key with another payload raises IdempotencyConflict. `audited` (execute_as) adds the
+    audit row to the same transaction.
+
+    PostgreSQL posts it in one statement (`_onetrip`); what that statement leaves to Python, and every
+    command on SQLite, runs the in-process path below.
     """
     check_key(key)
-    command = _validated(command)
-    _check_doc_ref(command)
+    command = checked_command(command)
     kind = kind_of(command)
     digest = payload_hash(kind, command)
+    if db.is_postgres():
+        posted = await _onetrip.post(command, key=key, kind=kind, digest=digest, actor=actor, audited=audited)
+        if posted is not None:
+            return posted
 
     async def work() -> CommandResult:
         stored = await claim_key(key, kind, digest, actor)
@@ -371,6 +422,9 @@ async def execute(command: Command, *, key: str, actor: str) -> CommandResult:
             plan = await _plan_reserve(command, key)
         else:
             plan = await _PLANNERS[type(command)](command)
-        return await post(key, kind, plan, actor)
+        result = await post(key, kind, plan, actor)
+        if audited is not None:
+            await audited.record(command, key, result)
+        return result
 
     return await db.run_in_transaction(work)

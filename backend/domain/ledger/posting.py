@@ -213,7 +213,26 @@ async def _insufficient(d: Delta) -> InsufficientStock:
     return InsufficientStock(d.item.sku, where, requested, have, elsewhere)
 
 
-async def _apply(d: Delta) -> None:
+async def _undo(d: Delta) -> None:
+    await db.fetch(
+        "UPDATE balances SET on_hand = on_hand - {}, reserved = reserved - {}, quarantined = quarantined - {},"
+        " damaged = damaged - {} WHERE item_id = {} AND location_id = {} AND lot = {}",
+        d.on_hand, d.reserved, d.quarantined, d.damaged, d.item.id, d.location.id, d.lot,
+    )
+
+
+async def _apply_all(deltas: list[Delta]) -> None:
+    """Apply the deltas in lock order; when one is refused, take back the ones before it (the caller's
+    rollback would, but only after the error is worded) so "available elsewhere" does not count units
+    this command was about to bring there, then raise InsufficientStock."""
+    for n, d in enumerate(deltas):
+        if not await _apply(d):
+            for done in reversed(deltas[:n]):
+                await _undo(done)
+            raise await _insufficient(d)
+
+
+async def _apply(d: Delta) -> bool:
     if d.only_adds:
         await db.fetch(
             "INSERT INTO balances (item_id, location_id, lot, on_hand, reserved, quarantined, damaged)"
@@ -223,7 +242,7 @@ async def _apply(d: Delta) -> None:
             " damaged = balances.damaged + excluded.damaged",
             d.item.id, d.location.id, d.lot, d.on_hand, d.reserved, d.quarantined, d.damaged,
         )
-        return
+        return True
     # Guarded conditional update: the database checks and changes the row in one statement,
     # so two concurrent pickers can never both take the last unit.
     updated = await db.fetch(
@@ -238,8 +257,7 @@ async def _apply(d: Delta) -> None:
         d.on_hand, d.reserved, d.quarantined, d.damaged,
         d.on_hand, d.reserved, d.quarantined, d.damaged,
     )
-    if not updated:
-        raise await _insufficient(d)
+    return bool(updated)
 
 
 async def _insert_movement(key: str, index: int, leg: Leg, actor: str, doc_ref: str, now: datetime) -> int:
@@ -258,8 +276,7 @@ async def post(key: str, kind: str, plan: Plan, actor: str) -> CommandResult:
     """Apply a plan inside the caller's transaction and record its result under `key`."""
     for leg in plan.legs:
         assert leg.qty > 0 and leg.src_state in STATES and leg.dst_state in STATES, leg
-    for d in _deltas(plan):
-        await _apply(d)
+    await _apply_all(_deltas(plan))
     now = datetime.now(UTC)
     movement_ids = [await _insert_movement(key, i, leg, actor, plan.doc_ref, now) for i, leg in enumerate(plan.legs)]
     result = CommandResult(key, kind, movement_ids, plan.reservation_ids)

@@ -1,5 +1,6 @@
 """Allocation against the ledger: read free stock (locked), decide with `_allocation.plan`, reserve
-each line's share through the ledger's `Reserve`, and keep the reason with the order.
+the lines' shares in one ledger batch (`batches.reserve_orders`, each line under its own key), and keep
+the reason with the order.
 
 Free stock is read `FOR UPDATE` on PostgreSQL in (item, location, lot) order — the ledger's own lock
 order — so two orders that want the last unit queue on its balance row: the second sees it gone.
@@ -13,8 +14,8 @@ from datetime import UTC, datetime
 
 from backend import db
 from backend.domain.auth.audit import Actor
-from backend.domain.errors import InsufficientStock
 from backend.domain.fulfillment.allocation import BinStock, allocate
+from backend.domain.ledger import batches
 from backend.domain.ledger import commands as ledger
 from backend.domain.orders._allocation import LineDecision, LineNeed, plan
 from backend.domain.orders._rules import OrderRules, rules_of
@@ -51,22 +52,32 @@ def _take_bins(bins: list[BinStock], qty: int) -> list[tuple[BinStock, int]]:
     return allocation.takes
 
 
-async def _reserve_line(order_id: int, order_ref: str, line: dict, decision: LineDecision, seq: int,
-                        bins: dict[tuple[int, int], list[BinStock]], actor: Actor) -> tuple[list[int], int]:
-    """Reserve the line's share; returns (reservation ids, units reserved)."""
-    reserve_lines = []
-    for warehouse_id, qty in decision.takes:
-        for b, q in _take_bins(bins[(decision.item_id, warehouse_id)], qty):
-            reserve_lines.append(ledger.ReserveLine(sku=line["sku"], qty=q, location=b.location, lot=b.lot))
-    if not reserve_lines:
-        return [], 0
-    command = ledger.Reserve(lines=reserve_lines, order_ref=order_ref, doc_ref=order_ref)
-    try:
-        result = await ledger.execute(command, key=f"order:{order_id}:a{seq}:{line['line_no']}", actor=actor.label)
-    except InsufficientStock:
-        # Taken by a concurrent writer the lock did not cover (e.g. a pick): backorder, never fail the order.
-        return [], 0
-    return result.reservation_ids, sum(rl.qty for rl in reserve_lines)
+def _reserve_lines(line: dict, decision: LineDecision,
+                   bins: dict[tuple[int, int], list[BinStock]]) -> list[ledger.ReserveLine]:
+    """The line's share, bin by bin in walk order."""
+    return [ledger.ReserveLine(sku=line["sku"], qty=q, location=b.location, lot=b.lot)
+            for warehouse_id, qty in decision.takes
+            for b, q in _take_bins(bins[(decision.item_id, warehouse_id)], qty)]
+
+
+async def _reserve_lines_of(order_id: int, order_ref: str, lines: dict[int, dict], decisions: list[LineDecision],
+                            seq: int, bins: dict[tuple[int, int], list[BinStock]],
+                            actor: Actor) -> dict[int, tuple[list[int], int]]:
+    """Reserve every line's share in one ledger batch (each line under its own key); returns
+    line_no → (reservation ids, units reserved). A bin whose units a concurrent writer the lock did not
+    cover (e.g. a pick) took is left out: that part of the line stays backordered, never fails the order."""
+    requests = []
+    for d in decisions:
+        reserve = _reserve_lines(lines[d.line_no], d, bins)
+        if reserve:
+            requests.append((d.line_no, f"order:{order_id}:a{seq}:{lines[d.line_no]['line_no']}",
+                             batches.OrderLines(lines=reserve, order_ref=order_ref, doc_ref=order_ref)))
+    reserved: dict[int, tuple[list[int], int]] = {d.line_no: ([], 0) for d in decisions}
+    if requests:
+        done = await batches.reserve_orders([(key, o) for _, key, o in requests], actor=actor.label)
+        for (line_no, _, o), r in zip(requests, done, strict=True):
+            reserved[line_no] = ([rid for rid in r.reservation_ids if rid is not None], r.reserved(o.lines))
+    return reserved
 
 
 async def _record(order_id: int, lines: dict[int, dict], decisions: list[LineDecision],
@@ -115,9 +126,9 @@ async def allocate_order(order_id: int, *, actor: Actor, rules: OrderRules | Non
                                  order_id)
     assert seq_row is not None
     seq, ref = seq_row["alloc_seq"], rows[0]["order_ref"]
-    # Lines in item order, so two orders reserve (and lock) the same balance rows in the same order.
-    reserved = {d.line_no: await _reserve_line(order_id, ref, lines[d.line_no], d, seq, bins, actor)
-                for d in sorted(decisions, key=lambda d: (d.item_id, d.line_no))}
+    # One ledger batch: it locks every balance row it reserves from in the ledger's lock order first.
+    reserved = await _reserve_lines_of(order_id, ref, lines, sorted(decisions, key=lambda d: (d.item_id, d.line_no)),
+                                       seq, bins, actor)
     await _record(order_id, lines, decisions, reserved, reason_prefix)
     if seq == 1 and not rows[0]["warehouse_pinned"]:
         await _set_primary_warehouse(order_id, decisions, reserved)
