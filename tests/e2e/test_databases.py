@@ -9,9 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from tests.e2e.child_run_leaves_a_database import CHILD_FILE
-from tests.e2e.conftest import DB_PREFIX, RUN_ID, _on_pg, database_name, start_server, stop_server
+from tests.e2e.conftest import (
+    DB_PREFIX,
+    RUN_ID,
+    _on_pg,
+    database_name,
+    start_server,
+    stop_server,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_RUN = Path(__file__).with_name("child_run_leaves_a_database.py")  # not collected by the suite itself
