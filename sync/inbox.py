@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
+
 from backend import db
+from backend.domain.ledger.commands import Prepared
 from sync.envelopes import Identity
 
 
@@ -31,7 +34,7 @@ class StoredTxn:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """What the envelope's row is created with (status 'pending' until `finish` in the same transaction)."""
+    """What the envelope's row is written with, beside its final status and result (`record`)."""
 
     identity: Identity
     digest: str
@@ -51,37 +54,92 @@ async def find(txn_id: str) -> StoredTxn | None:
                      json.loads(row["result"] or "{}"))
 
 
-async def stored_hashes(txn_ids: list[str]) -> dict[str, str]:
-    """txn_id → payload hash of those already in the inbox (one query for a whole batch)."""
+async def stored(txn_ids: list[str]) -> dict[str, StoredTxn]:
+    """The inbox rows of those txn_ids already there (one query for a whole batch)."""
     if not txn_ids:
         return {}
     marks = ", ".join("{}" for _ in txn_ids)
-    rows = await db.fetch(f"SELECT txn_id, payload_hash FROM sync_inbox WHERE txn_id IN ({marks})", *txn_ids)
-    return {r["txn_id"]: r["payload_hash"] for r in rows}
+    rows = await db.fetch(
+        f"SELECT id, txn_id, payload_hash, status, reason, result FROM sync_inbox WHERE txn_id IN ({marks})", *txn_ids
+    )
+    return {r["txn_id"]: StoredTxn(r["id"], r["txn_id"], r["payload_hash"], r["status"], r["reason"],
+                                   json.loads(r["result"] or "{}")) for r in rows}
 
 
-async def claim(c: Claim) -> int | None:
-    """Insert the envelope's row; None when its txn_id or its (device_id, seq) is already taken.
+_INSERT = (
+    "INSERT INTO sync_inbox (txn_id, device_id, seq, user_id, session_user_id, kind, payload_hash, status, reason,"
+    " result, scanned_at, received_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
+    " ON CONFLICT DO NOTHING RETURNING id"
+)
+# PostgreSQL: the row and, when it is the device's next number, the seq in the same statement.
+_INSERT_AND_NEXT_SEQ = (
+    f"WITH ins AS ({_INSERT}), next AS (UPDATE sync_devices SET highest_seq = {{}} WHERE device_id = {{}}"
+    " AND highest_seq = {} AND EXISTS (SELECT 1 FROM ins) RETURNING 1)"
+    " SELECT (SELECT id FROM ins) AS id, EXISTS (SELECT 1 FROM next) AS in_order"
+)
 
-    On Postgres a concurrent claim of the same txn_id waits on the unique index until the first
-    transaction ends, so two tabs sending the same scan apply it once.
+
+ABORTED_SQLSTATE = "SL409"  # stockline_abort_unless (m0012): the whole statement was undone
+# PostgreSQL: a scan's ledger posting (`{call}`, stockline_post) and, when it posted (or had posted: a lost
+# inbox row), its inbox row `applied` and the device's next seq, in one statement; anything else undoes it.
+_WITH_POSTING = (
+    "WITH p AS MATERIALIZED ({call}),"
+    " ins AS (INSERT INTO sync_inbox (txn_id, device_id, seq, user_id, session_user_id, kind, payload_hash, status,"
+    " reason, result, scanned_at, received_at)"
+    " SELECT $1, $2, $3, $4, $5, $6, $7, 'applied', '', '{\"movement_ids\": ' || CASE WHEN p.status = 'posted'"
+    " THEN '[' || array_to_string(p.movement_ids, ', ') || ']'"
+    " ELSE CAST(CAST(p.stored AS jsonb) -> 'movement_ids' AS text) END || '}', $8, $9"
+    " FROM p WHERE p.status IN ('posted', 'replayed') ON CONFLICT DO NOTHING RETURNING id),"
+    " nxt AS (UPDATE sync_devices SET highest_seq = $3 WHERE device_id = $2 AND highest_seq = $3 - 1"
+    " AND EXISTS (SELECT 1 FROM ins) RETURNING 1)"
+    " SELECT p.*, (SELECT id FROM ins) AS inbox_id,"
+    " stockline_abort_unless(p.status NOT IN ('posted', 'replayed') OR EXISTS (SELECT 1 FROM nxt),"
+    " 'the scan is not its device''s next number, or its txn_id is taken') AS kept FROM p"
+)
+
+
+async def record_with_posting(c: Claim, posting: Prepared) -> tuple[Any, int] | None:
+    """PostgreSQL, outside any transaction: the scan's one-statement ledger posting and its inbox row and
+    seq, as one statement (its own transaction). Returns (the posting's row, server_seq) when the scan
+    was applied; None when nothing was kept (the ledger refused it or leaves it to the in-process path,
+    or the envelope was not its device's next number, or its txn_id is taken): take the general path."""
+    assert not db.engine().transaction_exists(), "one statement, its own transaction"
+    sql = _WITH_POSTING.replace("{call}", posting.call(10))
+    try:
+        row = await db.pg_fetchrow(sql, c.identity.txn_id, c.identity.device_id, c.identity.seq, c.user_id,
+                                   c.session_user_id, c.kind[:40], c.digest, c.scanned_at[:64], _now(), *posting.args)
+    except asyncpg.PostgresError as exc:
+        if getattr(exc, "sqlstate", None) == ABORTED_SQLSTATE:
+            return None
+        raise
+    assert row is not None
+    return (row, row["inbox_id"]) if row["inbox_id"] is not None else None
+
+
+async def record(c: Claim, status: str, reason: str, result: dict[str, Any]) -> int | None:
+    """The envelope's one inbox row, written with its final result at the end of its transaction, and
+    the device's seq bookkeeping; returns the row id (server_seq), or None when its txn_id or its
+    (device_id, seq) is taken (the caller rolls its transaction back and answers from the stored row).
+
+    On PostgreSQL a concurrent envelope with the same txn_id waits on the unique index until the first
+    transaction ends. The ledger keys of the scan's commands derive from the txn_id, so the second one
+    posted nothing meanwhile (it got the first one's stored result).
     """
-    row = await db.fetch_one(
-        "INSERT INTO sync_inbox (txn_id, device_id, seq, user_id, session_user_id, kind, payload_hash, status,"
-        " scanned_at, received_at) VALUES ({}, {}, {}, {}, {}, {}, {}, 'pending', {}, {})"
-        " ON CONFLICT DO NOTHING RETURNING id",
-        c.identity.txn_id, c.identity.device_id, c.identity.seq, c.user_id, c.session_user_id, c.kind[:40],
-        c.digest, c.scanned_at[:64], _now(),
-    )
-    return row["id"] if row else None
-
-
-async def finish(server_seq: int, status: str, reason: str, result: dict[str, Any]) -> None:
     assert status in ("applied", "needs_review", "rejected"), status
-    await db.fetch(
-        "UPDATE sync_inbox SET status = {}, reason = {}, result = {} WHERE id = {} AND status = 'pending'",
-        status, reason, json.dumps(result, sort_keys=True), server_seq,
-    )
+    args = (c.identity.txn_id, c.identity.device_id, c.identity.seq, c.user_id, c.session_user_id, c.kind[:40],
+            c.digest, status, reason, json.dumps(result, sort_keys=True), c.scanned_at[:64], _now())
+    if db.is_postgres():
+        row = await db.fetch_one(_INSERT_AND_NEXT_SEQ, *args, c.identity.seq, c.identity.device_id, c.identity.seq - 1)
+        assert row is not None
+        server_seq, in_order = row["id"], bool(row["in_order"])
+    else:
+        inserted = await db.fetch_one(_INSERT, *args)
+        server_seq, in_order = (inserted["id"] if inserted else None), False
+    if server_seq is None:
+        return None
+    if not in_order:
+        await record_seq(c.identity)
+    return server_seq
 
 
 async def touch_device(device_id: str, user_id: int | None, pending: int | None, failed: int | None) -> None:

@@ -48,10 +48,36 @@ _ROLE_WORDS = {"receive": "receive stock", "move": "move stock", "pick": "pick",
 
 
 @dataclass(frozen=True, slots=True)
+class Review:
+    """The manager exception a needs_review outcome opens, once the envelope's inbox row is written
+    (sync_exceptions names its txn_id)."""
+
+    ctx: ScanContext
+    reason: str
+    location: str = ""
+    sku: str = ""
+    compensation: Compensation | None = None
+
+    async def open(self) -> int:
+        return await open_exception(self.ctx, reason=self.reason, location=self.location, sku=self.sku,
+                                    compensation=self.compensation)
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     status: Literal["applied", "needs_review", "rejected"]
     reason: str = ""
     result: dict[str, Any] = field(default_factory=dict)
+    review: Review | None = None
+
+
+class ScanRefused(Exception):
+    """The scan's command refused it: whatever it wrote rolls back with the envelope's transaction
+    (no savepoint around it), and the outcome is recorded in a transaction of its own."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.reason)
+        self.outcome = outcome
 
 
 def ledger_key(txn_id: str) -> str:
@@ -63,7 +89,8 @@ UsersSeen = dict[int, users.UserView | None]
 
 async def apply_scan(scan: Scan, thresholds: counts.Thresholds, users_seen: UsersSeen | None = None,
                      relay_id: int | None = None) -> Outcome:
-    """Authorize and apply one scan inside the caller's (the envelope's) transaction.
+    """Authorize and apply one scan inside the caller's (the envelope's) transaction; a scan its command
+    refuses raises ScanRefused with its outcome (the caller rolls back and records it).
 
     `users_seen` carries the scanning users already read (and vouched for) in this batch (a batch is
     one device's scans, nearly always one person's), so each is read once per batch, not per scan.
@@ -73,11 +100,7 @@ async def apply_scan(scan: Scan, thresholds: counts.Thresholds, users_seen: User
     any user id it likes. The batch's device is the session's (replay.apply_batch)."""
     assert db.engine().transaction_exists(), "a scan is applied in its envelope's transaction"
     env = scan.envelope
-    seen = users_seen if users_seen is not None else {}
-    if env.user_id not in seen:
-        vouched = env.user_id == relay_id or await devices.signed_in_on_device(env.user_id, env.device_id)
-        seen[env.user_id] = await users.get_user(env.user_id) if vouched else None
-    user = seen[env.user_id]
+    user = await _scanning_user(scan, users_seen, relay_id)
     if user is None or not user.active:
         return Outcome("rejected", f"User #{env.user_id} has not signed in on this scanner or is not active. "
                                    "Sign in online on this scanner and redo the scan.")
@@ -87,14 +110,43 @@ async def apply_scan(scan: Scan, thresholds: counts.Thresholds, users_seen: User
                       Actor(f"user:{user.code}", env.device_id, user.id, user.role))
     handler = _HANDLERS[env.kind]
     try:
-        # A savepoint: a scan that fails halfway (good units received, damaged refused) leaves nothing.
-        return await db.run_in_transaction(lambda: handler(scan.payload, ctx, thresholds))
+        # No savepoint: a scan that fails halfway (good units received, damaged refused) is rolled back
+        # whole with the envelope's transaction (ScanRefused), and its outcome recorded in a new one.
+        return await handler(scan.payload, ctx, thresholds)
     except (InvalidInput, UnknownReference, NotPermitted) as exc:
-        return Outcome("rejected", exc.message)
+        raise ScanRefused(Outcome("rejected", exc.message)) from exc
     except Conflict as exc:
         location, sku = _where(scan.payload)
-        exception_id = await open_exception(ctx, reason=exc.message, location=location, sku=sku)
-        return Outcome("needs_review", f"Kept for a manager to check: {exc.message}", {"exception_id": exception_id})
+        raise ScanRefused(Outcome("needs_review", f"Kept for a manager to check: {exc.message}",
+                                  review=Review(ctx, exc.message, location, sku))) from exc
+
+
+async def _scanning_user(scan: Scan, users_seen: UsersSeen | None, relay_id: int | None) -> users.UserView | None:
+    """The scan's user if this device may relay their scans (see apply_scan), read once per batch."""
+    env = scan.envelope
+    seen = users_seen if users_seen is not None else {}
+    if env.user_id not in seen:
+        vouched = env.user_id == relay_id or await devices.signed_in_on_device(env.user_id, env.device_id)
+        seen[env.user_id] = await users.get_user(env.user_id) if vouched else None
+    return seen[env.user_id]
+
+
+async def move_in_one_statement(scan: Scan, users_seen: UsersSeen, relay_id: int | None) -> ledger.Prepared | None:
+    """PostgreSQL: a move scan its user may make, as the one ledger statement `_move` would post (with its
+    audit row), for the inbox to write beside it (inbox.record_with_posting). None: apply_scan's path
+    (another kind, a refusal, found stock), which gives the same answers."""
+    env, p = scan.envelope, scan.payload
+    if env.kind != "move" or not isinstance(p, MovePayload):
+        return None
+    user = await _scanning_user(scan, users_seen, relay_id)
+    if user is None or not user.active or not allows(user.role, PERMISSION_OF_KIND["move"]):
+        return None
+    actor = Actor(f"user:{user.code}", env.device_id, user.id, user.role)
+    try:
+        return ledger.prepare_posting(_move_command(p), key=ledger_key(env.txn_id), actor=actor.label,
+                                      audited=ledger.AuditNote(actor))
+    except InvalidInput:
+        return None
 
 
 def _where(p: Payload) -> tuple[str, str]:
@@ -112,14 +164,13 @@ def _where(p: Payload) -> tuple[str, str]:
     return "", p.item_code
 
 
-async def _with_review(ctx: ScanContext, result: dict[str, Any], found: Compensation | None) -> Outcome:
+def _with_review(ctx: ScanContext, result: dict[str, Any], found: Compensation | None) -> Outcome:
     if found is None:
         return Outcome("applied", "", result)
-    exception_id = await open_exception(ctx, reason=found.reason(), compensation=found)
     return Outcome("needs_review", found.reason(), {
-        **result, "exception_id": exception_id, "shortfall": found.shortfall,
-        "adjustment_movement_ids": found.movement_ids, "count_task_id": found.count_task_id,
-    })
+        **result, "shortfall": found.shortfall, "adjustment_movement_ids": found.movement_ids,
+        "count_task_id": found.count_task_id,
+    }, Review(ctx, found.reason(), compensation=found))
 
 
 async def _receive(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
@@ -130,16 +181,20 @@ async def _receive(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcom
     return Outcome("applied", "", {"movement_ids": done.movement_ids})
 
 
+def _move_command(p: MovePayload) -> ledger.Move:
+    return ledger.Move(sku=p.sku, qty=p.qty, from_location=p.from_location, to_location=p.to_location, lot=p.lot,
+                       doc_ref=p.doc_ref)
+
+
 async def _move(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
     assert isinstance(p, MovePayload)
-    command = ledger.Move(sku=p.sku, qty=p.qty, from_location=p.from_location, to_location=p.to_location, lot=p.lot,
-                          doc_ref=p.doc_ref)
+    command = _move_command(p)
 
     async def where() -> Spot:
         return Spot(p.sku, p.from_location, p.lot)
 
     done, found = await with_found_stock(lambda: execute_as(command, key=ctx.key, actor=ctx.actor), where, ctx)
-    return await _with_review(ctx, {"movement_ids": list(done.movement_ids)}, found)
+    return _with_review(ctx, {"movement_ids": list(done.movement_ids)}, found)
 
 
 async def _pick(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
@@ -154,7 +209,7 @@ async def _pick(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
         return Spot(line.sku, line.bin, line.lot)
 
     line, found = await with_found_stock(attempt, where, ctx)
-    return await _with_review(ctx, {"pick_line_id": line.id, "line_status": line.status}, found)
+    return _with_review(ctx, {"pick_line_id": line.id, "line_status": line.status}, found)
 
 
 async def _count(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:

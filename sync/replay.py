@@ -31,7 +31,7 @@ from sync.envelopes import (
     read_identity,
     read_scan,
 )
-from sync.kinds import Outcome, UsersSeen, apply_scan
+from sync.kinds import Outcome, ScanRefused, UsersSeen, apply_scan, move_in_one_statement
 
 SYNC_BATCH_MAX = 200
 _DEFAULT_THRESHOLDS = counts.Thresholds()
@@ -73,7 +73,7 @@ async def apply_batch(device_id: str, envelopes: Sequence[Any], session_user: Us
                              "Sign in again on this scanner; the scans stay saved on it.")
     _check_batch(device_id, envelopes)
     incoming = [_read(raw, device_id) for raw in envelopes]
-    await _refuse_reused_txn_ids(incoming)
+    seen = await _refuse_reused_txn_ids(incoming)
     relay_id = session_user.user_id if isinstance(session_user, Actor) else session_user.id
     await db.run_in_transaction(lambda: inbox.touch_device(device_id, relay_id, pending_reported, failed_reported))
     results: list[TxnResult] = []
@@ -81,6 +81,8 @@ async def apply_batch(device_id: str, envelopes: Sequence[Any], session_user: Us
     for item in sorted(incoming, key=lambda i: i.identity.seq if i.identity else 0):
         if item.identity is None:
             results.append(TxnResult(txn_id=_raw_txn_id(item.raw), status="rejected", reason=item.problem))
+        elif item.identity.txn_id in seen:  # sent before: its stored answer, no transaction
+            results.append(_duplicate(seen[item.identity.txn_id]))
         else:
             results.append(await _apply_one(item, item.identity, relay_id, thresholds, users_seen))
     _log(device_id, results)
@@ -106,8 +108,9 @@ def _read(raw: Any, device_id: str) -> _Incoming:
         return _Incoming(raw, identity, digest, None, exc.reason)
 
 
-async def _refuse_reused_txn_ids(incoming: list[_Incoming]) -> None:
-    """A txn_id with different content anywhere in the batch refuses the batch before any of it applies."""
+async def _refuse_reused_txn_ids(incoming: list[_Incoming]) -> dict[str, inbox.StoredTxn]:
+    """A txn_id with different content anywhere in the batch refuses the batch before any of it applies.
+    Returns the batch's envelopes already in the inbox (same content: duplicates)."""
     digests: dict[str, str] = {}
     for item in incoming:
         if item.identity is None:
@@ -115,31 +118,63 @@ async def _refuse_reused_txn_ids(incoming: list[_Incoming]) -> None:
         txn_id = item.identity.txn_id
         if digests.setdefault(txn_id, item.digest) != item.digest:
             raise TxnIdReused(txn_id)
-    for txn_id, stored_digest in (await inbox.stored_hashes(list(digests))).items():
-        if stored_digest != digests[txn_id]:
+    stored = await inbox.stored(list(digests))
+    for txn_id, row in stored.items():
+        if row.payload_hash != digests[txn_id]:
             raise TxnIdReused(txn_id)
+    return stored
+
+
+class _Taken(Exception):
+    """The envelope's txn_id (or its seq) was stored meanwhile."""
 
 
 async def _apply_one(item: _Incoming, identity: Identity, relay_id: int | None,
                      thresholds: counts.Thresholds, users_seen: UsersSeen) -> TxnResult:
-    """The envelope, its inbox row and its seq bookkeeping: one transaction."""
+    """The envelope, its inbox row and its seq bookkeeping: one transaction, the row written once at
+    its end with the final result. A scan its command refuses is rolled back whole and its outcome
+    recorded in a second transaction."""
     raw = item.raw
     claim = inbox.Claim(
         identity, item.digest, user_id=_int_or_none(raw.get("user_id")), kind=_text(raw.get("kind")),
         scanned_at=_text(raw.get("scanned_at")), session_user_id=relay_id,
     )
 
-    async def work() -> TxnResult:
-        server_seq = await inbox.claim(claim)
+    if db.is_postgres() and item.scan is not None:
+        # A move, the common case: its posting, audit row, inbox row and seq in one statement.
+        posting = await move_in_one_statement(item.scan, users_seen, relay_id)
+        done = await inbox.record_with_posting(claim, posting) if posting is not None else None
+        if done is not None:
+            posting.answer(done[0])  # type: ignore[union-attr]
+            return TxnResult(txn_id=identity.txn_id, status="applied", server_seq=done[1])
+
+    async def record(outcome: Outcome) -> TxnResult:
+        server_seq = await inbox.record(claim, outcome.status, outcome.reason, outcome.result)
         if server_seq is None:
-            return await _answer_taken(item, identity)
-        await inbox.record_seq(identity)
-        outcome = (await apply_scan(item.scan, thresholds, users_seen, relay_id) if item.scan
-                   else Outcome("rejected", item.problem))
-        await inbox.finish(server_seq, outcome.status, outcome.reason, outcome.result)
+            raise _Taken
+        if outcome.review is not None:
+            await outcome.review.open()
         return TxnResult(txn_id=identity.txn_id, status=outcome.status, reason=outcome.reason, server_seq=server_seq)
 
-    return await db.run_in_transaction(work)
+    async def apply() -> TxnResult:
+        outcome = (await apply_scan(item.scan, thresholds, users_seen, relay_id) if item.scan
+                   else Outcome("rejected", item.problem))
+        return await record(outcome)
+
+    try:
+        try:
+            return await db.run_in_transaction(apply)
+        except ScanRefused as refused:
+            outcome = refused.outcome
+        return await db.run_in_transaction(lambda: record(outcome))
+    except _Taken:
+        return await _answer_taken(item, identity)
+
+
+def _duplicate(stored: inbox.StoredTxn) -> TxnResult:
+    assert stored.status != "pending", "an inbox row is written with its final result"
+    return TxnResult(txn_id=stored.txn_id, status="duplicate", reason=stored.reason, server_seq=stored.server_seq,
+                     original_status=stored.status)
 
 
 async def _answer_taken(item: _Incoming, identity: Identity) -> TxnResult:
@@ -151,9 +186,7 @@ async def _answer_taken(item: _Incoming, identity: Identity) -> TxnResult:
                                 "Ask a lead to check the scanner.")
     if stored.payload_hash != item.digest:
         raise TxnIdReused(identity.txn_id)  # arrived between the batch check and now
-    assert stored.status != "pending", "a claimed row is final when its transaction commits"
-    return TxnResult(txn_id=stored.txn_id, status="duplicate", reason=stored.reason, server_seq=stored.server_seq,
-                     original_status=stored.status)
+    return _duplicate(stored)
 
 
 def _raw_txn_id(raw: Any) -> str:
