@@ -12,6 +12,7 @@ import math
 import os
 import re
 import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -91,25 +92,6 @@ async def migrated(url: str, *, pool_min: int = 1, pool_max: int = 4) -> AsyncIt
         await db.disconnect()
 
 
-def run_pgbench(url: str, clients: int, seconds: int) -> float:
-    """pgbench's built-in tpcb-like script at scale 1 on `url` (initialized here); returns its TPS."""
-    subprocess.run(["pgbench", "-i", "-s", "1", "-q", url], check=True, capture_output=True, text=True)
-    out = subprocess.run(["pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds), url],
-                         check=True, capture_output=True, text=True).stdout
-    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
-    if match is None:
-        raise RuntimeError(f"no TPS in pgbench output:\n{out}")
-    return float(match.group(1))
-
-
-async def pgbench_baseline(admin_url: str, name: str, clients: int, seconds: int) -> float:
-    """pgbench TPS in a throwaway database `name`, dropped afterwards."""
-    try:
-        return run_pgbench(await recreate_database(admin_url, name), clients, seconds)
-    finally:
-        await drop_database(admin_url, name)
-
-
 # --- a server process --------------------------------------------------------------------------
 
 
@@ -119,10 +101,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, log_path: Path, *, pool_max: int = 20,
-                 env_extra: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(url: str, log_path: Path, *, pool_max: int = 20, env_extra: dict[str, str] | None = None,
+                 statements_file: Path | None = None) -> tuple[subprocess.Popen, str]:
     """`python -m backend serve` on a free port against `url`, without Redis (in-process jobs).
-    Returns the process and its base URL once /healthz answers."""
+    Returns the process and its base URL once /healthz answers. With `statements_file` the server
+    counts its statements (bench/_counted_serve.py; read them with `server_statements`)."""
     # The load generator talks plain HTTP to 127.0.0.1: cookies without Secure (production has them).
     env = {**os.environ, "STOCKLINE_DATABASE_URL": url, "STOCKLINE_SECRET": "bench-secret",
            "STOCKLINE_SECURE_COOKIES": "false",
@@ -131,8 +114,12 @@ def start_server(url: str, log_path: Path, *, pool_max: int = 20,
     env.pop("STOCKLINE_REDIS_URL", None)
     port = free_port()
     log = open(log_path, "w")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen([sys.executable, "-m", "backend", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "backend"]
+    if statements_file is not None:
+        env["STOCKLINE_BENCH_STATEMENTS_FILE"] = str(statements_file)
+        command = [sys.executable, str(ROOT / "bench" / "_counted_serve.py")]
+    proc = subprocess.Popen([*command, "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + SERVER_START_S
     while time.monotonic() < deadline and proc.poll() is None:
@@ -143,6 +130,17 @@ def start_server(url: str, log_path: Path, *, pool_max: int = 20,
             time.sleep(0.2)
     stop_server(proc)
     raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")
+
+
+async def server_statements(proc: subprocess.Popen, statements_file: Path) -> int:
+    """The statements a `start_server(..., statements_file=...)` server has sent so far."""
+    statements_file.unlink(missing_ok=True)
+    os.kill(proc.pid, signal.SIGUSR1)
+    for _ in range(200):
+        if statements_file.exists():
+            return int(statements_file.read_text())
+        await asyncio.sleep(0.01)
+    raise RuntimeError("the server did not write its statement count")
 
 
 def stop_server(proc: subprocess.Popen) -> None:

@@ -8,9 +8,10 @@ What it does (all on this machine, load generator included):
    STOCKLINE_DB_POOL_MAX=--pool-max. One server process: `serve` runs `uvicorn.run(app_object)`, which
    cannot fork workers (that needs an import string / app factory), so multi-process is not an option today.
 2. D simulated handhelds (asyncio + one httpx.AsyncClient each, own cookie jar, keep-alive) sign in
-   (GET /signin for the csrftoken cookie, POST /signin with code + PIN), then:
-   - baseline: every device loops GET /healthz for N seconds;
-   - scan: every device loops the Move flow for N seconds (back to back by default; --think-ms M pauses
+   (GET /signin for the csrftoken cookie, POST /signin with code + PIN), then run --rounds rounds of two
+   phases of --seconds / --rounds each, the one that goes first swapped every round:
+   - healthz: every device loops GET /healthz;
+   - scan: every device loops the Move flow (back to back by default; --think-ms M pauses
      0.5M..1.5M before each scan, as a person walking and aiming does), exactly what htmx sends for the #flow form
      (HX-Request/HX-Target/HX-Trigger/HX-Current-URL + x-csrftoken headers, the form's hidden fields):
        step 1 scan-bin   code=<from bin>
@@ -20,18 +21,22 @@ What it does (all on this machine, load generator included):
        step 4 send       POST /sync/txns {device_id, envelopes: [the envelope, numbered as the outbox
                          numbers it], pending: 1, failed: 0}: what outbox.js does with it; applied = ok
      Each device moves its own item between its own two bins, back and forth, so moves succeed.
-3. Prints per-step latency percentiles (client-side, ms), scan-step throughput, errors by status,
-   CPU used during each phase by the server, its PostgreSQL backends, this load generator and anything
-   else on the machine (other work on a shared machine skews every figure: check that last one), bytes of
-   the first load of the Move screen and of one scan round trip.
+3. Prints, per phase: requests (steps) per second, statements per request counted inside the server
+   (bench/_counted_serve.py wraps its asyncpg connections), and CPU per request of the server, its
+   PostgreSQL backends and this load generator; then latency percentiles of every scan round, errors by
+   status, the medians, bytes of the first load of the Move screen and of one scan round trip.
 
 With no think time the loop is closed and saturating: each device waits only for its own previous
 response, so mean latency is about D / throughput whatever the server does. Latency at a realistic
 pace needs --think-ms.
 
-The last line is `ratio: X.XX` = scan steps/s / healthz requests/s (same clients, same duration).
-Usage: .venv/bin/python bench/scan_load.py [--seconds 30] [--devices 50] [--pg-url URL] [--pool-max 20]
-       [--think-ms 0] [--profile FILE]   (py-spy record of the server during the scan phase, collapsed stacks)
+The healthz phase does not measure the server: one Python load generator on the same 2 cores saturates
+before the server does (a healthz request costs the server a tenth of a scan step). So the last line is
+`ratio: X.XXX` = median over rounds of (server CPU per healthz request ÷ server CPU per scan step): what
+a scan step costs the server against the cheapest request it answers (higher is better), which does not
+depend on the load generator. Throughputs are printed beside it.
+Usage: .venv/bin/python bench/scan_load.py [--seconds 20] [--rounds 4] [--devices 50] [--pg-url URL]
+       [--pool-max 20] [--think-ms 0] [--profile FILE]   (py-spy record of the server, collapsed stacks)
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ import os
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -55,12 +61,16 @@ from pathlib import Path
 
 import httpx
 from _common import (
-    CpuWindow,
     add_common_args,
+    backend_pids,
     drop_database,
     migrated,
     pct,
+    pids_cpu_s,
+    proc_cpu_s,
     recreate_database,
+    self_cpu_s,
+    server_statements,
     start_server,
     stop_server,
 )
@@ -379,65 +389,136 @@ def py_spy(pid: int, seconds: int, out: Path) -> subprocess.Popen | None:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+@dataclass(frozen=True, slots=True)
+class PhaseCost:
+    """One timed phase: what the server, its PostgreSQL backends and this load generator spent on it."""
+
+    label: str
+    tally: Tally
+    server_cpu_s: float
+    pg_cpu_s: float
+    client_cpu_s: float
+    statements: int
+    load: float
+
+    @property
+    def rate(self) -> float:
+        return self.tally.ok / self.tally.elapsed_s if self.tally.elapsed_s else 0.0
+
+    def per_request_ms(self, cpu_s: float) -> float:
+        return 1000 * cpu_s / max(self.tally.ok, 1)
+
+    def line(self, unit: str) -> str:
+        ok = max(self.tally.ok, 1)
+        return (f"{self.label}: {self.rate:.1f} {unit}/s ok ({self.tally.ok} in {self.tally.elapsed_s:.1f} s),"
+                f" {self.statements / ok:.2f} statements/{unit}, CPU per {unit}: server"
+                f" {self.per_request_ms(self.server_cpu_s):.2f} ms + PostgreSQL {self.per_request_ms(self.pg_cpu_s):.2f}"
+                f" ms + load generator {self.per_request_ms(self.client_cpu_s):.2f} ms; load {self.load:.1f}")
+
+
+class Phases:
+    """Timed phases against one server: CPU from /proc, statements counted inside the server."""
+
+    def __init__(self, proc: subprocess.Popen, admin_url: str, statements_file: Path) -> None:
+        self.proc, self.admin_url, self.statements_file = proc, admin_url, statements_file
+
+    async def run(self, label: str, handhelds: list[Handheld], seconds: float, kind: str,
+                  think_s: float = 0.0) -> PhaseCost:
+        pids = await backend_pids(self.admin_url, BENCH_DB)
+        pg0, server0, client0 = pids_cpu_s(pids), proc_cpu_s(self.proc.pid), self_cpu_s()
+        st0 = await server_statements(self.proc, self.statements_file)
+        tally = await run_phase(handhelds, seconds, kind, think_s)
+        st1 = await server_statements(self.proc, self.statements_file)
+        server, client = proc_cpu_s(self.proc.pid) - server0, self_cpu_s() - client0
+        pg1 = pids_cpu_s(await backend_pids(self.admin_url, BENCH_DB))
+        pg = sum(v - pg0.get(pid, 0.0) for pid, v in pg1.items())
+        return PhaseCost(label, tally, server, pg, client, st1 - st0, os.getloadavg()[0])
+
+
+def _merged(tallies: list[Tally]) -> Tally:
+    merged = Tally()
+    for t in tallies:
+        for step, values in t.latencies_ms.items():
+            merged.latencies_ms.setdefault(step, []).extend(values)
+        merged.errors.update(t.errors)
+        merged.ok, merged.done, merged.elapsed_s = merged.ok + t.ok, merged.done + t.done, merged.elapsed_s + t.elapsed_s
+    return merged
+
+
 async def main(args: argparse.Namespace) -> None:
-    d, n = args.devices, args.seconds
-    print(f"scan load: {d} handhelds, {n} s per phase, one server process, DB pool max {args.pool_max}, "
-          f"{os.cpu_count()} CPU cores (load generator on the same machine); load average before start "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    d, rounds = args.devices, args.rounds
+    per_s = max(2.0, args.seconds / rounds)
+    print(f"scan load: {d} handhelds, {rounds} alternating rounds of {per_s:.1f} s per phase, one server process,"
+          f" DB pool max {args.pool_max}, {os.cpu_count()} CPU cores (load generator on the same machine);"
+          f" load average before start {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     url = await recreate_database(args.pg_url, BENCH_DB)
     proc: subprocess.Popen | None = None
     handhelds: list[Handheld] = []
+    health: list[PhaseCost] = []
+    scans: list[PhaseCost] = []
+    statements_file = Path(args.server_log).with_suffix(".statements")
     try:
         t0 = time.perf_counter()
         devices = await seed(url, d)
         print(f"seeded {len(devices)} users, {max(MIN_BINS, 2 * d)} bins, {ITEMS} items in "
               f"{time.perf_counter() - t0:.1f} s")
-        log_path = Path(args.server_log)
-        proc, base = start_server(url, log_path, pool_max=args.pool_max)
+        proc, base = start_server(url, Path(args.server_log), pool_max=args.pool_max, statements_file=statements_file)
         handhelds = [Handheld(base, dev, 1) for dev in devices]
         await asyncio.gather(*(h.sign_in() for h in handhelds))
         for line in await measure_bytes(handhelds[0]):
             print(line)
-        await run_phase(handhelds, min(3.0, n / 5), "scan")  # warm-up: pool connections, templates, caches
+        await run_phase(handhelds, min(3.0, per_s / 2), "scan")  # warm-up: pool connections, templates, caches
+        phases = Phases(proc, args.pg_url, statements_file)
+        profiler = py_spy(proc.pid, int(per_s * rounds * 2), Path(args.profile)) if args.profile else None
+        pace = f"{args.think_ms} ms mean think time" if args.think_ms else "no think time"
+        for r in range(rounds):
+            print(f"round {r + 1}:", flush=True)
 
-        cpu = await CpuWindow(proc.pid, args.pg_url, BENCH_DB).start()
-        health = await run_phase(handhelds, n, "healthz")
-        health_rate = health.ok / health.elapsed_s
-        print(f"baseline GET /healthz, {d} clients, {health.elapsed_s:.1f} s: {health_rate:.1f} req/s")
-        print(latency_line("healthz", health.latencies_ms["healthz"]))
-        print(errors_line(health))
-        print("  " + await cpu.report())
+            async def healthz_side() -> None:
+                health.append(await phases.run("GET /healthz", handhelds, per_s, "healthz"))
+                print(f"  {health[-1].line('request')}", flush=True)
 
-        profiler = py_spy(proc.pid, n, Path(args.profile)) if args.profile else None
-        cpu = await CpuWindow(proc.pid, args.pg_url, BENCH_DB).start()
-        scan = await run_phase(handhelds, n, "scan", args.think_ms / 1000)
-        scan_rate = scan.ok / scan.elapsed_s
-        pace = f", {args.think_ms} ms mean think time between scans" if args.think_ms else ", no think time"
-        print(f"scan steps (3 POST /floor/move + POST /sync/txns), {d} handhelds{pace}, {scan.elapsed_s:.1f} s: "
-              f"{scan_rate:.1f} steps/s ok ({scan.ok} ok of {scan.done}; {scan_rate / len(STEPS):.1f} moves/s)")
-        for name in STEPS:
-            print(latency_line(name, scan.latencies_ms[name]))
-        print(errors_line(scan))
-        print("  " + await cpu.report())
-        p95 = {s: pct(sorted(scan.latencies_ms[s]), 95) for s in STEPS}
-        verdict = "met" if all(v < 50 for v in p95.values()) else "MISSED"
-        print(f"goal p95 < 50 ms per step at {d} devices: {verdict} ("
-              + ", ".join(f"{s} {v:.0f} ms" for s, v in p95.items()) + ")")
+            async def scan_side() -> None:
+                scans.append(await phases.run(f"scan steps ({pace})", handhelds, per_s, "scan",
+                                              args.think_ms / 1000))
+                print(f"  {scans[-1].line('step')}", flush=True)
+
+            for side in ((healthz_side, scan_side) if r % 2 == 0 else (scan_side, healthz_side)):
+                await side()
         if profiler is not None:
-            profiler.wait(timeout=n + 60)
-            print(f"py-spy profile of the server during the scan phase: {args.profile}")
+            profiler.wait(timeout=per_s * rounds * 2 + 60)
+            print(f"py-spy profile of the server: {args.profile}")
     finally:
         await asyncio.gather(*(h.close() for h in handhelds), return_exceptions=True)
         if proc is not None:
             stop_server(proc)
+        statements_file.unlink(missing_ok=True)
         await drop_database(args.pg_url, BENCH_DB)
-    print(f"ratio: {scan_rate / health_rate:.2f}")
+    all_scans = _merged([p.tally for p in scans])
+    print(f"scan steps (3 POST /floor/move + POST /sync/txns), all rounds: {all_scans.ok} ok of {all_scans.done}")
+    for name in STEPS:
+        print(latency_line(name, all_scans.latencies_ms[name]))
+    print(errors_line(all_scans))
+    p95 = {s: pct(sorted(all_scans.latencies_ms[s]), 95) for s in STEPS}
+    verdict = "met" if all(v < 50 for v in p95.values()) else "MISSED"
+    print(f"goal p95 < 50 ms per step at {d} devices: {verdict} (" + ", ".join(f"{s} {v:.0f} ms" for s, v in p95.items())
+          + ")")
+    mid_health = sorted(health, key=lambda p: p.rate)[(len(health) - 1) // 2]
+    mid_scan = sorted(scans, key=lambda p: p.rate)[(len(scans) - 1) // 2]
+    print(f"  median {mid_health.line('request')}")
+    print(f"  median {mid_scan.line('step')}")
+    print(f"scan steps/s ÷ healthz requests/s (median rounds; bound by the load generator, see RESULTS.md):"
+          f" {mid_scan.rate / mid_health.rate:.2f}")
+    costs = [h.per_request_ms(h.server_cpu_s) / s.per_request_ms(s.server_cpu_s) for h, s in zip(health, scans, strict=True)]
+    print(f"server CPU per healthz request ÷ server CPU per scan step, per round: {', '.join(f'{x:.3f}' for x in costs)}")
+    print(f"ratio: {statistics.median(costs):.3f}")
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser)
     parser.add_argument("--devices", type=int, default=50, help="concurrent simulated handhelds")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds of healthz and scan phases")
     parser.add_argument("--think-ms", type=int, default=0,
                         help="mean pause before each scan (uniform 0.5x-1.5x); 0 = back to back (saturation)")
     parser.add_argument("--pool-max", type=int, default=20, help="STOCKLINE_DB_POOL_MAX of the server")
