@@ -10,9 +10,12 @@ in one of their own.
   caller's priority); a line there is not enough free stock for is left unreserved (`None`: the
   caller's backorder) and the others go ahead. Nothing else is partial: input the ledger would refuse
   (an unknown SKU, a kit, a bin that holds no stock, a key reused with other content) refuses the batch.
-- `post_plans`: already planned one-leg commands (count corrections, `post_adjustments`), all or
-  nothing; the caller has checked the stock under lock, so a refused guard means a bug or a race the
-  lock did not cover, and the whole batch rolls back with InsufficientStock.
+- `post_plans`: commands already planned (legs, no reservations): `post_adjustments` (many Adjusts,
+  a key each) and `post_adjustments_as_one` (a count's corrections, one key). All or nothing: the caller
+  has checked the stock under lock, so a refused guard means a bug or a race the lock did not cover, and
+  the whole batch rolls back with InsufficientStock.
+
+Rows go to the database as one JSON parameter per statement (`db.values_table`).
 """
 
 from __future__ import annotations
@@ -274,7 +277,7 @@ async def reserve_orders(orders: Sequence[tuple[str, OrderLines]], *, actor: str
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """A ledger command already planned: its key, kind, payload hash and one-leg plan."""
+    """A ledger command already planned: its key, kind, payload hash and plan (movements only)."""
 
     key: str
     kind: str
@@ -354,7 +357,7 @@ async def post_plans(batch: list[Planned], *, actor: str, locked: bool = False) 
         return {}
     for p in batch:
         check_key(p.key)
-        assert p.plan.legs and not p.plan.extra and not p.plan.reservation_ids, "one-leg plans only"
+        assert p.plan.legs and not p.plan.extra and not p.plan.reservation_ids, "movements only, no reservations"
     now = datetime.now(UTC)
     claimed = await _claim([(p.key, p.kind, p.digest) for p in batch], actor, now)
     repeats = [p.key for p in batch if p.key not in claimed]
