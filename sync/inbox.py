@@ -1,7 +1,8 @@
 """The sync inbox: one row per txn_id with its hash and final result, per-device seq tracking and gaps.
 
-Every function here joins the caller's transaction: an envelope's inbox row, its seq bookkeeping and
-its stock changes commit together (sync/replay.py).
+Every function here but `record_with_posting` joins the caller's transaction: an envelope's inbox row,
+its seq bookkeeping and its stock changes commit together (sync/replay.py). `record_with_posting` is
+that transaction by itself: one statement holding a move's ledger posting, its inbox row and its seq.
 """
 
 from __future__ import annotations
