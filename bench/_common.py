@@ -242,6 +242,7 @@ class Statements:
     one round trip each. `copy_records_to_table` counts as one."""
 
     count = 0
+    polls = 0  # statements a bench sends only to learn that a round is done: not the subject's work
     _installed = False
 
     @classmethod

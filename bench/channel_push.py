@@ -35,11 +35,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import httpx
 import structlog
 from _common import (
     ROOT,
+    Statements,
     add_common_args,
     backend_pids,
     drop_database,
@@ -73,23 +73,6 @@ CHANNELS: tuple[tuple[str, str, dict[str, Any]], ...] = (  # kind, name, stock r
     ("woocommerce", "Woo", {"buffer_pct": 10}),
 )
 
-
-class Statements:
-    """Every query sent on any asyncpg connection of this process."""
-
-    count = 0
-
-    @classmethod
-    def install(cls) -> None:
-        for name in ("execute", "fetch", "fetchrow", "fetchval", "executemany"):
-            original = getattr(asyncpg.connection.Connection, name)
-
-            def counted(self: Any, *args: Any, _original: Callable[..., Awaitable[Any]] = original,
-                        **kwargs: Any) -> Awaitable[Any]:
-                cls.count += 1
-                return _original(self, *args, **kwargs)
-
-            setattr(asyncpg.connection.Connection, name, counted)
 
 
 @dataclass(frozen=True, slots=True)

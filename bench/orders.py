@@ -37,9 +37,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import structlog
 from _common import (
+    Statements,
     add_common_args,
     backend_pids,
     drop_database,
@@ -72,24 +72,6 @@ DONE_POLL_S = 0.02
 
 
 # --- counting statements ---------------------------------------------------------------------------
-
-class Statements:
-    """Every query sent on any asyncpg connection of this process."""
-
-    count = 0
-    polls = 0  # statements the bench sends to learn that a round is done
-
-    @classmethod
-    def install(cls) -> None:
-        for name in ("execute", "fetch", "fetchrow", "fetchval", "executemany"):
-            original = getattr(asyncpg.connection.Connection, name)
-
-            def counted(self: Any, *args: Any, _original: Callable[..., Awaitable[Any]] = original,
-                        **kwargs: Any) -> Awaitable[Any]:
-                cls.count += 1
-                return _original(self, *args, **kwargs)
-
-            setattr(asyncpg.connection.Connection, name, counted)
 
 
 @dataclass(frozen=True, slots=True)
