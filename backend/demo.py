@@ -7,14 +7,16 @@ import random
 from datetime import UTC, datetime
 
 from backend import db
+from backend.domain import idempotency
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.tokens import create_token
 from backend.domain.auth.users import create_user, find_user
 from backend.domain.catalog.gs1 import gtin_check_digit
-from backend.domain.fulfillment.service import NewManualOrder, OrderLineSpec, create_manual_order, create_pick_list
 from backend.domain.catalog.service import get_item_by_id
+from backend.domain.fulfillment.service import NewManualOrder, OrderLineSpec, create_manual_order, create_pick_list
+from backend.domain.idempotency import payload_hash, scoped_key
 from backend.domain.ledger import commands
-from backend.domain.ledger.posting import Leg, Plan, claim_key, payload_hash, post
+from backend.domain.ledger.posting import Leg, Plan, post
 from backend.domain.locations.service import (
     NewLocation,
     create_in_transaction,
@@ -112,8 +114,8 @@ async def _opening_stock(item_ids: list[int], bin_ids: list[int], rng: random.Ra
         for bin_id in rng.sample(bin_ids, rng.choice((1, 1, 2))):
             lot = f"L{rng.randint(2400, 2499)}" if item.lot_tracked else ""
             legs.append(Leg(item, lot, rng.randint(6, 240), supplier, bins[bin_id], reason="opening_balance"))
-    key = "demo:opening-stock"
-    await claim_key(key, "OpeningStock", payload_hash("OpeningStock", {"seed": SEED}), "system:demo")
+    key = scoped_key("demo", "opening-stock")
+    await idempotency.claim(key, "OpeningStock", payload_hash("OpeningStock", {"seed": SEED}), "system:demo")
     await post(key, "OpeningStock", Plan(legs, doc_ref="OPENING"), "system:demo")
 
 
@@ -123,7 +125,7 @@ async def _seed_reservations(rng: random.Random) -> None:
         " JOIN locations l ON l.id = b.location_id WHERE l.kind = 'bin' ORDER BY b.id"
     )
     for n, r in enumerate(rng.sample(rows, RESERVATION_COUNT), start=1):
-        if await _done(key := f"demo:reserve:{n}"):
+        if await _done(key := scoped_key("demo", f"reserve:{n}")):
             continue
         line = commands.ReserveLine(sku=r["sku"], qty=max(1, r["on_hand"] // 10), location=r["code"], lot=r["lot"])
         await commands.execute(commands.Reserve(lines=[line], order_ref=f"SO-{10000 + n}"), key=key,
@@ -165,20 +167,20 @@ async def _seed_pick_lists(rng: random.Random) -> None:
         picked = rng.sample(rows, ORDER_LINES)
         lines = [OrderLineSpec(sku=r["sku"], qty=rng.randint(1, 4)) for r in picked]
         ref = f"WEB-{1000 + n}"
-        if not await _done(f"demo:order:{n}"):
+        if not await _done(scoped_key("demo", f"order:{n}")):
             await create_manual_order(NewManualOrder(order_ref=ref, lines=lines, warehouse=WAREHOUSES[0]),
-                                      key=f"demo:order:{n}", actor=system)
-        if not await _done(f"demo:pick-list:{n}"):
-            await create_pick_list(ref, key=f"demo:pick-list:{n}", actor=system)
+                                      key=scoped_key("demo", f"order:{n}"), actor=system)
+        if not await _done(scoped_key("demo", f"pick-list:{n}")):
+            await create_pick_list(ref, key=scoped_key("demo", f"pick-list:{n}"), actor=system)
 
 
 # Written last, in the seed's transaction: a database without it was not seeded to the end.
-SEEDED_KEY = "demo:seeded"
+SEEDED_KEY = scoped_key("demo", "seeded")
 
 
 async def _done(key: str) -> bool:
     """A step an earlier, interrupted seed (before SEEDED_KEY existed) already ran: skip it, do the rest."""
-    return await db.fetch_one("SELECT key FROM command_log WHERE key = {}", key) is not None
+    return await idempotency.is_claimed(key)
 
 
 async def is_seeded() -> bool:
@@ -203,7 +205,8 @@ async def _seed_everything() -> None:
     await _seed_reservations(rng)
     await _seed_pick_lists(rng)
     await _seed_users()
-    await claim_key(SEEDED_KEY, "DemoSeeded", payload_hash("DemoSeeded", {"seed": SEED}), "system:demo")
+    await idempotency.claim(SEEDED_KEY, "DemoSeeded", payload_hash("DemoSeeded", {"seed": SEED}), "system:demo")
+    await idempotency.record_answer(SEEDED_KEY, idempotency.encode_answer())
 
 
 async def seed_demo() -> str:

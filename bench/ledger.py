@@ -54,9 +54,10 @@ from _common import (
 from backend import db
 from backend.domain.catalog.service import get_item_by_id
 from backend.domain.errors import InsufficientStock
+from backend.domain.idempotency import claim, payload_hash
 from backend.domain.ledger import batches, commands
 from backend.domain.ledger.check import check_ledger
-from backend.domain.ledger.posting import Leg, Plan, claim_key, payload_hash, post
+from backend.domain.ledger.posting import Leg, Plan, post
 from backend.domain.locations.service import NewLocation, create_in_transaction, get_location_by_id, virtual
 
 BENCH_DB = "stockline_bench"
@@ -110,7 +111,7 @@ async def seed() -> Stock:
             bins_of[item.sku] = [views[b].code for b in bin_ids]
             legs += [Leg(item, "", OPENING_QTY, supplier, views[b], reason="receipt") for b in bin_ids]
         key = "bench:opening-stock"
-        await claim_key(key, "Receive", payload_hash("Receive", {"seed": SEED}), "bench")
+        await claim(key, "Receive", payload_hash("Receive", {"seed": SEED}), "bench")
         await post(key, "Receive", Plan(legs, doc_ref="BENCH"), "bench")
         return Stock(bins_of)
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from backend.domain import idempotency
 from backend.domain.errors import DomainError, UnknownReservation
 from backend.domain.ledger import commands, retention
 from backend.domain.ledger.check import run_check
@@ -25,7 +26,7 @@ async def expire_reservations(ctx: dict | None = None) -> int:
         try:
             result = await commands.execute(
                 commands.ReleaseReservation(reservation_id=reservation_id, reason="expired"),
-                key=f"job:expire-reservation:{reservation_id}",
+                key=idempotency.scoped_key("job", f"expire-reservation:{reservation_id}"),
                 actor="job:expire_reservations",
             )
         except UnknownReservation:

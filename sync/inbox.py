@@ -1,8 +1,9 @@
 """The sync inbox: one row per txn_id with its hash and final result, per-device seq tracking and gaps.
 
-Every function here but `record_with_posting` joins the caller's transaction: an envelope's inbox row,
-its seq bookkeeping and its stock changes commit together (sync/replay.py). `record_with_posting` is
-that transaction by itself: one statement holding a move's ledger posting, its inbox row and its seq.
+Every function here but `record_with_posting` (and the managers' reads at the end) joins the caller's
+transaction: an envelope's inbox row, its seq bookkeeping and its stock changes commit together
+(sync/replay.py). `record_with_posting` is that transaction by itself: one statement holding a move's
+ledger posting, its inbox row and its seq.
 """
 
 from __future__ import annotations
@@ -201,3 +202,57 @@ async def _resolve_filled_gaps(device_id: str, seq: int) -> None:
         assert arrived is not None
         if int(arrived["n"]) == gap["missing_to"] - gap["missing_from"] + 1:
             await db.fetch("UPDATE sync_gaps SET resolved = TRUE WHERE id = {}", gap["id"])
+
+
+# --- what managers see of the inbox (the tablet's devices page) ------------------------------------------------
+
+ROWS_MAX = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceOverview:
+    device_id: str
+    last_seen_at: datetime | str
+    last_user: str  # code of the person last signed in on it ('' if never known)
+    pending_reported: int
+    failed_reported: int
+    highest_seq: int
+    open_gaps: int
+    open_exceptions: int
+
+
+@dataclass(frozen=True, slots=True)
+class GapView:
+    id: int
+    device_id: str
+    missing_from: int
+    missing_to: int
+    detected_at: datetime | str
+
+
+def _limit(limit: int) -> int:
+    return max(1, min(limit, ROWS_MAX))
+
+
+async def devices_overview(limit: int = 100) -> list[DeviceOverview]:
+    rows = await db.fetch(
+        "SELECT d.device_id, d.last_seen_at, COALESCE(u.code, '') AS last_user, d.pending_reported,"
+        " d.failed_reported, d.highest_seq,"
+        " (SELECT COUNT(*) FROM sync_gaps g WHERE g.device_id = d.device_id AND g.resolved = FALSE) AS open_gaps,"
+        " (SELECT COUNT(*) FROM sync_exceptions e WHERE e.device_id = d.device_id AND e.status = 'open')"
+        " AS open_exceptions"
+        " FROM sync_devices d LEFT JOIN users u ON u.id = d.last_user_id"
+        " ORDER BY d.last_seen_at DESC, d.device_id LIMIT {}",
+        _limit(limit),
+    )
+    return [DeviceOverview(**{**r, "open_gaps": int(r["open_gaps"]), "open_exceptions": int(r["open_exceptions"])})
+            for r in rows]
+
+
+async def open_gaps(limit: int = 100) -> list[GapView]:
+    rows = await db.fetch(
+        "SELECT id, device_id, missing_from, missing_to, detected_at FROM sync_gaps WHERE resolved = FALSE"
+        " ORDER BY id LIMIT {}",
+        _limit(limit),
+    )
+    return [GapView(**r) for r in rows]

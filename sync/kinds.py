@@ -29,7 +29,7 @@ from backend.domain.fulfillment.queries import get_pick_line
 from backend.domain.ledger import commands as ledger
 from backend.domain.ledger.audited import execute_as
 from backend.domain.receiving.receipts import Receipt, post_receipt
-from sync.conflicts import Compensation, ScanContext, Spot, open_exception, with_found_stock
+from backend.domain.scan_exceptions import Compensation, ScanContext, Spot, open_exception, with_found_stock
 from sync.envelopes import (
     AdjustPayload,
     CountPayload,

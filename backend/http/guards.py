@@ -8,7 +8,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.tokens import TokenView, verify_token
-from backend.domain.ledger.posting import scoped_key
+from backend.domain.idempotency import scoped_key
 
 
 async def _token(connection: ASGIConnection) -> TokenView:

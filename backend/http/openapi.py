@@ -13,7 +13,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 
-from backend.domain.ledger.posting import IDEMPOTENCY_KEY_LENGTH_MAX
+from backend.domain.idempotency import IDEMPOTENCY_KEY_LENGTH_MAX
 
 
 class ErrorDetail(msgspec.Struct):

@@ -1,5 +1,6 @@
-"""Offline sync over HTTP: the handheld's outbox drains into POST /sync/txns; managers watch devices,
-gaps and exceptions on /tablet/devices.
+"""Offline sync over HTTP: the handheld's outbox drains into POST /sync/txns (sync/, the adapter);
+managers watch devices and gaps (the inbox) and resolve exceptions (backend/domain/scan_exceptions)
+on /tablet/devices. Protocol: docs/offline-protocol.md.
 
 The outbox is a fetch() client holding the floor session cookie (and the CSRF header), so errors
 on /sync/ are JSON (backend/http/errors.py). Per-envelope results are always 200: only a batch
@@ -16,15 +17,15 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 
 from backend import metrics
+from backend.domain import counts, scan_exceptions
 from backend.domain.auth import devices as handhelds
 from backend.domain.auth.permissions import allows
 from backend.domain.bounds import Count32
 from backend.domain.errors import UnknownReference
 from backend.http.errors import NotFound
 from backend.http.floor.common import floor_key, new_key
-from backend.http.floor.counting import thresholds
 from backend.http.session import actor, requires, session_of
-from sync import review
+from sync import inbox
 from sync.envelopes import KINDS, DeviceId
 from sync.replay import SYNC_BATCH_MAX, TxnResult, apply_batch
 
@@ -48,7 +49,7 @@ async def sync_txns(request: Request, data: JSONBody[SyncBatch]) -> SyncResults:
     session = session_of(request)
     results = await apply_batch(data.device_id, data.envelopes, session.user, session_device=session.device_id,
                                 pending_reported=data.pending, failed_reported=data.failed,
-                                thresholds=thresholds(request))
+                                thresholds=counts.Thresholds.from_settings(request.app.state.settings))
     _count(data.envelopes, results)
     return SyncResults(results)
 
@@ -63,10 +64,10 @@ def _count(envelopes: list[Any], results: list[TxnResult]) -> None:
 
 
 async def _devices_page(request: Request, **extra: Any) -> Template:
-    context = {"title": "Devices", "key": new_key(), "devices": await review.devices_overview(),
+    context = {"title": "Devices", "key": new_key(), "devices": await inbox.devices_overview(),
                "enrolled": await handhelds.list_devices(),
                "can_revoke": allows(session_of(request).user.role, "devices_manage"),
-               "gaps": await review.open_gaps(), "exceptions": await review.open_exceptions(), **extra}
+               "gaps": await inbox.open_gaps(), "exceptions": await scan_exceptions.open_exceptions(), **extra}
     return Template(template_name="tablet/devices.html", context=context, headers={"Vary": "HX-Request"})
 
 
@@ -80,7 +81,8 @@ async def devices(request: Request) -> Template:
 async def resolve(request: Request, exception_id: FromPath[int]) -> Template:
     form = await request.form()
     key = floor_key(request, str(form.get("key") or new_key()))
-    resolved = await review.resolve_exception(exception_id, key, actor(request), note=str(form.get("note") or ""))
+    resolved = await scan_exceptions.resolve_exception(exception_id, key, actor(request),
+                                                       note=str(form.get("note") or ""))
     return await _devices_page(request, ok=f"Exception #{resolved.id} ({resolved.sku or resolved.kind}) resolved.")
 
 

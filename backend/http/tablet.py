@@ -14,6 +14,7 @@ from backend.domain.catalog.service import list_items
 from backend.domain.errors import Conflict, DomainError, InvalidInput, NotPermitted
 from backend.domain.fulfillment import service as f
 from backend.domain.fulfillment.scans import find_item_scan
+from backend.domain.idempotency import derived_key
 from backend.domain.ledger.stock_search import stock_rows
 from backend.domain.locations.service import (
     find_by_barcode,
@@ -134,8 +135,8 @@ async def create_order(request: Request) -> Template:
                                 warehouse=typed["warehouse"])
 
         async def order_and_pick_list() -> tuple[f.OrderView, f.PickListView]:
-            order = await f.create_manual_order(spec, key=f"{key}:order", actor=who)
-            return order, await f.create_pick_list(order.order_ref, key=f"{key}:pick", actor=who)
+            order = await f.create_manual_order(spec, key=derived_key(key, "order"), actor=who)
+            return order, await f.create_pick_list(order.order_ref, key=derived_key(key, "pick"), actor=who)
 
         # One transaction (each command becomes a savepoint): an order whose pick list is refused is not kept.
         order, pick_list = await db.run_in_transaction(order_and_pick_list)

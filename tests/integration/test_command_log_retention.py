@@ -10,14 +10,9 @@ import pytest
 
 from backend import db
 from backend.domain.errors import IdempotencyKeyExpired, InvalidInput
+from backend.domain.idempotency import claim, payload_hash
 from backend.domain.ledger import commands as c
-from backend.domain.ledger.posting import (
-    CommandResult,
-    Plan,
-    claim_key,
-    payload_hash,
-    post,
-)
+from backend.domain.ledger.posting import CommandResult, Plan, post
 from backend.domain.ledger.retention import compact_command_log
 from tests.factories import item, warehouse
 
@@ -93,7 +88,7 @@ async def test_a_second_post_under_one_key_rolls_back(ledger_db):
     plan = Plan([Leg(mug, "", 1, src, dst, reason="move")])
 
     async def twice() -> None:
-        assert await claim_key("twice", "Move", payload_hash("Move", {"n": 1}), "test") is None
+        assert await claim("twice", "Move", payload_hash("Move", {"n": 1}), "test") is None
         await post("twice", "Move", plan, "test")
         await post("twice", "Move", plan, "test")
 

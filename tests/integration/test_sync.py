@@ -12,11 +12,11 @@ import random
 import pytest
 
 from backend import db
-from backend.domain import counts, errors
+from backend.domain import counts, errors, scan_exceptions
 from backend.domain.auth.audit import Actor
 from backend.domain.counts.adjustments import MANUAL_REASONS
 from backend.domain.fulfillment import service as f
-from sync import review
+from sync import inbox
 from sync.replay import SYNC_BATCH_MAX
 from tests.factories import item, key, receive, warehouse
 from tests.sync_support import Handheld, by_txn, on_hand, table_count, user
@@ -104,7 +104,7 @@ async def test_two_devices_take_the_last_unit_one_applies_one_needs_review_with_
     assert found == [{"qty": 1, "reason": "offline_conflict", "actor": "system:offline_sync"}]
     [task] = await counts.open_count_tasks()
     assert (task.bin, task.reason, task.status) == (B1, "exception", "open")
-    [exc] = await review.open_exceptions()
+    [exc] = await scan_exceptions.open_exceptions()
     assert (exc.txn_id, exc.location, exc.sku, exc.shortfall, exc.count_task_id) == (
         second["txn_id"], B1, "MUG", 1, task.id)
     assert len(exc.adjustment_movement_ids) == 1
@@ -138,7 +138,7 @@ async def test_the_same_pick_line_picked_on_two_devices_waits_for_a_manager_and_
     [second] = await Handheld(scans[1]["device_id"]).send(scans[1], relay=bob)
     assert second.status == "needs_review" and "already picked" in second.reason
     assert await table_count("movements") == movements
-    [exc] = await review.open_exceptions()
+    [exc] = await scan_exceptions.open_exceptions()
     assert (exc.kind, exc.location, exc.shortfall, exc.count_task_id) == ("pick", B1, 0, None)
 
 
@@ -149,18 +149,18 @@ async def test_a_manager_resolves_an_exception_once_but_not_their_own_scan():
     results = await hh.send(hh.scan(manager, "move", sku="MUG", qty=1, from_location=B1, to_location=B2),
                             relay=manager)
     assert [r.status for r in results] == ["needs_review"]
-    [exc] = await review.open_exceptions()
+    [exc] = await scan_exceptions.open_exceptions()
     with pytest.raises(errors.NotPermitted):
-        await review.resolve_exception(exc.id, key(), actor_of(picker))
+        await scan_exceptions.resolve_exception(exc.id, key(), actor_of(picker))
     with pytest.raises(errors.SegregationOfDuties):
-        await review.resolve_exception(exc.id, key(), actor_of(manager))
+        await scan_exceptions.resolve_exception(exc.id, key(), actor_of(manager))
     resolve_key = key()
-    done = await review.resolve_exception(exc.id, resolve_key, actor_of(other), note="count confirmed 1")
+    done = await scan_exceptions.resolve_exception(exc.id, resolve_key, actor_of(other), note="count confirmed 1")
     assert (done.status, done.resolved_by) == ("resolved", f"user:{other.code}")
-    assert (await review.resolve_exception(exc.id, resolve_key, actor_of(other), note="count confirmed 1")) == done
+    assert (await scan_exceptions.resolve_exception(exc.id, resolve_key, actor_of(other), note="count confirmed 1")) == done
     with pytest.raises(errors.Conflict, match="already resolved"):
-        await review.resolve_exception(exc.id, key(), actor_of(other))
-    assert await review.open_exceptions() == []
+        await scan_exceptions.resolve_exception(exc.id, key(), actor_of(other))
+    assert await scan_exceptions.open_exceptions() == []
 
 
 # --- concurrency ---------------------------------------------------------------------------------
@@ -194,15 +194,15 @@ async def test_a_seq_gap_is_recorded_later_scans_still_apply_and_late_scans_clos
     s1, s2, s3, s4 = (hh.scan(picker, "move", sku="MUG", qty=1, from_location=B1, to_location=B2) for _ in range(4))
     await hh.send(s1, relay=picker)
     assert [r.status for r in await hh.send(s4, relay=picker, pending=2)] == ["applied"]
-    [gap] = await review.open_gaps()
+    [gap] = await inbox.open_gaps()
     assert (gap.device_id, gap.missing_from, gap.missing_to) == (hh.device_id, 2, 3)
-    [device] = await review.devices_overview()
+    [device] = await inbox.devices_overview()
     assert (device.highest_seq, device.open_gaps, device.pending_reported, device.last_user) == (
         4, 1, 2, picker.code)
     await hh.send(s2, relay=picker)
-    assert len(await review.open_gaps()) == 1
+    assert len(await inbox.open_gaps()) == 1
     await hh.send(s3, relay=picker)
-    assert await review.open_gaps() == []
+    assert await inbox.open_gaps() == []
     assert await on_hand("MUG", B2) == 4
 
 

@@ -23,7 +23,7 @@ from backend.domain.catalog.gs1 import (
     validate_gtin,
 )
 from backend.domain.errors import AlreadyExists, InvalidInput, UnknownBarcode, UnknownItem
-from backend.domain.once import Outcome, run_keyed
+from backend.domain.idempotency import Outcome, run_keyed
 from backend.domain.quantities import require_qty
 
 SKU_LENGTH_MAX = 64

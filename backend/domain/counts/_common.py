@@ -1,19 +1,18 @@
-"""What counts and adjustment requests share: thresholds, roles, lot rules and run-once commands."""
+"""What counts and adjustment requests share: thresholds, roles and lot rules."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING
 
 from backend.domain.auth import permissions
 from backend.domain.auth.audit import Actor
 from backend.domain.catalog.service import ItemView
 from backend.domain.errors import InvalidInput, NotPermitted, SegregationOfDuties
-from backend.domain.ledger import posting
 
-R = TypeVar("R")
+if TYPE_CHECKING:
+    from backend.settings import Settings
 
 NOTE_LENGTH_MAX = 500
 
@@ -28,6 +27,12 @@ class Thresholds:
     def __post_init__(self) -> None:
         if self.units < 0 or self.value_cents < 0:
             raise InvalidInput("Approval thresholds cannot be negative.")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        """The limits in force (STOCKLINE_ADJUST_APPROVAL_UNITS, STOCKLINE_ADJUST_APPROVAL_VALUE_CENTS), for
+        counts, adjustments and replayed scans alike."""
+        return cls(units=settings.adjust_approval_units, value_cents=settings.adjust_approval_value_cents)
 
     def allows(self, delta: int, unit_cost_cents: int) -> bool:
         return abs(delta) <= self.units and abs(delta) * unit_cost_cents <= self.value_cents
@@ -81,10 +86,3 @@ def require_approver(actor: Actor) -> None:
 def refuse_own_work(actor: Actor, worker_ids: set[int | None], message: str) -> None:
     if actor.user_id in worker_ids:
         raise SegregationOfDuties(message)
-
-
-async def run_once(kind: str, payload: dict[str, Any], key: str, actor: Actor,
-                   result_type: type[R], work: Callable[[], Awaitable[R]]) -> R:
-    """Run `work` in one transaction, once per idempotency key; a replay returns the first result."""
-    return await posting.run_once(kind, payload, key=key, actor=actor.label, work=work,
-                                  replay=posting.stored_as(result_type))

@@ -45,8 +45,8 @@ from backend.domain.auth.audit import Actor
 from backend.domain.counts._common import Thresholds
 from backend.domain.counts._corrections import Correction, adjust_command, why_not_postable_on
 from backend.domain.counts._tasks import LineToSettle
+from backend.domain.idempotency import derived_key
 from backend.domain.ledger import batches
-from backend.domain.ledger.posting import derived_key as ledger_key
 from backend.domain.locations.service import LocationView
 
 COUNT_CORRECTION = "count_correction"
@@ -110,7 +110,7 @@ async def settle(task_id: int, bin_: LocationView, lines: list[LineToSettle], th
             settled[line.id] = Settled("needs_review", blocked)
         else:
             postable.append(line)
-    lkey = ledger_key(key, "corrections")
+    lkey = derived_key(key, "corrections")
     posted = await batches.post_adjustments_as_one(
         lkey, [adjust_command(Correction(line.item, bin_, line.lot, line.variance), reason=COUNT_CORRECTION,
                               doc_ref=f"COUNT-{task_id}") for line in postable], actor=actor.label,

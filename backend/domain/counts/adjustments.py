@@ -20,12 +20,11 @@ from backend.domain.counts._common import (
     now,
     refuse_own_work,
     require_approver,
-    run_once,
 )
 from backend.domain.counts._corrections import Correction, post_correction
 from backend.domain.errors import Conflict, InvalidInput, InvalidQuantity, UnknownReference
+from backend.domain.idempotency import derived_key, run_once, stored_as
 from backend.domain.ledger.commands import ADJUST_REASONS
-from backend.domain.ledger.posting import derived_key as ledger_key
 from backend.domain.locations.service import LocationView, get_location, get_location_by_id
 from backend.domain.quantities import QTY_MAX
 
@@ -87,7 +86,7 @@ async def _refuse_while_counted(loc: LocationView) -> None:
 
 async def _post(request_id: int, correction: Correction, reason: str, key: str, actor: Actor) -> list[int]:
     await _refuse_while_counted(correction.location)
-    lkey = ledger_key(key, "adjust")
+    lkey = derived_key(key, "adjust")
     ids = await post_correction(correction, reason=reason, doc_ref=f"ADJ-{request_id}", key=lkey, actor=actor)
     await db.fetch("UPDATE adjustment_requests SET ledger_key = {} WHERE id = {}", lkey, request_id)
     return ids
@@ -130,7 +129,8 @@ async def request_adjustment(sku: str, location: str, delta: int, reason: str, k
                            {**after, "status": "posted", "movement_ids": ids})
         return AdjustmentOutcome(request_id, "posted", ids)
 
-    return await run_once("AdjustmentRequest", payload, key, actor, AdjustmentOutcome, work)
+    return await run_once("AdjustmentRequest", payload, key=key, actor=actor.label, work=work,
+                          replay=stored_as(AdjustmentOutcome))
 
 
 async def _decide(request_id: int, status: str, actor: Actor, note: str) -> dict[str, Any]:
@@ -161,7 +161,8 @@ async def approve_adjustment(request_id: int, key: str, actor: Actor) -> Adjustm
                            {"status": "pending_approval"}, {"status": "posted", "movement_ids": ids})
         return AdjustmentOutcome(request_id, "posted", ids)
 
-    return await run_once("AdjustmentApprove", {"request_id": request_id}, key, actor, AdjustmentOutcome, work)
+    return await run_once("AdjustmentApprove", {"request_id": request_id}, key=key, actor=actor.label, work=work,
+                          replay=stored_as(AdjustmentOutcome))
 
 
 async def reject_adjustment(request_id: int, key: str, actor: Actor, note: str) -> AdjustmentOutcome:
@@ -177,4 +178,5 @@ async def reject_adjustment(request_id: int, key: str, actor: Actor, note: str) 
         return AdjustmentOutcome(request_id, "rejected")
 
     payload = {"request_id": request_id, "note": note}
-    return await run_once("AdjustmentReject", payload, key, actor, AdjustmentOutcome, work)
+    return await run_once("AdjustmentReject", payload, key=key, actor=actor.label, work=work,
+                          replay=stored_as(AdjustmentOutcome))

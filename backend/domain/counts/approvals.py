@@ -14,17 +14,10 @@ from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.catalog.service import get_item_by_id
 from backend.domain.counts import _tasks
-from backend.domain.counts._common import (
-    clean_note,
-    now,
-    refuse_own_work,
-    require_approver,
-    run_once,
-)
+from backend.domain.counts._common import clean_note, now, refuse_own_work, require_approver
 from backend.domain.counts._settle import WAITING_STATUSES, settle
 from backend.domain.counts.service import CountOutcome
-from backend.domain.ledger.posting import claim_key, payload_hash, store_result
-from backend.domain.ledger.posting import derived_key as ledger_key
+from backend.domain.idempotency import derived_key, run_once, stored_as
 from backend.domain.locations.service import get_location_by_id
 
 APPROVALS_QUEUE_MAX = 200
@@ -48,23 +41,28 @@ async def approve_count(task_id: int, key: str, actor: Actor) -> CountOutcome:
                            {"status": status, "movement_ids": movement_ids})
         return CountOutcome(task_id, status, movement_ids)
 
-    return await run_once("CountApprove", {"task_id": task_id}, key, actor, CountOutcome, work)
+    return await run_once("CountApprove", {"task_id": task_id}, key=key, actor=actor.label, work=work,
+                          replay=stored_as(CountOutcome))
 
 
 async def _create_recount(task: dict[str, Any], key: str, actor: Actor) -> int:
-    # The recount task gets its own key (derived, so a replay of the reject finds it claimed).
-    recount_key = ledger_key(key, "recount")
-    claimed = await claim_key(recount_key, "CountCreate", payload_hash("CountCreate", {"recount_of": task["id"]}),
-                              actor.label)
-    assert claimed is None, "the reject's own key was fresh, so its derived key is too"
+    """The recount task, a CountCreate of its own under a key derived from the reject's (so a replay of
+    the reject finds it claimed)."""
     bin_ = await get_location_by_id(task["bin_id"])
     item = await get_item_by_id(task["item_id"]) if task["item_id"] else None
-    recount_id = await _tasks.insert_task(bin_, item, "recount", recount_key, actor, recount_of=task["id"])
-    await store_result(recount_key, CountOutcome(recount_id, "open"))
-    await audit.record(actor, "count.created", "count_task", recount_id, None,
-                       {"bin": bin_.code, "item": item.sku if item else None, "reason": "recount",
-                        "recount_of": task["id"]})
-    return recount_id
+    recount_key = derived_key(key, "recount")
+
+    async def create() -> CountOutcome:
+        recount_id = await _tasks.insert_task(bin_, item, "recount", recount_key, actor, recount_of=task["id"])
+        await audit.record(actor, "count.created", "count_task", recount_id, None,
+                           {"bin": bin_.code, "item": item.sku if item else None, "reason": "recount",
+                            "recount_of": task["id"]})
+        return CountOutcome(recount_id, "open")
+
+    created = await run_once("CountCreate", {"recount_of": task["id"]}, key=recount_key, actor=actor.label,
+                             work=create, replay=stored_as(CountOutcome))
+    assert not created.replayed, "the reject's own key was fresh, so its derived key is too"
+    return created.task_id
 
 
 async def reject_count(task_id: int, key: str, actor: Actor, note: str, recount: bool = True) -> CountOutcome:
@@ -88,7 +86,8 @@ async def reject_count(task_id: int, key: str, actor: Actor, note: str, recount:
         return CountOutcome(task_id, "rejected", [], recount_id)
 
     payload = {"task_id": task_id, "note": note, "recount": recount}
-    return await run_once("CountReject", payload, key, actor, CountOutcome, work)
+    return await run_once("CountReject", payload, key=key, actor=actor.label, work=work,
+                          replay=stored_as(CountOutcome))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,17 +19,11 @@ from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.catalog.service import ItemView, find_item, get_item, resolve_item_scan
 from backend.domain.counts import _tasks
-from backend.domain.counts._common import (
-    DEFAULT_THRESHOLDS,
-    Thresholds,
-    lot_for,
-    now,
-    require_counter,
-    run_once,
-)
+from backend.domain.counts._common import DEFAULT_THRESHOLDS, Thresholds, lot_for, now, require_counter
 from backend.domain.counts._settle import settle
 from backend.domain.counts.recounts import recount_refusal
-from backend.domain.errors import InvalidInput, InvalidQuantity, SegregationOfDuties, UnknownReference
+from backend.domain.errors import AlreadyExists, InvalidInput, InvalidQuantity, SegregationOfDuties, UnknownReference
+from backend.domain.idempotency import run_once, stored_as
 from backend.domain.locations.service import LocationView, get_location, get_location_by_id
 from backend.domain.quantities import QTY_MAX
 
@@ -112,7 +106,19 @@ async def create_count_task(bin_code: str, key: str, actor: Actor, item_sku: str
                            {"bin": bin_.code, "item": item.sku if item else None, "reason": reason})
         return CountOutcome(task_id, "open")
 
-    return await run_once("CountCreate", payload, key, actor, CountOutcome, work)
+    return await run_once("CountCreate", payload, key=key, actor=actor.label, work=work,
+                          replay=stored_as(CountOutcome))
+
+
+async def count_for_review(bin_code: str, key: str, actor: Actor) -> int | None:
+    """A cycle count of the bin for a manager's exception (scan_exceptions): a new task, or the bin's live
+    one (a bin has one live count at a time); None when the location cannot be counted (in transit...)."""
+    try:
+        return (await create_count_task(bin_code, key, actor, reason="exception")).task_id
+    except AlreadyExists:
+        return await _tasks.active_task_for_bin((await get_location(bin_code)).id)
+    except InvalidInput:
+        return None
 
 
 async def open_count_tasks(limit: int = 100) -> list[CountTaskView]:
@@ -152,7 +158,8 @@ async def start_count(task_id: int, key: str, actor: Actor) -> CountOutcome:
         await audit.record(actor, "count.started", "count_task", task_id, {"status": "open"}, {"status": "counting"})
         return CountOutcome(task_id, "counting")
 
-    return await run_once("CountStart", {"task_id": task_id}, key, actor, CountOutcome, work)
+    return await run_once("CountStart", {"task_id": task_id}, key=key, actor=actor.label, work=work,
+                          replay=stored_as(CountOutcome))
 
 
 async def counter_view(task_id: int) -> CounterView:
@@ -267,7 +274,8 @@ async def record_count(task_id: int, sku_or_barcode: str, qty: int, key: str, ac
                            {"sku": item.sku, "lot": lot_, "qty": base, "mode": mode, "counted": counted})
         return RecordedCount(task_id, CountedLine(item.sku, item.name, lot_, counted))
 
-    return await run_once("CountRecord", payload, key, actor, RecordedCount, work)
+    return await run_once("CountRecord", payload, key=key, actor=actor.label, work=work,
+                          replay=stored_as(RecordedCount))
 
 
 def _unscanned_sql(join: Literal["JOIN", "LEFT JOIN"]) -> str:
@@ -321,4 +329,5 @@ async def submit_count(task_id: int, key: str, actor: Actor, thresholds: Thresho
                            {"status": status, "lines": len(lines), "movement_ids": movement_ids})
         return CountOutcome(task_id, status, movement_ids)
 
-    return await run_once("CountSubmit", payload, key, actor, CountOutcome, work)
+    return await run_once("CountSubmit", payload, key=key, actor=actor.label, work=work,
+                          replay=stored_as(CountOutcome))

@@ -14,16 +14,11 @@ from backend import db
 from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.errors import Conflict, InvalidQuantity, WrongScan
-from backend.domain.fulfillment.idempotency import run_once
 from backend.domain.fulfillment.packing import start_carton
-from backend.domain.fulfillment.queries import (
-    CartonView,
-    OrderView,
-    get_carton,
-    get_order,
-)
+from backend.domain.fulfillment.queries import CartonView, OrderView, get_carton, get_order
 from backend.domain.fulfillment.rules import carton_code
 from backend.domain.fulfillment.scans import find_item_scan
+from backend.domain.idempotency import read_again, run_once
 from backend.domain.quantities import require_qty
 
 
@@ -167,7 +162,8 @@ async def unpack(carton_id: int, scanned_item_code: str, units: int, *, key: str
         return await get_carton(carton_id)
 
     payload = {"carton_id": carton_id, "item": scanned_item_code.strip(), "qty": units}
-    return await run_once("unpack", payload, key=key, actor=actor, work=work, replay=lambda: get_carton(carton_id))
+    return await run_once("fulfillment.unpack", payload, key=key, actor=actor.label, work=work,
+                          replay=read_again(lambda: get_carton(carton_id)))
 
 
 async def cancel_carton(carton_id: int, *, key: str, actor: Actor) -> CancelledCarton:
@@ -187,7 +183,8 @@ async def cancel_carton(carton_id: int, *, key: str, actor: Actor) -> CancelledC
     async def replay() -> CancelledCarton:
         return CancelledCarton(carton_code(carton_id), "", 0)  # cancelled by this very key before
 
-    return await run_once("cancel_carton", {"carton_id": carton_id}, key=key, actor=actor, work=work, replay=replay)
+    return await run_once("fulfillment.cancel_carton", {"carton_id": carton_id}, key=key, actor=actor.label, work=work,
+                          replay=read_again(replay))
 
 
 async def shipping_blockers(order_id: int, order_ref: str) -> str:

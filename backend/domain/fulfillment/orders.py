@@ -10,9 +10,9 @@ from backend.domain import orders
 from backend.domain.auth.audit import Actor
 from backend.domain.catalog.service import ItemView, get_item
 from backend.domain.errors import InvalidInput
-from backend.domain.fulfillment.idempotency import run_once
 from backend.domain.fulfillment.queries import OrderView, get_order_by_id
 from backend.domain.fulfillment.rules import ORDER_LINES_MAX, check_order_ref
+from backend.domain.idempotency import read_again, run_once
 from backend.domain.locations.service import LocationView, get_location
 from backend.domain.quantities import require_qty
 
@@ -83,4 +83,5 @@ async def create_manual_order(spec: NewManualOrder, *, key: str, actor: Actor) -
         return await get_order_by_id(row["id"])
 
     payload = {"spec": msgspec.to_builtins(spec), "channel": "manual", "external_ref": ""}
-    return await run_once("place_order", payload, key=key, actor=actor, work=work, replay=replay)
+    return await run_once("fulfillment.place_order", payload, key=key, actor=actor.label, work=work,
+                          replay=read_again(replay))

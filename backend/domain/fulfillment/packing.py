@@ -17,10 +17,10 @@ from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.errors import Conflict, InvalidInput, InvalidQuantity, WrongScan
 from backend.domain.fulfillment.allocation import take_in_order
-from backend.domain.fulfillment.idempotency import run_once
 from backend.domain.fulfillment.queries import CartonView, OrderView, get_carton, get_carton_by_key, get_order
 from backend.domain.fulfillment.rules import carton_code, order_ref_key
 from backend.domain.fulfillment.scans import ItemScan, find_item_scan
+from backend.domain.idempotency import read_again, run_once
 from backend.domain.locations.service import get_location
 from backend.domain.quantities import require_qty
 
@@ -72,8 +72,8 @@ async def start_carton(order_ref: str, *, key: str, actor: Actor) -> CartonView:
         return carton
 
     payload = {"order_ref": order_ref_key(order_ref)}
-    return await run_once("start_carton", payload, key=key, actor=actor, work=work,
-                          replay=lambda: get_carton_by_key(key))
+    return await run_once("fulfillment.start_carton", payload, key=key, actor=actor.label, work=work,
+                          replay=read_again(lambda: get_carton_by_key(key)))
 
 
 async def _open_carton(carton_id: int) -> CartonView:
@@ -165,7 +165,8 @@ async def pack_scan(carton_id: int, scanned_item_code: str, qty: int, *, key: st
         return await get_carton(carton_id)
 
     payload = {"carton_id": carton_id, "item": scanned_item_code.strip(), "qty": qty}
-    return await run_once("pack_scan", payload, key=key, actor=actor, work=work, replay=lambda: get_carton(carton_id))
+    return await run_once("fulfillment.pack_scan", payload, key=key, actor=actor.label, work=work,
+                          replay=read_again(lambda: get_carton(carton_id)))
 
 
 async def finish_carton(carton_id: int, *, key: str, actor: Actor) -> CartonView:
@@ -184,8 +185,8 @@ async def finish_carton(carton_id: int, *, key: str, actor: Actor) -> CartonView
         await _packed_when_done(carton.order_ref, actor)
         return await get_carton(carton_id)
 
-    return await run_once("finish_carton", {"carton_id": carton_id}, key=key, actor=actor, work=work,
-                          replay=lambda: get_carton(carton_id))
+    return await run_once("fulfillment.finish_carton", {"carton_id": carton_id}, key=key, actor=actor.label, work=work,
+                          replay=read_again(lambda: get_carton(carton_id)))
 
 
 async def _warehouse_of(carton_id: int) -> int:

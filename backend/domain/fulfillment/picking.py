@@ -19,7 +19,6 @@ from backend.domain.auth.audit import Actor
 from backend.domain.catalog.service import get_item_by_id
 from backend.domain.errors import Conflict, InvalidInput, InvalidQuantity
 from backend.domain.fulfillment.allocation import PickCandidate, pick_sequence
-from backend.domain.fulfillment.idempotency import run_once, sub_key
 from backend.domain.fulfillment.queries import (
     OrderView,
     PickLineView,
@@ -30,9 +29,11 @@ from backend.domain.fulfillment.queries import (
 )
 from backend.domain.fulfillment.rules import PICK_LIST_ORDERS_MAX, check_short_reason, order_ref_key
 from backend.domain.fulfillment.scans import require_bin, require_item
+from backend.domain.idempotency import derived_key, read_again, run_once
 from backend.domain.ledger import commands as ledger
 from backend.domain.locations.service import get_location, get_location_by_id
 from backend.domain.quantities import require_qty
+
 
 def _refs(order_refs: str | Sequence[str]) -> list[str]:
     refs = [order_refs] if isinstance(order_refs, str) else list(order_refs)
@@ -109,7 +110,8 @@ async def create_pick_list(order_refs: str | Sequence[str], *, key: str, actor: 
         return await get_pick_list(row["id"])
 
     payload = {"order_refs": sorted(order_ref_key(r) for r in refs)}
-    return await run_once("create_pick_list", payload, key=key, actor=actor, work=work, replay=replay)
+    return await run_once("fulfillment.create_pick_list", payload, key=key, actor=actor.label, work=work,
+                          replay=read_again(replay))
 
 
 async def _open_line(pick_list_id: int, line_id: int) -> tuple[PickLineView, dict[str, Any]]:
@@ -168,7 +170,7 @@ async def confirm_pick(pick_list_id: int, line_id: int, scanned_bin: str, scanne
                 " as the quantity and scan one."
             )
         pick = ledger.Pick(reservation_id=row["reservation_id"], qty=picked, doc_ref=line.order_ref)
-        await ledger.execute(pick, key=sub_key(key, "pick"), actor=actor.label)
+        await ledger.execute(pick, key=derived_key(key, "pick"), actor=actor.label)
         await _record_pick(line, row["order_line_id"], picked)
         after = await get_pick_line(pick_list_id, line_id)
         await audit.record(actor, "pick.confirm", "pick_list_line", line_id,
@@ -179,8 +181,8 @@ async def confirm_pick(pick_list_id: int, line_id: int, scanned_bin: str, scanne
 
     payload = {"pick_list_id": pick_list_id, "line_id": line_id, "bin": scanned_bin.strip(),
                "item": scanned_item_code.strip(), "qty": qty}
-    return await run_once("confirm_pick", payload, key=key, actor=actor, work=work,
-                          replay=lambda: get_pick_line(pick_list_id, line_id))
+    return await run_once("fulfillment.confirm_pick", payload, key=key, actor=actor.label, work=work,
+                          replay=read_again(lambda: get_pick_line(pick_list_id, line_id)))
 
 
 async def _record_short(line: PickLineView, order_line_id: int, reason: str) -> None:
@@ -206,7 +208,7 @@ async def short_pick(pick_list_id: int, line_id: int, reason: str, *, key: str, 
         line, row = await _open_line(pick_list_id, line_id)
         release = ledger.ReleaseReservation(reservation_id=row["reservation_id"], qty=line.remaining,
                                             reason=f"short_pick: {reason}", doc_ref=line.order_ref)
-        await ledger.execute(release, key=sub_key(key, "release"), actor=actor.label)
+        await ledger.execute(release, key=derived_key(key, "release"), actor=actor.label)
         await _record_short(line, row["order_line_id"], reason)
         after = await get_pick_line(pick_list_id, line_id)
         await audit.record(actor, "pick.short", "pick_list_line", line_id,
@@ -216,5 +218,5 @@ async def short_pick(pick_list_id: int, line_id: int, reason: str, *, key: str, 
         return after
 
     payload = {"pick_list_id": pick_list_id, "line_id": line_id, "reason": reason}
-    return await run_once("short_pick", payload, key=key, actor=actor, work=work,
-                          replay=lambda: get_pick_line(pick_list_id, line_id))
+    return await run_once("fulfillment.short_pick", payload, key=key, actor=actor.label, work=work,
+                          replay=read_again(lambda: get_pick_line(pick_list_id, line_id)))

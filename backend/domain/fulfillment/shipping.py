@@ -11,7 +11,6 @@ from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.errors import Conflict, UnknownReference
 from backend.domain.fulfillment.cartons import shipping_blockers
-from backend.domain.fulfillment.idempotency import run_once, sub_key
 from backend.domain.fulfillment.queries import (
     CartonView,
     OrderView,
@@ -23,6 +22,7 @@ from backend.domain.fulfillment.queries import (
     get_shipment,
 )
 from backend.domain.fulfillment.rules import check_carrier, check_tracking
+from backend.domain.idempotency import derived_key, read_again, run_once
 from backend.domain.ledger import commands as ledger
 from backend.domain.locations.service import get_location, staging_of
 
@@ -91,7 +91,7 @@ async def _post_shipment(order: OrderView, cartons: list[CartonView], key: str, 
             per_line[line.order_line_id] += line.qty
     for n, ((stage, sku, lot), qty) in enumerate(sorted(per_sku_lot.items()), start=1):
         ship = ledger.Ship(sku=sku, qty=qty, from_location=stage, lot=lot, doc_ref=order.order_ref)
-        await ledger.execute(ship, key=sub_key(key, f"ship:{n}"), actor=actor.label)
+        await ledger.execute(ship, key=derived_key(key, f"ship:{n}"), actor=actor.label)
     return per_line
 
 
@@ -139,4 +139,5 @@ async def confirm_shipment(carton_code_or_order_ref: str, carrier: str, tracking
         return await get_shipment(row["id"])
 
     payload = {"scanned": carton_code_or_order_ref.strip(), "carrier": carrier, "tracking": tracking}
-    return await run_once("confirm_shipment", payload, key=key, actor=actor, work=work, replay=replay)
+    return await run_once("fulfillment.confirm_shipment", payload, key=key, actor=actor.label, work=work,
+                          replay=read_again(replay))

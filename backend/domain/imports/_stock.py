@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from backend import db
+from backend.domain import idempotency
 from backend.domain.catalog.service import ItemView, items_by_sku_key, sku_key
 from backend.domain.errors import InvalidInput
+from backend.domain.idempotency import payload_hash
 from backend.domain.imports._files import Progress, Report, Row, parse_int, row_shape_error
-from backend.domain.ledger.posting import CommandResult, Leg, Plan, claim_key, payload_hash, post
+from backend.domain.ledger.posting import CommandResult, Leg, Plan, post
 from backend.domain.locations.service import LocationView, locations_by_code_key, virtual
 from backend.domain.quantities import to_base_units
 
@@ -25,7 +27,7 @@ DOC_REF_LENGTH_MAX = 128
 
 
 def file_key(sha256: str) -> str:
-    return f"import:stock:{sha256}"
+    return idempotency.scoped_key("import", f"stock:{sha256}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,7 @@ def _planned(row: Row, items: dict[str, ItemView], locations: dict[str, Location
 
 
 async def check(rows: list[Row], report: Report, progress: Progress) -> list[PlannedStock]:
-    if await db.fetch_one("SELECT key FROM command_log WHERE key = {}", file_key(report.sha256)):
+    if await idempotency.is_claimed(file_key(report.sha256)):
         report.replayed = True  # posted before: the key answers, nothing to check or post
         return []
     planned: list[PlannedStock] = []
@@ -101,9 +103,9 @@ async def check(rows: list[Row], report: Report, progress: Progress) -> list[Pla
 async def apply(planned: list[PlannedStock], report: Report, name: str, actor: str) -> CommandResult:
     """Post the file as one ledger command inside the caller's transaction (claims the file's key)."""
     key = file_key(report.sha256)
-    stored = await claim_key(key, KIND, payload_hash(KIND, {"sha256": report.sha256}), actor)
+    stored = await idempotency.claim(key, KIND, payload_hash(KIND, {"sha256": report.sha256}), actor)
     if stored is not None:
-        return stored
+        return CommandResult.replayed_from(key, KIND, stored)
     for lot, item_id, expiry in sorted({(p.lot, p.item.id, p.expiry) for p in planned if p.expiry}):
         await db.fetch("INSERT INTO lots (item_id, lot, expiry) VALUES ({}, {}, {})"
                        " ON CONFLICT (item_id, lot) DO NOTHING", item_id, lot, expiry)

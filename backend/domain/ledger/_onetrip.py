@@ -7,6 +7,10 @@ BEGIN/COMMIT when the command is its own transaction, no savepoint inside a call
 command leaves nothing behind. What it does not post itself it hands back as `fallback` (nothing
 written), and commands.execute runs the in-process path of posting.py, the one SQLite runs: unknown
 SKUs and bins, lot rules, a key reused with other content all get the same words on both databases.
+
+The function claims the command's key itself, in the same statement, by the rules of
+backend/domain/idempotency.py (which owns `command_log`; its docstring says how the two fit): the key
+is checked and the payload hashed there before the call, and a replayed answer is read back there.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import msgspec
 
 from backend import db, metrics
+from backend.domain import idempotency
 from backend.domain.auth import audit
 from backend.domain.catalog.service import sku_key
 from backend.domain.errors import Availability, InsufficientStock
@@ -208,8 +213,7 @@ def answer(row: Any, key: str, kind: str) -> CommandResult | None:
             db.after_commit(lambda: metrics.ledger_posted(kind, len(movement_ids)))
         return CommandResult(key, kind, movement_ids, list(row["reservation_ids"]))
     if status == "replayed":
-        stored = json.loads(row["stored"])
-        return CommandResult(key, kind, stored["movement_ids"], stored["reservation_ids"], replayed=True)
+        return CommandResult.replayed_from(key, kind, idempotency.decode_answer(row["stored"]))
     if status == "insufficient":
         elsewhere = [Availability(code, int(qty)) for code, qty in
                      zip(row["elsewhere_codes"], row["elsewhere_available"], strict=True)]

@@ -1,8 +1,8 @@
 """Set-based ledger work: many orders reserved, or many corrections posted, in a few statements per
 batch instead of a command (and its round trips) per line.
 
-Both keep the ledger's rules: one idempotency key per order or per correction in `command_log` (a
-repeat answers with the stored result), balance rows locked in (item_id, location_id, lot) order before
+Both keep the ledger's rules: one idempotency key per order or per correction, claimed all at once
+(`idempotency.claim_many`; a repeat answers with the stored result), balance rows locked in (item_id, location_id, lot) order before
 any of them changes, guarded updates, movements appended. Both join the caller's transaction, or run
 in one of their own.
 
@@ -20,7 +20,6 @@ Rows go to the database as one JSON parameter per statement (`db.values_table`).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,10 +29,12 @@ from typing import Any
 import msgspec
 
 from backend import db, metrics
+from backend.domain import idempotency
 from backend.domain.catalog.service import ItemView, items_by_sku_key, sku_key
-from backend.domain.errors import IdempotencyConflict, IdempotencyKeyExpired, InvalidInput, UnknownItem, UnknownLocation
+from backend.domain.errors import InvalidInput, UnknownItem, UnknownLocation
+from backend.domain.idempotency import check_key, payload_hash
 from backend.domain.ledger import commands as c
-from backend.domain.ledger.posting import Delta, Plan, check_key, payload_hash
+from backend.domain.ledger.posting import Delta, Plan
 from backend.domain.ledger.posting import _deltas as deltas_of
 from backend.domain.ledger.posting import _insufficient as insufficient
 from backend.domain.locations.service import LocationView, locations_by_code_key, virtual
@@ -63,43 +64,6 @@ class ReservedOrder:
     def reserved(self, lines: Sequence[c.ReserveLine]) -> int:
         """Units reserved (of `lines`, the order's lines as given)."""
         return sum(li.qty for li, rid in zip(lines, self.reservation_ids, strict=True) if rid is not None)
-
-
-# --- keys --------------------------------------------------------------------------------------------------
-
-
-async def _claim(claims: list[tuple[str, str, str]], actor: str, now: datetime) -> set[str]:
-    """Claim every (key, kind, payload hash) at once; returns the keys claimed now (the others were
-    claimed before). On PostgreSQL a key another transaction is claiming waits for it, as one command's does."""
-    table, args = db.values_table((("key", "text"), ("kind", "text"), ("hash", "text")), claims)
-    rows = await db.fetch(
-        "INSERT INTO command_log (key, kind, payload_hash, result, actor, created_at)"
-        f" SELECT u.key, u.kind, u.hash, '', {{}}, {{}} FROM {table} WHERE TRUE"
-        " ON CONFLICT (key) DO NOTHING RETURNING key", actor, now, *args,
-    )
-    return {r["key"] for r in rows}
-
-
-async def _stored(keys: list[str], kind: str, digests: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """The stored results of keys claimed before (a repeat), or the error a single command would raise."""
-    marks = ", ".join("{}" for _ in keys)
-    rows = await db.fetch(f"SELECT key, kind, payload_hash, result, compacted_at FROM command_log WHERE key IN ({marks})",
-                          *keys)
-    found: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        if r["compacted_at"] is not None:
-            raise IdempotencyKeyExpired(r["key"])
-        if r["kind"] != kind or r["payload_hash"] != digests[r["key"]] or not r["result"]:
-            raise IdempotencyConflict(r["key"])
-        found[r["key"]] = json.loads(r["result"])
-    return found
-
-
-async def _store_results(results: dict[str, str]) -> None:
-    if not results:
-        return
-    table, args = db.values_table((("key", "text"), ("result", "text")), list(results.items()))
-    await db.fetch(f"UPDATE command_log SET result = u.result FROM {table} WHERE command_log.key = u.key", *args)
 
 
 # --- reserving many orders ----------------------------------------------------------------------------------
@@ -230,7 +194,7 @@ async def _reserve(taken: list[_Line], keys: list[str], orders: Sequence[OrderLi
 
 
 def _result_text(ids: list[int | None]) -> str:
-    return json.dumps({"movement_ids": [], "reservation_ids": [i for i in ids if i is not None], "lines": ids})
+    return idempotency.encode_answer((), [i for i in ids if i is not None], lines=ids)
 
 
 async def reserve_orders(orders: Sequence[tuple[str, OrderLines]], *, actor: str) -> list[ReservedOrder]:
@@ -249,11 +213,9 @@ async def reserve_orders(orders: Sequence[tuple[str, OrderLines]], *, actor: str
         if not keys:
             return []
         now = datetime.now(UTC)
-        claimed_keys = await _claim([(key, RESERVE_ORDER_KIND, digest) for key, digest in zip(keys, digests, strict=True)],
-                                    actor, now)
+        claimed_keys, stored = await idempotency.claim_many(
+            [(key, RESERVE_ORDER_KIND, digest) for key, digest in zip(keys, digests, strict=True)], actor, now)
         claimed = [n for n, key in enumerate(keys) if key in claimed_keys]
-        repeats = [key for key in keys if key not in claimed_keys]
-        stored = await _stored(repeats, RESERVE_ORDER_KIND, dict(zip(keys, digests, strict=True))) if repeats else {}
         lines = await _resolve(checked, claimed)
         free = {k: b.free for k, b in (await lock_balances([line.balance for line in lines])).items()}
         taken = _decide(lines, free)
@@ -265,8 +227,8 @@ async def reserve_orders(orders: Sequence[tuple[str, OrderLines]], *, actor: str
                 results[key] = _result_text(per_line)
                 out.append(ReservedOrder(key, per_line))
             else:
-                out.append(ReservedOrder(key, list(stored[key]["lines"]), replayed=True))
-        await _store_results(results)
+                out.append(ReservedOrder(key, list(stored[key].lines or []), replayed=True))
+        await idempotency.record_answers(results)
         return out
 
     return await db.run_in_transaction(work)
@@ -359,31 +321,21 @@ async def post_plans(batch: list[Planned], *, actor: str, locked: bool = False) 
         check_key(p.key)
         assert p.plan.legs and not p.plan.extra and not p.plan.reservation_ids, "movements only, no reservations"
     now = datetime.now(UTC)
-    claimed = await _claim([(p.key, p.kind, p.digest) for p in batch], actor, now)
-    repeats = [p.key for p in batch if p.key not in claimed]
-    by_kind: dict[str, dict[str, str]] = defaultdict(dict)
-    for p in batch:
-        if p.key in repeats:
-            by_kind[p.kind][p.key] = p.digest
-    stored: dict[str, dict[str, Any]] = {}
-    for kind, digests in by_kind.items():
-        stored.update(await _stored(list(digests), kind, digests))
+    claimed, stored = await idempotency.claim_many([(p.key, p.kind, p.digest) for p in batch], actor, now)
     fresh = [p for p in batch if p.key in claimed]
     deltas = deltas_of(Plan(legs=[leg for p in fresh for leg in p.plan.legs]))
     if not locked:
         await _lock_rows(deltas)
     await _apply_deltas(deltas)
     ids = await _insert_movements(fresh, actor, now) if fresh else {}
-    # As posting.CommandResult.to_json writes it (json.dumps of two lists of ints).
-    await _store_results({key: f'{{"movement_ids": [{", ".join(map(str, m))}], "reservation_ids": []}}'
-                          for key, m in ids.items()})
+    await idempotency.record_answers({key: idempotency.encode_answer(m) for key, m in ids.items()})
     posted: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
     for p in fresh:
         commands_n, movements_n = posted[p.kind]
         posted[p.kind] = (commands_n + 1, movements_n + len(ids[p.key]))
     for kind, (commands_n, movements_n) in posted.items():
         db.after_commit(_posted_metric(kind, movements_n, commands_n))
-    return {p.key: ids[p.key] if p.key in ids else list(stored[p.key]["movement_ids"]) for p in batch}
+    return {p.key: ids[p.key] if p.key in ids else list(stored[p.key].movement_ids) for p in batch}
 
 
 def _adjust(command: c.Command) -> c.Adjust:

@@ -11,18 +11,13 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend import db
-from backend.domain import bounds
+from backend.domain import bounds, idempotency
 from backend.domain.catalog.service import ItemView, Sku, get_item, get_item_by_id
-from backend.domain.errors import (
-    AlreadyReversed,
-    Conflict,
-    InvalidInput,
-    UnknownMovement,
-    UnknownReservation,
-)
+from backend.domain.errors import AlreadyReversed, Conflict, InvalidInput, UnknownMovement, UnknownReservation
+from backend.domain.idempotency import check_key, payload_hash
 from backend.domain.ledger import _onetrip
 from backend.domain.ledger._onetrip import AuditNote, Prepared
-from backend.domain.ledger.posting import CommandResult, Delta, Leg, Plan, check_key, claim_key, payload_hash, post
+from backend.domain.ledger.posting import CommandResult, Delta, Leg, Plan, post
 from backend.domain.locations.service import (
     LocationCode,
     LocationView,
@@ -40,7 +35,7 @@ DOC_REF_LENGTH_MAX = 128
 
 DocRef = Annotated[str, msgspec.Meta(max_length=DOC_REF_LENGTH_MAX, pattern=bounds.ONE_LINE)]
 # offline_conflict: found stock posted by the offline-sync replay when two scans took the same units
-# (sync/conflicts.py); count_correction: cycle counts. Neither is a reason a person picks by hand.
+# (backend/domain/scan_exceptions); count_correction: cycle counts. Neither is a reason a person picks by hand.
 ADJUST_REASONS = ("count_correction", "found", "lost", "damaged", "expired", "theft", "data_error",
                   "offline_conflict")
 # A str checked by _plan_adjust (its message lists the codes); the document lists them as an enum.
@@ -415,9 +410,9 @@ async def execute(command: Command, *, key: str, actor: str, audited: AuditNote 
             return posted
 
     async def work() -> CommandResult:
-        stored = await claim_key(key, kind, digest, actor)
+        stored = await idempotency.claim(key, kind, digest, actor)
         if stored is not None:
-            return stored
+            return CommandResult.replayed_from(key, kind, stored)
         if isinstance(command, Reserve):
             plan = await _plan_reserve(command, key)
         else:

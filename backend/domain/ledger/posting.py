@@ -1,39 +1,21 @@
-"""The core of the ledger: idempotent command log, guarded balance updates, movement inserts.
+"""The core of the ledger: guarded balance updates and movement inserts, under a claimed key.
 
-Every command runs `post()` inside one transaction. Balance rows are touched in a fixed
-order (item_id, location_id, lot) so two commands that touch the same rows in different
-orders queue behind each other instead of deadlocking.
+Every command claims its idempotency key (backend/domain/idempotency.py) and runs `post()` inside
+one transaction. Balance rows are touched in a fixed order (item_id, location_id, lot) so two
+commands that touch the same rows in different orders queue behind each other instead of deadlocking.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-import msgspec
 
 from backend import db, metrics
+from backend.domain import idempotency
 from backend.domain.catalog.service import ItemView
-from backend.domain.errors import (
-    Availability,
-    IdempotencyConflict,
-    IdempotencyKeyExpired,
-    InsufficientStock,
-    InvalidInput,
-)
+from backend.domain.errors import Availability, InsufficientStock
 from backend.domain.locations.service import LocationView
 
-IDEMPOTENCY_KEY_LENGTH_MAX = 128
-# A key from outside is namespaced by its source (`api:{token_id}:`, `floor:{user_id}:`...); the result
-# stays short enough for the suffixes of the keys derived from it (fulfillment allows 104).
-SCOPED_KEY_LENGTH_MAX = 96
-_KEY_DIGEST_LENGTH = 40
-R = TypeVar("R")
 ELSEWHERE_MAX = 5
 STATES = ("available", "quarantined", "damaged")
 
@@ -92,65 +74,11 @@ class CommandResult:
     replayed: bool = False
 
     def to_json(self) -> str:
-        return json.dumps({"movement_ids": self.movement_ids, "reservation_ids": self.reservation_ids})
+        return idempotency.encode_answer(self.movement_ids, self.reservation_ids)
 
-
-def payload_hash(kind: str, payload: msgspec.Struct | dict) -> str:
-    body = msgspec.json.encode(payload, order="sorted")
-    return hashlib.sha256(kind.encode() + b"\0" + body).hexdigest()
-
-
-def check_key(key: str) -> str:
-    if not key or len(key) > IDEMPOTENCY_KEY_LENGTH_MAX or not key.isprintable():
-        raise InvalidInput(f"An idempotency key of 1–{IDEMPOTENCY_KEY_LENGTH_MAX} printable characters is required.")
-    return key
-
-
-def _digest_of(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:_KEY_DIGEST_LENGTH]
-
-
-def scoped_key(scope: str, key: str) -> str:
-    """A client's key inside its source's namespace, so two clients that pick the same key never meet."""
-    check_key(key)
-    scoped = f"{scope}:{key}"
-    # A long client key would leave no room for derived suffixes; its digest is as unique.
-    return scoped if len(scoped) <= SCOPED_KEY_LENGTH_MAX else f"{scope}:{_digest_of(key)}"
-
-
-def derived_key(key: str, suffix: str) -> str:
-    """The key of a command run on behalf of the command `key` (unique because `key` is)."""
-    derived = f"{key}:{suffix}"
-    return derived if len(derived) <= IDEMPOTENCY_KEY_LENGTH_MAX else f"{_digest_of(key)}:{suffix}"
-
-
-async def claim_key(key: str, kind: str, digest: str, actor: str) -> CommandResult | None:
-    """Claim the idempotency key, or return the stored result of the request that claimed it.
-
-    On Postgres a concurrent claim of the same key waits on the unique index until the first
-    transaction ends, so exactly one of them does the work.
-    """
-    claimed = await db.fetch(
-        "INSERT INTO command_log (key, kind, payload_hash, result, actor, created_at)"
-        " VALUES ({}, {}, {}, '', {}, {}) ON CONFLICT (key) DO NOTHING RETURNING key",
-        key,
-        kind,
-        digest,
-        actor,
-        datetime.now(UTC),
-    )
-    if claimed:
-        return None
-    row = await db.fetch_one(
-        "SELECT kind, payload_hash, result, compacted_at FROM command_log WHERE key = {}", key
-    )
-    assert row is not None, "claimed key vanished"
-    if row["compacted_at"] is not None:  # past the retry window: its answer is gone (ledger/retention.py)
-        raise IdempotencyKeyExpired(key)
-    if row["payload_hash"] != digest or row["kind"] != kind:
-        raise IdempotencyConflict(key)
-    stored = json.loads(row["result"])
-    return CommandResult(key, kind, stored["movement_ids"], stored["reservation_ids"], replayed=True)
+    @classmethod
+    def replayed_from(cls, key: str, kind: str, answer: idempotency.Answer) -> CommandResult:
+        return cls(key, kind, list(answer.movement_ids), list(answer.reservation_ids), replayed=True)
 
 
 def _deltas(plan: Plan) -> list[Delta]:
@@ -273,65 +201,17 @@ async def _insert_movement(key: str, index: int, leg: Leg, actor: str, doc_ref: 
 
 
 async def post(key: str, kind: str, plan: Plan, actor: str) -> CommandResult:
-    """Apply a plan inside the caller's transaction and record its result under `key`."""
+    """Apply a plan inside the caller's transaction and record its result under `key`, which the caller
+    claimed in this transaction (`idempotency.claim`)."""
     for leg in plan.legs:
         assert leg.qty > 0 and leg.src_state in STATES and leg.dst_state in STATES, leg
     await _apply_all(_deltas(plan))
     now = datetime.now(UTC)
     movement_ids = [await _insert_movement(key, i, leg, actor, plan.doc_ref, now) for i, leg in enumerate(plan.legs)]
     result = CommandResult(key, kind, movement_ids, plan.reservation_ids)
-    # One result per claimed key: a second post() under the same key (a bug) fails here and rolls back
+    # One answer per claimed key: a second post() under the same key (a bug) fails here and rolls back
     # its movements. This, with command_log's primary key, is what keeps movement keys unique.
-    stored = await db.fetch("UPDATE command_log SET result = {} WHERE key = {} AND result = '' RETURNING key",
-                            result.to_json(), key)
-    assert stored, f"command {key!r} already has a result: post() runs once per claimed key"
+    await idempotency.record_answer(key, result.to_json())
     if movement_ids:
         db.after_commit(lambda: metrics.ledger_posted(kind, len(movement_ids)))
     return result
-
-
-async def store_result(key: str, result: Any) -> None:
-    """Keep a non-ledger command's result with its claimed key, for replays."""
-    # movement_ids / reservation_ids keep the row readable by claim_key().
-    body = {
-        "movement_ids": list(getattr(result, "movement_ids", [])),
-        "reservation_ids": [],
-        "value": msgspec.to_builtins(result),
-    }
-    await db.fetch("UPDATE command_log SET result = {} WHERE key = {}", json.dumps(body), key)
-
-
-async def _stored_value(key: str) -> Any:
-    row = await db.fetch_one("SELECT result FROM command_log WHERE key = {}", key)
-    assert row is not None and row["result"], "a claimed key always has its result stored"
-    return json.loads(row["result"]).get("value")
-
-
-def stored_as(result_type: type[R]) -> Callable[[Any], Awaitable[R]]:
-    """A replay that answers with the first result, marked `replayed` (a dataclass with that field)."""
-
-    async def replay(value: Any) -> R:
-        return dataclasses.replace(msgspec.convert(value, result_type), replayed=True)  # type: ignore[type-var]
-
-    return replay
-
-
-async def run_once(kind: str, payload: msgspec.Struct | dict[str, Any], *, key: str, actor: str,
-                   work: Callable[[], Awaitable[R]], replay: Callable[[Any], Awaitable[R]]) -> R:
-    """Run `work` in one transaction, once per idempotency key; a repeat gets `replay(stored value)`.
-
-    The key is claimed in command_log like a ledger command's, so both share one namespace and one
-    uniqueness guarantee: the same key with another payload is IdempotencyConflict. A command that
-    failed rolled its claim back, so retrying it with the same key runs it again.
-    """
-    check_key(key)
-    digest = payload_hash(kind, payload)
-
-    async def attempt() -> R:
-        if await claim_key(key, kind, digest, actor) is not None:
-            return await replay(await _stored_value(key))
-        result = await work()
-        await store_result(key, result)
-        return result
-
-    return await db.run_in_transaction(attempt)

@@ -1,5 +1,6 @@
 """command_log retention: an idempotency key's stored answer is kept as long as a client may retry,
-then compacted; the key itself stays forever, because every movement names it (`command_key`).
+then compacted; the key itself stays forever, because every movement names it (`command_key`). This
+decides when; backend/domain/idempotency.py, which owns the table, drops the answers.
 
 What a compacted row keeps: key, kind, actor, created_at (with the movement's own item, quantity,
 locations, states, reason, actor, doc_ref and time, that explains every movement). What it drops:
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from backend import db
+from backend.domain import idempotency
 from backend.domain.errors import InvalidInput
 
 RESULT_RETENTION_DAYS = 30
@@ -56,17 +58,13 @@ async def _compacted_before() -> datetime | None:
     row = await db.fetch_one("SELECT compacted_before FROM command_log_compaction WHERE id = 1")
     if row is not None:
         return _as_datetime(row["compacted_before"])
-    oldest = await db.fetch_one("SELECT MIN(created_at) AS at FROM command_log WHERE compacted_at IS NULL")
-    return _as_datetime(oldest["at"]) if oldest and oldest["at"] is not None else None
+    oldest = await idempotency.oldest_unexpired()
+    return _as_datetime(oldest) if oldest is not None else None
 
 
 async def _compact_slice(start: datetime, end: datetime) -> int:
     now = datetime.now(UTC)
-    done = await db.fetch(
-        "UPDATE command_log SET payload_hash = '', result = '', compacted_at = {}"
-        " WHERE created_at >= {} AND created_at < {} AND compacted_at IS NULL RETURNING 1 AS one",
-        now, start, end,
-    )
+    done = await idempotency.expire_answers(start, end, now)
     await db.fetch(
         "INSERT INTO command_log_compaction (id, compacted_before, updated_at) VALUES (1, {}, {})"
         " ON CONFLICT (id) DO UPDATE SET compacted_before = CASE WHEN excluded.compacted_before >"
@@ -74,7 +72,7 @@ async def _compact_slice(start: datetime, end: datetime) -> int:
         " ELSE command_log_compaction.compacted_before END, updated_at = excluded.updated_at",
         end, now,
     )
-    return len(done)
+    return done
 
 
 async def compact_command_log(*, keep_days: int = RESULT_RETENTION_DAYS, now: datetime | None = None) -> CompactionReport:

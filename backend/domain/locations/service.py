@@ -13,7 +13,7 @@ from backend.domain import bounds
 from backend.domain.auth import audit
 from backend.domain.auth.audit import SYSTEM
 from backend.domain.errors import AlreadyExists, InvalidInput, UnknownLocation
-from backend.domain.once import Outcome, run_keyed
+from backend.domain.idempotency import Outcome, run_keyed
 
 # Kinds that hold stock (have balances). Supplier, customer and adjustment are the ledger's
 # outside world: stock appears from them and disappears into them.

@@ -14,14 +14,13 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend import db
-from backend.domain import bounds
+from backend.domain import bounds, idempotency
 from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.catalog.service import Sku, get_item
 from backend.domain.channels import get_channel
 from backend.domain.errors import Conflict, InvalidInput
 from backend.domain.fulfillment.rules import ORDER_LINES_MAX, ORDER_REF_LENGTH_MAX
-from backend.domain.ledger import posting
 from backend.domain.locations.service import get_location
 from backend.domain.orders._importing import cancel
 from backend.domain.orders._placing import PlacedLine, Placement, advance, insert_order
@@ -131,8 +130,8 @@ async def place_order(spec: NewOrder, *, key: str, actor: Actor, channel_label: 
         status = await advance(order_id, actor=actor, status="imported", placed=placement)
         return OrderChange(order_id, placement.order_ref.strip(), status)
 
-    return await posting.run_once("orders.place", spec, key=key, actor=actor.label, work=work,
-                                  replay=posting.stored_as(OrderChange))
+    return await idempotency.run_once("orders.place", spec, key=key, actor=actor.label, work=work,
+                                  replay=idempotency.stored_as(OrderChange))
 
 
 async def _replay_current(value: object) -> OrderChange:
@@ -160,7 +159,7 @@ async def cancel_order(order_id: int, note: str, *, key: str, actor: Actor) -> O
         await cancel(order_id, status, key, actor, note or "cancelled by a person")
         return await _changed(order_id)
 
-    return await posting.run_once("orders.cancel", {"order_id": order_id, "note": note}, key=key,
+    return await idempotency.run_once("orders.cancel", {"order_id": order_id, "note": note}, key=key,
                                   actor=actor.label, work=work, replay=_replay_current)
 
 
@@ -179,7 +178,7 @@ async def hold_order(order_id: int, note: str, *, key: str, actor: Actor) -> Ord
             await transition(order_id, "hold", actor=actor, from_status=status, order_ref=ref)  # IllegalTransition
         return await _changed(order_id)
 
-    return await posting.run_once("orders.hold", {"order_id": order_id, "note": note}, key=key,
+    return await idempotency.run_once("orders.hold", {"order_id": order_id, "note": note}, key=key,
                                   actor=actor.label, work=work, replay=_replay_current)
 
 
@@ -204,5 +203,5 @@ async def release_hold(order_id: int, note: str, *, key: str, actor: Actor) -> O
             await advance(order_id, actor=actor, status=new)
         return await _changed(order_id)
 
-    return await posting.run_once("orders.release_hold", {"order_id": order_id, "note": note}, key=key,
+    return await idempotency.run_once("orders.release_hold", {"order_id": order_id, "note": note}, key=key,
                                   actor=actor.label, work=work, replay=_replay_current)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import structlog
 
 from backend import db
-from backend.domain import channels
+from backend.domain import channels, idempotency
 from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.channels import ChannelOrder, ChannelRefund, ChannelView, PendingDelivery
@@ -106,7 +106,7 @@ async def _create(channel: ChannelView, external_id: str, version: int, o: Chann
         payment=shown.payment, total_cents=shown.total_cents, carrier=shown.carrier, promised_at=shown.placed_at,
         holds=() if o is None or o.cancelled else _holds(channel, o),
     )
-    key = f"channel:{channel.id}:order:{external_id}"
+    key = idempotency.scoped_key(f"channel:{channel.id}", f"order:{external_id}")
     if o is None or o.cancelled:
         order_id = await _insert(placement, fallback_ref, key, actor, check_lines=False)
         await transition(order_id, "cancel", actor=actor, from_status="imported", note="cancelled at the channel")
@@ -124,7 +124,7 @@ async def release_reservations(order_id: int, key_base: str, actor: Actor, reaso
         " ORDER BY r.item_id, r.location_id, r.lot, r.id", order_id)
     for r in rows:
         await ledger.execute(ledger.ReleaseReservation(reservation_id=r["id"], reason=reason),
-                             key=f"{key_base}:release:{r['id']}", actor=actor.label)
+                             key=idempotency.derived_key(key_base, f"release:{r['id']}"), actor=actor.label)
     return len(rows)
 
 
@@ -228,7 +228,7 @@ async def _apply(d: PendingDelivery, channel: ChannelView, actor: Actor) -> tupl
     known = await _lock_order(channel, e.external_order_id)
     if known is not None and e.version <= known.source_version:
         return "stale", f"version {e.version} is not newer than the applied {known.source_version}", known.id
-    key_base = f"delivery:{d.id}"
+    key_base = idempotency.scoped_key("delivery", str(d.id))
     if known is None:
         status, order_id = await _create(channel, e.external_order_id, e.version, e.order, actor)
         return "applied", f"order {status}", order_id

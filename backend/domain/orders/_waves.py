@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from backend import db
+from backend.domain import idempotency
 from backend.domain.auth import audit
 from backend.domain.auth.audit import Actor
 from backend.domain.errors import Conflict
 from backend.domain.fulfillment.allocation import PickCandidate, pick_sequence
 from backend.domain.fulfillment.rules import PICK_LIST_ORDERS_MAX
-from backend.domain.ledger import posting
 from backend.domain.locations.service import get_location
 from backend.domain.orders._transitions import PICKABLE, transition_many
 
@@ -100,7 +100,7 @@ async def _wave(n: int, g: _Group, key: str, now: datetime) -> WaveView:
         by_order[c.order_id].append(c)
     chunks = [order_ids[start:start + PICK_LIST_ORDERS_MAX]
               for start in range(0, len(order_ids), PICK_LIST_ORDERS_MAX)]
-    keys = [posting.derived_key(key, f"w{n}:pl{part}") for part in range(1, len(chunks) + 1)]
+    keys = [idempotency.derived_key(key, f"w{n}:pl{part}") for part in range(1, len(chunks) + 1)]
     ids_by_key: dict[str, int] = {}
     for start in range(0, len(keys), _ROWS_PER_INSERT):  # every pick list of the wave in a few statements
         part = keys[start:start + _ROWS_PER_INSERT]
@@ -138,5 +138,5 @@ async def build_waves(*, warehouse: str = "", key: str, actor: Actor) -> WaveRun
                                 "pick_lists": list(w.pick_list_ids)})
         return WaveRun(tuple(waves), len(order_ids), lines)
 
-    return await posting.run_once("orders.build_waves", {"warehouse": warehouse.strip().casefold()}, key=key,
-                                  actor=actor.label, work=work, replay=posting.stored_as(WaveRun))
+    return await idempotency.run_once("orders.build_waves", {"warehouse": warehouse.strip().casefold()}, key=key,
+                                  actor=actor.label, work=work, replay=idempotency.stored_as(WaveRun))

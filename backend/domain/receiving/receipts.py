@@ -15,9 +15,9 @@ import msgspec
 
 from backend.domain.auth.audit import Actor
 from backend.domain.errors import InvalidInput, InvalidQuantity
+from backend.domain.idempotency import derived_key, run_once, stored_as
 from backend.domain.ledger import commands as ledger
 from backend.domain.ledger.audited import execute_as
-from backend.domain.ledger.posting import derived_key, run_once, stored_as
 
 
 class Receipt(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -12,9 +12,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.domain.catalog import service as catalog
 from backend.domain.errors import InvalidInput, UnknownBarcode
+from backend.domain.idempotency import Outcome
 from backend.domain.ledger import queries
 from backend.domain.locations import service as locations
-from backend.domain.once import Outcome
 from backend.http import openapi
 from backend.http.errors import NotFound
 from backend.http.guards import actor_of, api_key, require_read, require_write

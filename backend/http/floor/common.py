@@ -29,7 +29,7 @@ from backend.domain.errors import (
     InvalidQuantity,
     UnknownBarcode,
 )
-from backend.domain.ledger.posting import scoped_key
+from backend.domain.idempotency import scoped_key
 from backend.domain.locations.service import (
     LocationView,
     find_by_barcode,
