@@ -1,6 +1,6 @@
 """Offline scan envelopes and their payloads, validated strictly at the boundary.
 
-An envelope is what the handheld's outbox stores before any network attempt (OFFLINE_PROTOCOL.md).
+An envelope is what the handheld's outbox stores before any network attempt (docs/offline-protocol.md).
 Reading one has two stages because a malformed envelope still gets a final answer: if its
 identity (txn_id, device_id, seq) is readable, the rejection is stored under it like any other
 result (so a retry is answered as a duplicate and its seq is not reported as a gap); if not, the

@@ -1,6 +1,6 @@
 """Replaying a device's offline scans: each envelope once, in seq order, in its own transaction.
 
-The promise (OFFLINE_PROTOCOL.md): a scan accepted by the handheld is never lost and never applied
+The promise (docs/offline-protocol.md): a scan accepted by the handheld is never lost and never applied
 twice. Every envelope gets a final result (applied, duplicate, needs_review, rejected); the device
 deletes it from its outbox only then. A txn_id seen before is answered from the inbox (duplicate);
 the same txn_id with different content is a device bug: IdempotencyConflict (HTTP 422) for the

@@ -1,6 +1,6 @@
 """Offline sync: the inbox of handheld scan envelopes, devices, sequence gaps and manager exceptions.
 
-See /work/shared/OFFLINE_PROTOCOL.md and sync/. `sync_inbox.status` is 'pending' only inside the
+See docs/offline-protocol.md and sync/. `sync_inbox.status` is 'pending' only inside the
 transaction that claims a txn_id (it is set to its final status before that transaction commits);
 'duplicate' is a response status, never stored: a duplicate is the stored row answered again.
 """

@@ -1,5 +1,5 @@
 /* Stockline outbox: scans are stored on the device (IndexedDB) before any network attempt and
-   replayed to /sync/txns exactly once (OFFLINE_PROTOCOL.md). */
+   replayed to /sync/txns exactly once (docs/offline-protocol.md). */
 (() => {
   "use strict";
 

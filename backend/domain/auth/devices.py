@@ -1,7 +1,7 @@
 """Handhelds the server enrolled: who a scan batch may come from.
 
 A handheld's identity is issued here at its first online sign-in, never chosen by the client
-(OFFLINE_PROTOCOL.md). It has two parts:
+(docs/offline-protocol.md). It has two parts:
 * the device id, public: named in sessions, in every scan envelope and on the managers' screens;
 * the device key, secret: a random token the handheld keeps in an httponly cookie; only its hash is
   stored. Presenting the key at sign-in is the only way a browser signs in as that device, so knowing

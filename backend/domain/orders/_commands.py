@@ -131,7 +131,7 @@ async def place_order(spec: NewOrder, *, key: str, actor: Actor, channel_label: 
         return OrderChange(order_id, placement.order_ref.strip(), status)
 
     return await idempotency.run_once("orders.place", spec, key=key, actor=actor.label, work=work,
-                                  replay=idempotency.stored_as(OrderChange))
+                                      replay=idempotency.stored_as(OrderChange))
 
 
 async def _replay_current(value: object) -> OrderChange:
@@ -160,7 +160,7 @@ async def cancel_order(order_id: int, note: str, *, key: str, actor: Actor) -> O
         return await _changed(order_id)
 
     return await idempotency.run_once("orders.cancel", {"order_id": order_id, "note": note}, key=key,
-                                  actor=actor.label, work=work, replay=_replay_current)
+                                      actor=actor.label, work=work, replay=_replay_current)
 
 
 async def hold_order(order_id: int, note: str, *, key: str, actor: Actor) -> OrderChange:
@@ -179,7 +179,7 @@ async def hold_order(order_id: int, note: str, *, key: str, actor: Actor) -> Ord
         return await _changed(order_id)
 
     return await idempotency.run_once("orders.hold", {"order_id": order_id, "note": note}, key=key,
-                                  actor=actor.label, work=work, replay=_replay_current)
+                                      actor=actor.label, work=work, replay=_replay_current)
 
 
 async def release_hold(order_id: int, note: str, *, key: str, actor: Actor) -> OrderChange:
@@ -204,4 +204,4 @@ async def release_hold(order_id: int, note: str, *, key: str, actor: Actor) -> O
         return await _changed(order_id)
 
     return await idempotency.run_once("orders.release_hold", {"order_id": order_id, "note": note}, key=key,
-                                  actor=actor.label, work=work, replay=_replay_current)
+                                      actor=actor.label, work=work, replay=_replay_current)

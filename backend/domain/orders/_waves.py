@@ -139,4 +139,4 @@ async def build_waves(*, warehouse: str = "", key: str, actor: Actor) -> WaveRun
         return WaveRun(tuple(waves), len(order_ids), lines)
 
     return await idempotency.run_once("orders.build_waves", {"warehouse": warehouse.strip().casefold()}, key=key,
-                                  actor=actor.label, work=work, replay=idempotency.stored_as(WaveRun))
+                                      actor=actor.label, work=work, replay=idempotency.stored_as(WaveRun))

@@ -219,7 +219,7 @@ async def rehearse(work: Callable[[], Awaitable[R]]) -> R:
     """Run the command the step's envelope will run, and roll it all back: the worker hears now
     about an unknown item, a missing lot or stock that is not where they stand, with the domain's own
     message, and the screen can show the state the envelope will lead to. The outbox posts it
-    (OFFLINE_PROTOCOL.md: every stock change goes through the device's outbox)."""
+    (docs/offline-protocol.md: every stock change goes through the device's outbox)."""
     done: list[R] = []
 
     async def attempt() -> R:
