@@ -157,7 +157,8 @@ async def test_a_manager_resolves_an_exception_once_but_not_their_own_scan():
     resolve_key = key()
     done = await scan_exceptions.resolve_exception(exc.id, resolve_key, actor_of(other), note="count confirmed 1")
     assert (done.status, done.resolved_by) == ("resolved", f"user:{other.code}")
-    assert (await scan_exceptions.resolve_exception(exc.id, resolve_key, actor_of(other), note="count confirmed 1")) == done
+    again = await scan_exceptions.resolve_exception(exc.id, resolve_key, actor_of(other), note="count confirmed 1")
+    assert again == done
     with pytest.raises(errors.Conflict, match="already resolved"):
         await scan_exceptions.resolve_exception(exc.id, key(), actor_of(other))
     assert await scan_exceptions.open_exceptions() == []

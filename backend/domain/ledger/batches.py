@@ -2,9 +2,9 @@
 batch instead of a command (and its round trips) per line.
 
 Both keep the ledger's rules: one idempotency key per order or per correction, claimed all at once
-(`idempotency.claim_many`; a repeat answers with the stored result), balance rows locked in (item_id, location_id, lot) order before
-any of them changes, guarded updates, movements appended. Both join the caller's transaction, or run
-in one of their own.
+(`idempotency.claim_many`; a repeat answers with the stored result), balance rows locked in
+(item_id, location_id, lot) order before any of them changes, guarded updates, movements appended.
+Both join the caller's transaction, or run in one of their own.
 
 - `reserve_orders`: each order reserves what free stock allows, line by line, in the order given (the
   caller's priority); a line there is not enough free stock for is left unreserved (`None`: the
