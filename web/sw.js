@@ -14,7 +14,7 @@ const LAZY_CACHE = `stockline-lazy-${VERSION}`;
 const SCREENS_CACHE = `stockline-screens-${VERSION}`;
 const NAVIGATION_TIMEOUT_MS = 4000;
 const SHELL = [
-  "/static/app.css", "/static/app.js", "/static/outbox.js", "/static/offline.js", "/static/htmx.min.js",
+  "/static/app.css", "/static/app.js", "/static/outbox.js", "/static/gs1.js", "/static/offline.js", "/static/htmx.min.js",
   "/static/icons/icon-192.png", "/static/icons/icon-512.png", "/manifest.webmanifest",
   "/static/vendor/barcode-detector/ponyfill.js", "/offline", "/signin",
 ];

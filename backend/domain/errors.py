@@ -33,6 +33,10 @@ class InvalidBarcode(InvalidInput):
     code = "invalid_barcode"
 
 
+class PalletLabel(InvalidBarcode):
+    """A well-formed SSCC label that names a logistic unit but no item (no AI 01 or 02)."""
+
+
 class UnknownReference(DomainError):
     """Something the request names does not exist."""
 

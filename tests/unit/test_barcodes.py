@@ -10,7 +10,8 @@ from backend.domain.catalog.gs1 import (
     gtin_check_digit,
     gtin_lookup_forms,
     looks_like_gs1,
-    parse_gs1,
+    read_barcode,
+    trade_item_count,
     validate_gtin,
 )
 from backend.domain.errors import InvalidBarcode
@@ -33,30 +34,32 @@ def test_gtin14_with_leading_zeros_matches_shorter_forms():
 
 
 def test_gs1_128_with_lot_expiry_serial():
-    data = parse_gs1("]C101040063813339311726063010LOT42\x1d21SN-9")
+    data = read_barcode("]C101040063813339311726063010LOT42\x1d21SN-9")
     assert data.gtin == "04006381333931"
     assert data.expiry == date(2026, 6, 30)
-    assert (data.lot, data.serial, data.count) == ("LOT42", "SN-9", 1)
+    assert (data.lot, data.serial, trade_item_count(data)) == ("LOT42", "SN-9", 1)
 
 
 def test_gs1_count_ai_37():
-    assert parse_gs1("0104006381333931" + "3712").count == 12
+    assert trade_item_count(read_barcode("0104006381333931" + "3712")) == 12
 
 
 def test_gs1_without_gtin_is_refused():
-    with pytest.raises(InvalidBarcode, match="no GTIN"):
-        parse_gs1("]C110LOT42")
+    reading = read_barcode("]C110LOT42")
+    assert (reading.kind, reading.error) == ("invalid", "no_item")
+    assert "no GTIN" in reading.message
 
 
 def test_gs1_with_bad_gtin_check_digit_is_refused():
-    with pytest.raises(InvalidBarcode):
-        parse_gs1("]C10104006381333932")
+    reading = read_barcode("]C10104006381333932")
+    assert (reading.kind, reading.error) == ("invalid", "check_digit")
+    assert "expected 1" in reading.message
 
 
 @pytest.mark.parametrize(
     ("code", "expected"),
     [("]C10104006381333931", True), ("]d20104006381333931", True), ("010400638133393110AB", True),
-     ("4006381333931", False), ("WH1-A-01", False)],
+     ("00106141411234567897", True), ("4006381333931", False), ("WH1-A-01", False)],
 )
 def test_recognises_gs1_strings(code, expected):
     assert looks_like_gs1(code) is expected

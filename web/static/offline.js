@@ -250,44 +250,17 @@
     return Object.assign(s, { qty: s.qty + base, lot: hit.lot || s.lot });
   }
 
-  // GS1 element strings carry the GTIN (01) and maybe lot (10), expiry (17), serial (21), count (30).
-  const GS = "\x1d";
-  const FIXED_AI = { "01": 14, "02": 14, "11": 6, "13": 6, "15": 6, "17": 6, "20": 2 };
-  function parseGs1(code) {
-    let s = code;
-    for (const prefix of ["]C1", "]d2", "]Q3", "]e0"]) if (s.startsWith(prefix)) s = s.slice(3);
-    const out = {};
-    while (s.length >= 2) {
-      const ai = s.slice(0, 2);
-      if (FIXED_AI[ai]) { out[ai] = s.slice(2, 2 + FIXED_AI[ai]); s = s.slice(2 + FIXED_AI[ai]); if (s[0] === GS) s = s.slice(1); continue; }
-      if (!["10", "21", "30", "37"].includes(ai)) return null;
-      const end = s.indexOf(GS, 2);
-      out[ai] = end < 0 ? s.slice(2) : s.slice(2, end);
-      s = end < 0 ? "" : s.slice(end + 1);
-    }
-    return out["01"] ? out : null;
-  }
-  function looksLikeGs1(code) {
-    return /^(\]C1|\]d2|\]Q3|\]e0)/.test(code) || code.includes(GS) || (/^01\d{14}/.test(code) && code.length > 16);
-  }
-  function gtinForms(gtin) {
-    const forms = [gtin];
-    for (const n of [13, 12, 8]) if (gtin.length > n && /^0*$/.test(gtin.slice(0, gtin.length - n))) forms.push(gtin.slice(gtin.length - n));
-    return forms;
-  }
   // {item, factor, count, lot, expiry} or null: a barcode of any unit, a GS1 label, or a SKU typed in.
+  // The reading (gs1.js) is for display: the server reads the scan again when it applies it.
   function resolveItem(code) {
     if (!snap) return null;
     code = code.trim();
-    let gs1 = null, candidates = [code];
-    if (looksLikeGs1(code)) { gs1 = parseGs1(code); if (gs1) candidates = gtinForms(gs1["01"]); }
-    else if (/^\d{8}$|^\d{12,14}$/.test(code)) candidates = gtinForms(code);
-    for (const c of candidates) {
+    const reading = StocklineGs1.readBarcode(code);
+    for (const c of StocklineGs1.itemCodes(reading)) {
       const hit = snap.barcodes.get(c);
       if (hit) {
-        const exp = gs1?.["17"];
-        return { item: hit.item, factor: hit.factor, count: Number(gs1?.["30"] || 1), lot: gs1?.["10"] || "",
-                 expiry: exp ? `20${exp.slice(0, 2)}-${exp.slice(2, 4)}-${exp.slice(4, 6) === "00" ? "01" : exp.slice(4, 6)}` : "" };
+        return { item: hit.item, factor: hit.factor, count: StocklineGs1.tradeItemCount(reading),
+                 lot: reading.lot || "", expiry: reading.expiry || "" };
       }
     }
     const item = snap.skus.get(keyOf(code));

@@ -15,14 +15,21 @@ from backend.domain import bounds
 from backend.domain.auth import audit
 from backend.domain.auth.audit import SYSTEM
 from backend.domain.catalog.gs1 import (
-    GS1Data,
-    gtin_lookup_forms,
+    BarcodeReading,
     is_gtin_shaped,
-    looks_like_gs1,
-    parse_gs1,
+    item_codes,
+    read_barcode,
+    trade_item_count,
     validate_gtin,
 )
-from backend.domain.errors import AlreadyExists, InvalidInput, UnknownBarcode, UnknownItem
+from backend.domain.errors import (
+    AlreadyExists,
+    InvalidBarcode,
+    InvalidInput,
+    PalletLabel,
+    UnknownBarcode,
+    UnknownItem,
+)
 from backend.domain.idempotency import Outcome, run_keyed
 from backend.domain.quantities import require_qty
 
@@ -352,13 +359,16 @@ def _adding_barcode(sku: str, spec: BarcodeSpec, actor: audit.Actor) -> Callable
 
 @dataclass(frozen=True, slots=True)
 class ScannedItem:
+    """A scan resolved against the catalogue: the item, the barcode's unit, and what the label says."""
+
     item: ItemView
     unit: str
-    factor: int
-    count: int
+    factor: int  # base units in one `unit`
+    count: int  # `unit`s the scan stands for (AI 37 × AI 30; 1 for a plain barcode)
     lot: str = ""
     expiry: date | None = None
     serial: str = ""
+    reading: BarcodeReading | None = None  # None when the code was a SKU typed in
 
     @property
     def qty_base(self) -> int:
@@ -366,32 +376,32 @@ class ScannedItem:
 
 
 async def _item_for_code(codes: list[str]) -> tuple[ItemView, str] | None:
+    """The item and unit of the first of `codes` the catalogue has, in one query."""
+    if not codes:
+        return None
+    marks = ", ".join("{}" for _ in codes)
+    rows = await db.fetch(f"SELECT code, item_id, unit FROM barcodes WHERE code IN ({marks})", *codes)
+    by_code = {r["code"]: r for r in rows}
     for code in codes:
-        row = await db.fetch_one("SELECT item_id, unit FROM barcodes WHERE code = {}", code)
-        if row is not None:
+        if (row := by_code.get(code)) is not None:
             return await get_item_by_id(row["item_id"]), row["unit"]
     return None
 
 
 async def resolve_item_scan(code: str) -> ScannedItem:
-    """An item barcode of any unit, or a GS1 element string carrying GTIN, lot, expiry, serial, count."""
-    code = code.strip()
-    gs1: GS1Data | None = None
-    if looks_like_gs1(code):
-        gs1 = parse_gs1(code)
-        candidates = gtin_lookup_forms(gs1.gtin)
-    elif is_gtin_shaped(code):
-        validate_gtin(code)
-        candidates = gtin_lookup_forms(code)
-    else:
-        candidates = [code]
-    found = await _item_for_code(candidates)
+    """An item barcode of any unit, or a GS1 element string carrying GTIN, lot, expiry, serial, count.
+
+    The reading is `gs1.read_barcode` (tests/vectors/barcodes.json); the catalogue says which item
+    and unit the GTIN (or, for a logistic unit with AI 02, the contained GTIN) is.
+    """
+    reading = read_barcode(code)
+    if reading.kind == "invalid":
+        raise InvalidBarcode(reading.message)
+    if reading.kind == "sscc":
+        raise PalletLabel(f"{reading.sscc} is a pallet label (SSCC) that names no item: scan an item barcode.")
+    found = await _item_for_code(item_codes(reading))
     if found is None:
-        raise UnknownBarcode(code)
+        raise UnknownBarcode(code.strip())
     item, unit = found
-    factor = item.factor(unit)
-    if gs1 is None:
-        return ScannedItem(item=item, unit=unit, factor=factor, count=1)
-    return ScannedItem(
-        item=item, unit=unit, factor=factor, count=gs1.count, lot=gs1.lot, expiry=gs1.expiry, serial=gs1.serial
-    )
+    return ScannedItem(item=item, unit=unit, factor=item.factor(unit), count=trade_item_count(reading),
+                       lot=reading.lot, expiry=reading.expiry, serial=reading.serial, reading=reading)
