@@ -131,8 +131,10 @@ def gtin_lookup_forms(gtin: str) -> list[str]:
 def looks_like_gs1(code: str) -> bool:
     """A GS1 element string: by its symbology identifier, a GS, or the shape of AI 00/01/02."""
     symbology, body = _split_symbology(code.strip(SCAN_EDGE_CHARS))
-    if symbology in GS1_SYMBOLOGIES:
-        return True
+    return symbology in GS1_SYMBOLOGIES or _shaped_like_element_string(body)
+
+
+def _shaped_like_element_string(body: str) -> bool:
     return GS1_GROUP_SEPARATOR in body or _ELEMENT_STRING_SHAPE.match(body) is not None
 
 
@@ -146,7 +148,7 @@ def read_barcode(scan: str) -> BarcodeReading:
     """The reading of one scan as a keyboard wedge delivers it (GS between fields)."""
     symbology, body = _split_symbology(scan.strip(SCAN_EDGE_CHARS))
     try:
-        if symbology in GS1_SYMBOLOGIES or (symbology not in GTIN_SYMBOLOGIES and looks_like_gs1(body)):
+        if symbology in GS1_SYMBOLOGIES or (symbology not in GTIN_SYMBOLOGIES and _shaped_like_element_string(body)):
             return _read_element_strings(body)
         if symbology in GTIN_SYMBOLOGIES or is_gtin_shaped(body):
             return _read_gtin(body)
