@@ -3,14 +3,19 @@ vectors): an AI 37 or AI 30 count is that many units, and an expiry with day 00 
 
 from __future__ import annotations
 
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import feedback, wedge
+from tests.e2e.conftest import Server, feedback, wedge
 from tests.e2e.own import Item, own
-from tests.e2e.test_offline import DRAIN_TIMEOUT_MS, offline, open_ready, wait_until_sent
+from tests.e2e.test_offline import (
+    DRAIN_TIMEOUT_MS,
+    offline,
+    open_ready,
+    wait_until_sent,
+)
 
 
-def test_offline_receive_counts_a_gs1_labels_units_and_shows_its_expiry(handheld, server):
+def test_offline_receive_counts_a_gs1_labels_units_and_shows_its_expiry(handheld: Page, server: Server) -> None:
     mine = own(server, "OFG", Item(barcodes=True))
     item, bin_code = mine.items[0], mine.bins[0]
     gtin14 = item.gtin.zfill(14)
