@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -13,13 +14,17 @@ from itertools import product
 
 import pytest
 from biip import ParseError
-from biip.gs1_application_identifiers import GS1ApplicationIdentifier
+from biip.gs1_application_identifiers import (
+    _GS1_APPLICATION_IDENTIFIERS,
+    GS1ApplicationIdentifier,
+)
 
 from backend.domain.catalog.gs1 import SCAN_EDGE_CHARS, ReadingError, read_barcode
 from tests.barcode_vectors import NODE_RUNNER, VECTORS, VECTORS_FILE
 
 NODE_TIMEOUT_S = 60
 GS = "\x1d"
+GS1_JS = VECTORS_FILE.parents[2] / "web" / "static" / "gs1.js"
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
@@ -47,8 +52,7 @@ def test_handheld_knows_the_same_application_identifiers_as_the_server() -> None
     starts = ["".join(d) for d in product("0123456789", repeat=4)]
     script = ("const g = require(process.argv[1]); const starts = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
               "process.stdout.write(JSON.stringify(starts.map(g.definedAi)));")
-    gs1_js = str(VECTORS_FILE.parents[2] / "web" / "static" / "gs1.js")
-    done = subprocess.run([_node(), "-e", script, gs1_js], input=json.dumps(starts), capture_output=True,
+    done = subprocess.run([_node(), "-e", script, str(GS1_JS)], input=json.dumps(starts), capture_output=True,
                           text=True, timeout=NODE_TIMEOUT_S, check=True)
     handheld = dict(zip(starts, json.loads(done.stdout), strict=True))
 
@@ -60,6 +64,43 @@ def test_handheld_knows_the_same_application_identifiers_as_the_server() -> None
 
     differ = {s: (server(s), handheld[s]) for s in starts if server(s) != handheld[s]}
     assert differ == {}
+
+
+def test_handheld_checks_each_application_identifiers_value_as_the_server_does() -> None:
+    """The value pattern of every AI in biip's table, as gs1.js has it."""
+    table = {ai.ai: ai.pattern for ai in _GS1_APPLICATION_IDENTIFIERS.values()}
+    script = ("const g = require(process.argv[1]); const ais = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+              "process.stdout.write(JSON.stringify(ais.map(g.valuePatternOf)));")
+    done = subprocess.run([_node(), "-e", script, str(GS1_JS)], input=json.dumps(list(table)), capture_output=True,
+                          text=True, timeout=NODE_TIMEOUT_S, check=True)
+    handheld = dict(zip(table, json.loads(done.stdout), strict=True))
+    # biip writes ^AI(value)$; gs1.js matches ^(value) after the AI, up to the next GS
+    differ = {ai: (table[ai], handheld[ai]) for ai in table if f"^{ai}{handheld[ai][1:]}$" != table[ai]}
+    assert differ == {}
+
+
+LABEL_FIELDS = ["0104006381333931", "0114006381333938", "0200036000291452", "00106141411234567897", "10L77",
+                "21SN9", "17261100", "17270230", "1726110", "11260101", "15270115", "3712", "370", "3012", "30",
+                "3103001250", "3202000450", "3109000001", "400PO-1", "240X Y", "8008261231", "4324260101999",
+                "7007260101260202", "8010AB#1", "90a b", "19", "8030ab+/="]
+GENERATED_LABELS = 5000
+
+
+def test_handheld_and_server_agree_on_generated_labels() -> None:
+    """Fields valid and not, joined with and without GS: the two readers give the same reading."""
+    rng = random.Random(20261130)
+    scans = [rng.choice(["]C1", "]d2", "", "]E0"])
+             + rng.choice([GS, "", GS * 2]).join(rng.choices(LABEL_FIELDS, k=rng.randint(1, 5)))
+             + rng.choice(["", GS, "\r\n"]) for _ in range(GENERATED_LABELS)]
+    script = ("const g = require(process.argv[1]); const scans = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+              "process.stdout.write(JSON.stringify(scans.map((s) => { const { message, ...r } = g.readBarcode(s);"
+              " return r; })));")
+    done = subprocess.run([_node(), "-e", script, str(GS1_JS)], input=json.dumps(scans), capture_output=True,
+                          text=True, timeout=NODE_TIMEOUT_S, check=True)
+    handheld = json.loads(done.stdout)
+    differ = [(s, read_barcode(s).as_json(), h) for s, h in zip(scans, handheld, strict=True)
+              if read_barcode(s).as_json() != h]
+    assert differ[:5] == []
 
 
 # ---- the file covers what it must ---------------------------------------------------------------
