@@ -22,7 +22,12 @@ from backend.domain.errors import Conflict, InvalidInput, UnknownReference
 from backend.domain.locations.service import get_location_by_id
 from backend.domain.idempotency import run_keyed
 from backend.domain.purchasing._received import line_receipts
-from backend.domain.purchasing._status import PO_STATUSES, PoStatus, next_status, transition
+from backend.domain.purchasing._status import (
+    PO_STATUSES,
+    PoStatus,
+    next_status,
+    transition,
+)
 from backend.domain.purchasing._suppliers import UnitCostMinor, get_supplier
 
 PO_LINES_MAX = 1_000
