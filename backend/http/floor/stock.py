@@ -27,7 +27,6 @@ from backend.domain.locations.service import (
 )
 from backend.domain.purchasing import PurchaseOrderView, po_number_of
 from backend.domain.receiving.putaway import PUTAWAY_REASONS, suggest_bin
-from backend.http.floor.receive_po import expected_order, order_for_item, select_order
 from backend.domain.receiving.receipts import Receipt, post_receipt
 from backend.http.floor.common import (
     Step,
@@ -48,6 +47,7 @@ from backend.http.floor.common import (
     take_back,
     unknown_code,
 )
+from backend.http.floor.receive_po import expected_order, order_for_item, select_order
 from backend.http.session import actor, requires
 from sync.envelopes import MovePayload, ReceivePayload
 
