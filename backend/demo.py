@@ -7,6 +7,7 @@ import random
 from datetime import UTC, datetime
 
 from backend import db
+from backend.demo_purchasing import PURCHASING_SEEDED_KEY, seed_purchasing
 from backend.domain import idempotency
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.tokens import create_token
@@ -205,6 +206,7 @@ async def _seed_everything() -> None:
     await _seed_reservations(rng)
     await _seed_pick_lists(rng)
     await _seed_users()
+    await seed_purchasing()
     await idempotency.claim(SEEDED_KEY, "DemoSeeded", payload_hash("DemoSeeded", {"seed": SEED}), "system:demo")
     await idempotency.record_answer(SEEDED_KEY, idempotency.encode_answer())
 
@@ -219,5 +221,7 @@ async def seed_demo() -> str:
     await migrate()
     if not await is_seeded():
         await db.run_in_transaction(_seed_everything)
+    elif not await _done(PURCHASING_SEEDED_KEY):  # seeded before purchasing existed
+        await db.run_in_transaction(seed_purchasing)
     await get_location(WAREHOUSES[0])
     return await create_token("demo", "write")

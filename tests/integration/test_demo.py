@@ -6,6 +6,7 @@ import random
 
 from backend import db, demo
 from backend.demo import seed_demo
+from backend.domain import purchasing
 from backend.domain.auth.tokens import verify_token
 from backend.domain.ledger.check import check_ledger
 from backend.migrations import migrate
@@ -29,6 +30,11 @@ async def test_demo_seeds_a_realistic_store_once(empty_db):
     assert await _count("SELECT id FROM reservations WHERE status = 'open'") > 0
     assert await _count("SELECT id FROM pick_lists") >= 3
     assert await _count("SELECT id FROM users") >= 6
+    statuses = {r["status"] for r in await db.fetch("SELECT DISTINCT status FROM purchase_orders")}
+    assert statuses == {"draft", "sent", "partially_received", "received", "closed", "cancelled"}
+    assert await _count("SELECT id FROM supplier_items WHERE preferred") >= 1000
+    assert await purchasing.on_order()  # the sent and partially received orders
+    assert len({o.supplier_id for o in await purchasing.lead_time_observations()}) == 3
     movements = await _count("SELECT id FROM movements")
     await seed_demo()  # already seeded: only a new token
     assert await _count("SELECT id FROM movements") == movements

@@ -4,6 +4,8 @@ domain when it posts, online or replayed from the outbox)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from backend.domain.errors import InvalidInput
 from backend.domain.purchasing import (
     RECEIVABLE,
@@ -41,3 +43,24 @@ async def order_for_item(doc_ref: str, sku: str) -> PurchaseOrderView | None:
         raise PurchaseOrderMismatch(f"{sku} is not on {po.number}. Put it aside and tell a manager, or clear the PO "
                                     "number to receive it without the order.")
     return po
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedLine:
+    sku: str
+    item_name: str
+    qty_ordered: int
+    qty_received: int
+    qty_open: int
+
+
+def expected_lines(po: PurchaseOrderView, sent_sku: str = "", sent_qty: int = 0) -> list[ExpectedLine]:
+    """The order's lines still expected, counting a receipt just handed to the outbox (`sent_*`) as
+    arrived: the screen is drawn before the outbox posts it, and the receiver has just put it away."""
+    lines = []
+    for line in po.lines:
+        received = line.qty_received + (sent_qty if line.sku == sent_sku else 0)
+        still = max(line.qty_ordered - received, 0)
+        if still:
+            lines.append(ExpectedLine(line.sku, line.item_name, line.qty_ordered, received, still))
+    return lines

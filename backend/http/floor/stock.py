@@ -47,7 +47,12 @@ from backend.http.floor.common import (
     take_back,
     unknown_code,
 )
-from backend.http.floor.receive_po import expected_order, order_for_item, select_order
+from backend.http.floor.receive_po import (
+    expected_lines,
+    expected_order,
+    order_for_item,
+    select_order,
+)
 from backend.http.session import actor, requires
 from sync.envelopes import MovePayload, ReceivePayload
 
@@ -112,7 +117,8 @@ def _lot_word(item: ItemView) -> str:
     return "serial number" if item.serial_tracked else "lot"
 
 
-async def _receive(request: Request, state: ReceiveState, undo: str = "", **extra) -> Template:
+async def _receive(request: Request, state: ReceiveState, undo: str = "", sent: tuple[str, int] = ("", 0),
+                   **extra) -> Template:
     item = await get_item(state.sku) if state.sku else None
     if not state.sku:
         prompt = "Scan an item"
@@ -125,8 +131,9 @@ async def _receive(request: Request, state: ReceiveState, undo: str = "", **extr
     po = await expected_order(state.doc_ref)
     if po is not None and not state.sku:
         prompt = f"Scan an item of {po.number}"
+    expected = expected_lines(po, *sent) if po is not None else []
     return screen(request, "floor/page.html", "floor/receive.html", prompt, title="Receive", s=state, item=item,
-                  po=po, undo=undo, cancellable=bool(state.sku), **extra)
+                  po=po, expected=expected, undo=undo, cancellable=bool(state.sku), **extra)
 
 
 @get("/floor/receive", name="floor_receive", guards=[requires("receive")])
@@ -230,8 +237,8 @@ async def _receive_into(request: Request, step: Step[ReceiveState], loc: Locatio
     msg = f"Received {state.qty} {state.sku} into {loc.code}" + (f" ({state.damaged} damaged)" if state.damaged else "")
     payload = ReceivePayload(sku=receipt.sku, qty=receipt.qty, to_location=receipt.to_location, lot=receipt.lot,
                              expiry=receipt.expiry, damaged=receipt.damaged, doc_ref=receipt.doc_ref)
-    return await _receive(request, ReceiveState(doc_ref=state.doc_ref), saving="Saving…", done=True,
-                          envelope=envelope("receive", payload, msg))
+    return await _receive(request, ReceiveState(doc_ref=state.doc_ref), sent=(receipt.sku, receipt.qty),
+                          saving="Saving…", done=True, envelope=envelope("receive", payload, msg))
 
 
 def _receipt(state: ReceiveState, bin_code: str) -> Receipt:
