@@ -31,6 +31,7 @@ from backend.http.controllers.api import (
 )
 from backend.http.controllers.commands import COMMAND_ROUTES
 from backend.http.controllers.orders_api import ChannelController, OrderController
+from backend.http.controllers.purchasing_api import PurchaseOrderController, SupplierController
 from backend.http.errors import EXCEPTION_HANDLERS
 from backend.http.floor import auth_pages, counting, fulfil, pwa, stock
 from backend.logging import configure_logging
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
         path="/api/v1",
         route_handlers=[
             ItemController, LocationController, StockController, MovementController, ReservationController,
-            resolve_barcode, *COMMAND_ROUTES, OrderController, ChannelController,
+            resolve_barcode, *COMMAND_ROUTES, OrderController, ChannelController, SupplierController, PurchaseOrderController,
         ],
         include_in_schema=True,  # the OpenAPI document is the API's: screens and sync stay out of it
         security=[{"bearer": []}],

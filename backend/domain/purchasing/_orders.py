@@ -17,10 +17,14 @@ import msgspec
 from backend import db
 from backend.domain import bounds
 from backend.domain.auth import audit
-from backend.domain.catalog.service import items_by_id
+from backend.domain.catalog.service import Sku, get_item, items_by_id
 from backend.domain.errors import Conflict, InvalidInput, UnknownReference
-from backend.domain.locations.service import get_location_by_id
-from backend.domain.idempotency import run_keyed
+from backend.domain.idempotency import Outcome, run_keyed
+from backend.domain.locations.service import (
+    LocationCode,
+    get_location,
+    get_location_by_id,
+)
 from backend.domain.purchasing._received import line_receipts
 from backend.domain.purchasing._status import (
     PO_STATUSES,
@@ -28,7 +32,13 @@ from backend.domain.purchasing._status import (
     next_status,
     transition,
 )
-from backend.domain.purchasing._suppliers import UnitCostMinor, get_supplier
+from backend.domain.purchasing._suppliers import (
+    SupplierCode,
+    UnitCostMinor,
+    UnknownSupplier,
+    find_supplier,
+    get_supplier,
+)
 
 PO_LINES_MAX = 1_000
 DRAFT_ORDERS_MAX = 500  # orders made by one approval of suggestions
@@ -148,13 +158,13 @@ async def find_order_by_number(number: str) -> PurchaseOrderView | None:
     return found[0] if found else None
 
 
-async def list_orders(status: PoStatus | None = None, *, supplier_id: int | None = None,
+async def list_orders(status: PoStatus | None = None, *, supplier_id: int | None = None, before_id: int = 0,
                       limit: int = ORDERS_PAGE_MAX) -> list[PurchaseOrderView]:
-    """Newest first, with their lines and what arrived; one status, or all."""
+    """Newest first (ids below `before_id`, a cursor), with their lines and what arrived; one status, or all."""
     if status is not None and status not in PO_STATUSES:
         raise InvalidInput(f"No purchase order status {status!r}.")
-    return await _views("({} = '' OR p.status = {}) AND ({} = 0 OR p.supplier_id = {})",
-                        status or "", status or "", supplier_id or 0, supplier_id or 0,
+    return await _views("({} = '' OR p.status = {}) AND ({} = 0 OR p.supplier_id = {}) AND ({} = 0 OR p.id < {})",
+                        status or "", status or "", supplier_id or 0, supplier_id or 0, before_id, before_id,
                         limit=max(1, min(limit, ORDERS_PAGE_MAX)))
 
 
@@ -166,6 +176,11 @@ async def create_draft_orders(orders: list[DraftOrder], *, actor: audit.Actor, k
     """Draft purchase orders, one per DraftOrder, all in one transaction; returns their ids in order.
     Replenishment's "approve suggestions" calls this with the approved lines grouped by supplier and
     warehouse; a retry with the same key returns the same ids."""
+    return (await create_draft_orders_once(orders, actor=actor, key=key)).value
+
+
+async def create_draft_orders_once(orders: list[DraftOrder], *, actor: audit.Actor, key: str) -> Outcome[list[int]]:
+    """create_draft_orders, telling a retry (`replayed`) from the first request."""
     if not 1 <= len(orders) <= DRAFT_ORDERS_MAX:
         raise InvalidInput(f"Draft 1–{DRAFT_ORDERS_MAX} purchase orders at a time.")
     checked = [bounds.checked(o, "Purchase order") for o in orders]
@@ -177,7 +192,40 @@ async def create_draft_orders(orders: list[DraftOrder], *, actor: audit.Actor, k
         return [int(i) for i in stored]
 
     payload = {"orders": msgspec.to_builtins(checked)}
-    return (await run_keyed("PurchaseOrderDraft", payload, key=key, actor=actor.label, work=work, again=again)).value
+    return await run_keyed("PurchaseOrderDraft", payload, key=key, actor=actor.label, work=work, again=again)
+
+
+class NewPurchaseOrderLine(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    sku: Sku
+    qty: bounds.Qty  # base units
+    unit_cost_minor: UnitCostMinor | None = None  # None: the supplier's price for the item (0 if none)
+
+
+class NewPurchaseOrder(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A draft by codes, as an integrator or a manager names things (DraftOrder names them by id)."""
+
+    supplier: SupplierCode
+    warehouse: LocationCode
+    lines: Annotated[list[NewPurchaseOrderLine], msgspec.Meta(min_length=1, max_length=PO_LINES_MAX)]
+    note: bounds.Text = ""
+
+
+async def create_order_once(spec: NewPurchaseOrder, *, actor: audit.Actor, key: str) -> Outcome[PurchaseOrderView]:
+    """One draft purchase order from codes (supplier, warehouse, SKUs), once per key."""
+    bounds.checked(spec, "Purchase order")
+
+    async def work() -> int:
+        supplier = await find_supplier(spec.supplier)
+        if supplier is None:
+            raise UnknownSupplier(spec.supplier)
+        warehouse = await get_location(spec.warehouse)
+        lines = [DraftLine(item_id=(await get_item(line.sku)).id, qty=line.qty, unit_cost_minor=line.unit_cost_minor)
+                 for line in spec.lines]
+        return await _insert_draft(DraftOrder(supplier_id=supplier.id, warehouse_id=warehouse.id, lines=lines,
+                                              note=spec.note), actor)
+
+    done = await run_keyed("PurchaseOrderCreate", spec, key=key, actor=actor.label, work=work, again=_id)
+    return Outcome(await get_order(done.value), done.replayed)
 
 
 async def _insert_draft(order: DraftOrder, actor: audit.Actor) -> int:
@@ -227,6 +275,11 @@ async def _supplier_prices(supplier_id: int, item_ids: list[int]) -> dict[int, i
 
 async def send_order(po_id: int, *, actor: audit.Actor, key: str, expected_on: date | None = None) -> PurchaseOrderView:
     """Draft → sent. Expected on the given day, or the supplier's lead time after today."""
+    return (await send_order_once(po_id, actor=actor, key=key, expected_on=expected_on)).value
+
+
+async def send_order_once(po_id: int, *, actor: audit.Actor, key: str,
+                          expected_on: date | None = None) -> Outcome[PurchaseOrderView]:
 
     async def work() -> int:
         po = await get_order(po_id)
@@ -243,6 +296,10 @@ async def send_order(po_id: int, *, actor: audit.Actor, key: str, expected_on: d
 
 async def cancel_order(po_id: int, *, actor: audit.Actor, key: str, reason: str = "") -> PurchaseOrderView:
     """Draft or sent → cancelled, never once anything was received against it."""
+    return (await cancel_order_once(po_id, actor=actor, key=key, reason=reason)).value
+
+
+async def cancel_order_once(po_id: int, *, actor: audit.Actor, key: str, reason: str = "") -> Outcome[PurchaseOrderView]:
 
     async def work() -> int:
         po = await get_order(po_id)
@@ -259,6 +316,10 @@ async def cancel_order(po_id: int, *, actor: audit.Actor, key: str, reason: str 
 
 async def close_order(po_id: int, *, actor: audit.Actor, key: str) -> PurchaseOrderView:
     """Partially received or received → closed: nothing more is expected (a shortfall is accepted)."""
+    return (await close_order_once(po_id, actor=actor, key=key)).value
+
+
+async def close_order_once(po_id: int, *, actor: audit.Actor, key: str) -> Outcome[PurchaseOrderView]:
 
     async def work() -> int:
         po = await get_order(po_id)
@@ -271,9 +332,9 @@ async def close_order(po_id: int, *, actor: audit.Actor, key: str) -> PurchaseOr
 
 
 async def _keyed(kind: str, payload: dict[str, Any], key: str, actor: audit.Actor,
-                 work: Callable[[], Awaitable[int]]) -> PurchaseOrderView:
-    outcome = await run_keyed(kind, payload, key=key, actor=actor.label, work=work, again=lambda stored: _id(stored))
-    return await get_order(outcome.value)
+                 work: Callable[[], Awaitable[int]]) -> Outcome[PurchaseOrderView]:
+    outcome = await run_keyed(kind, payload, key=key, actor=actor.label, work=work, again=_id)
+    return Outcome(await get_order(outcome.value), outcome.replayed)
 
 
 async def _id(stored: Any) -> int:

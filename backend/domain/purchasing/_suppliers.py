@@ -18,7 +18,7 @@ from backend.domain import bounds
 from backend.domain.auth import audit
 from backend.domain.catalog.service import get_item
 from backend.domain.errors import AlreadyExists, UnknownReference
-from backend.domain.idempotency import run_keyed
+from backend.domain.idempotency import Outcome, run_keyed
 from backend.domain.quantities import QTY_MAX
 
 SUPPLIER_CODE_LENGTH_MAX = 32
@@ -154,6 +154,10 @@ async def supplier_items(*, supplier_id: int | None = None, item_ids: list[int] 
 
 
 async def create_supplier(spec: NewSupplier, *, actor: audit.Actor, key: str) -> SupplierView:
+    return (await create_supplier_once(spec, actor=actor, key=key)).value
+
+
+async def create_supplier_once(spec: NewSupplier, *, actor: audit.Actor, key: str) -> Outcome[SupplierView]:
     bounds.checked(spec, "Supplier")
 
     async def work() -> SupplierView:
@@ -170,8 +174,8 @@ async def create_supplier(spec: NewSupplier, *, actor: audit.Actor, key: str) ->
         await audit.record(actor, "supplier.create", "supplier", row["id"], after=msgspec.to_builtins(spec))
         return await get_supplier(row["id"])
 
-    return (await run_keyed("SupplierCreate", spec, key=key, actor=actor.label, work=work,
-                            again=lambda stored: get_supplier(stored["id"]))).value
+    return await run_keyed("SupplierCreate", spec, key=key, actor=actor.label, work=work,
+                           again=lambda stored: get_supplier(stored["id"]))
 
 
 async def update_supplier(supplier_id: int, spec: SupplierSpec, *, actor: audit.Actor,
