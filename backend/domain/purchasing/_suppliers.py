@@ -28,7 +28,7 @@ SUPPLIERS_PAGE_MAX = 500
 
 SupplierCode = Annotated[str, msgspec.Meta(min_length=1, max_length=SUPPLIER_CODE_LENGTH_MAX,
                                            pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", examples=["ACME"])]
-Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", examples=["EUR"])]  # ISO 4217
+Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$", examples=["EUR"])]  # ISO 4217
 LeadTimeDays = Annotated[int, msgspec.Meta(ge=0, le=LEAD_TIME_DAYS_MAX)]
 UnitCostMinor = Annotated[int, msgspec.Meta(ge=0, le=UNIT_COST_MINOR_MAX)]
 Email = Annotated[str, msgspec.Meta(max_length=bounds.NAME_LENGTH_MAX, pattern=bounds.ONE_LINE)]
