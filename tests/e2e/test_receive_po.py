@@ -10,6 +10,7 @@ from tests.e2e.conftest import feedback, screenshot, sign_in, wedge
 from tests.e2e.outbox_support import assert_check_clean, drained
 from tests.e2e.own import Item, own
 from tests.e2e.purchasing_seed import run
+from tests.e2e.test_accessibility import serious_violations
 from tests.e2e.trust_support import answered, buzzes, record_feedback
 
 
@@ -36,6 +37,8 @@ def test_receive_against_a_po_by_wedge_scans(handheld, server):
     expect(panel.locator(f'[data-sku="{cup.sku}"] .po-open')).to_have_text("24")
     expect(handheld.locator("#doc_ref")).to_have_value(po["number"])
     screenshot(handheld, "receive-po")
+    assert serious_violations(handheld) == []
+    handheld.locator("#scan").focus()
 
     before = buzzes(handheld)
     wedge(handheld, stray.gtin)  # not on the order
@@ -62,3 +65,26 @@ def test_receive_against_a_po_by_wedge_scans(handheld, server):
     read = run(server, "read", {"id": po["id"]})
     assert read == {"status": "partially_received", "lines": {mug.sku: [3, 2], cup.sku: [24, 24]}}
     assert_check_clean(server)
+
+
+def test_a_manager_sees_the_order_on_the_tablet_and_cancelling_asks_first(tablet, server):
+    mine = own(server, "PT", Item())
+    po = _order(server, mine.zone, {mine.sku: 12})
+    number = po["number"]
+    sign_in(tablet, "manager")
+    tablet.goto("/tablet/purchase-orders?status=sent")
+    row = tablet.locator(f'tr[data-po="{number}"]')
+    expect(row).to_contain_text(f"S{mine.zone}")
+    row.get_by_role("link", name=number).click()
+    expect(tablet.locator("h1 [data-po-status]")).to_have_attribute("data-po-status", "sent")
+    expect(tablet.locator(f'#po-lines tr[data-sku="{mine.sku}"] [data-open]')).to_have_text("12")
+    assert serious_violations(tablet) == []
+    tablet.get_by_role("button", name="Cancel order…").click()
+    expect(feedback(tablet)).to_contain_text(f"Cancel {number}?")
+    expect(tablet.locator("h1 [data-po-status]")).to_have_attribute("data-po-status", "sent")  # asked, not done
+    tablet.locator("#po-reason").fill("supplier out of stock")
+    tablet.get_by_role("button", name=f"Yes, cancel {number}").click()
+    expect(feedback(tablet)).to_contain_text(f"{number} cancelled.")
+    expect(tablet.locator("h1 [data-po-status]")).to_have_attribute("data-po-status", "cancelled")
+    screenshot(tablet, "tablet-purchase-order")
+    assert run(server, "read", {"id": po["id"]})["status"] == "cancelled"
