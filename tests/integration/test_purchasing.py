@@ -3,6 +3,7 @@ ledger — on order, lead times, status moved by receipts (SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -171,3 +172,17 @@ async def test_suppliers_and_their_items_with_one_preferred_supplier_per_item() 
     # A draft takes the supplier's price for the item when the line names none.
     po_id = await draft(other, "WH1", {"MUG": 3}) if await warehouse() else 0
     assert (await p.get_order(po_id)).lines[0].unit_cost_minor == 200
+
+
+async def test_receipts_at_once_complete_the_order_between_them() -> None:
+    """Each receipt alone leaves the order partially received; together they complete it, whichever
+    settles last sees the others' movements (PostgreSQL: the order row is locked by the check, so a
+    second status change never meets a status changed under it)."""
+    bins = await warehouse()
+    sup = await supplier()
+    skus = [f"ITEM{n}" for n in range(6)]
+    for sku in skus:
+        await item(sku)
+    po = await sent(sup, "WH1", dict.fromkeys(skus, 5))
+    await asyncio.gather(*(receive_against(po.number, sku, 5, bins[n % len(bins)]) for n, sku in enumerate(skus)))
+    assert (await p.get_order(po.id)).status == "received"

@@ -132,18 +132,9 @@ async def _views(where: str, *args: Any, limit: int = ORDERS_PAGE_MAX) -> list[P
     heads = msgspec.convert(rows, list[PurchaseOrderView], strict=False)
     receipts = await line_receipts([h.id for h in heads])
     items = await items_by_id(sorted({r.item_id for lines in receipts.values() for r in lines}))
-    costs = {r["id"]: r["unit_cost_minor"] for r in await _line_costs([h.id for h in heads])}
     return [msgspec.structs.replace(h, lines=[
         PoLineView(r.line_id, r.item_id, items[r.item_id].sku, items[r.item_id].name, items[r.item_id].base_unit,
-                   r.qty_ordered, r.received, costs[r.line_id]) for r in receipts[h.id]]) for h in heads]
-
-
-async def _line_costs(po_ids: list[int]) -> list[dict[str, Any]]:
-    if not po_ids:
-        return []
-    marks = ", ".join("{}" for _ in po_ids)
-    return await db.fetch(f"SELECT id, unit_cost_minor FROM purchase_order_lines WHERE purchase_order_id IN ({marks})",
-                          *po_ids)
+                   r.qty_ordered, r.received, r.unit_cost_minor) for r in receipts[h.id]]) for h in heads]
 
 
 async def get_order(po_id: int) -> PurchaseOrderView:

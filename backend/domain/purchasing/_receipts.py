@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+import msgspec
+
 from backend import db
 from backend.domain.auth.audit import Actor
 from backend.domain.catalog.service import get_item
@@ -45,12 +47,20 @@ def po_number_of(doc_ref: str) -> str | None:
     return cleaned.upper() if _PO_NUMBER.match(cleaned) else None
 
 
-async def _lock_order(number: str) -> dict[str, object] | None:
-    # PostgreSQL: two receipts against one order settle one after the other, so the second sees the
-    # first's movements (SQLite's BEGIN IMMEDIATE already serializes writers).
-    lock = " FOR UPDATE" if db.is_postgres() else ""
-    return await db.fetch_one(f"SELECT id, number, status, warehouse_id FROM purchase_orders WHERE number = {{}}{lock}",
-                              number)
+class _Order(msgspec.Struct, frozen=True):
+    id: int
+    number: str
+    status: PoStatus
+    warehouse_id: int
+
+
+async def _order(number: str, *, lock: bool) -> _Order | None:
+    # Locked on PostgreSQL: two receipts against one order settle one after the other, so the second
+    # sees the first's movements (SQLite's BEGIN IMMEDIATE already serializes writers).
+    suffix = " FOR UPDATE" if lock and db.is_postgres() else ""
+    rows = await db.fetch(f"SELECT id, number, status, warehouse_id FROM purchase_orders WHERE number = {{}}{suffix}",
+                          number)
+    return msgspec.convert(rows[0], _Order, strict=False) if rows else None
 
 
 async def check_po_receipt(doc_ref: str, sku: str, qty: int, to_location: str) -> str:
@@ -61,34 +71,31 @@ async def check_po_receipt(doc_ref: str, sku: str, qty: int, to_location: str) -
     number = po_number_of(doc_ref)
     if number is None:
         return doc_ref
-    po = await _lock_order(number)
+    po = await _order(number, lock=True)
     if po is None:
         raise PurchaseOrderMismatch(f"No purchase order {number}. Check the number on the delivery note.")
-    status = str(po["status"])
-    if status not in RECEIVABLE:
-        why = "has not been sent to the supplier yet" if status == "draft" else f"is {status.replace('_', ' ')}"
+    if po.status not in RECEIVABLE:
+        why = "has not been sent to the supplier yet" if po.status == "draft" else f"is {status_words(po.status)}"
         raise PurchaseOrderMismatch(f"{number} {why}: nothing can be received against it. Ask a manager.")
     item = await get_item(sku)
-    lines = (await line_receipts([int(str(po["id"]))]))[int(str(po["id"]))]
-    if not any(line.item_id == item.id for line in lines):
+    if not any(line.item_id == item.id for line in (await line_receipts([po.id]))[po.id]):
         raise PurchaseOrderMismatch(f"{item.sku} is not on {number}. Put it aside and tell a manager, or receive "
                                     "it without the PO number.")
     loc = await get_location(to_location)
-    if po["warehouse_id"] not in (loc.id, loc.warehouse_id):
+    if po.warehouse_id not in (loc.id, loc.warehouse_id):
         raise PurchaseOrderMismatch(f"{number} is delivered to another warehouse than {loc.code}. Receive it there.")
     return number
 
 
 async def settle_po_receipt(number: str, actor: Actor) -> PoStatus:
     """After a receipt against `number` posted: partially_received or received, from the ledger."""
-    po = await db.fetch_one("SELECT id, status FROM purchase_orders WHERE number = {}", number)
+    po = await _order(number, lock=False)
     assert po is not None, "check_po_receipt found this order in the same transaction"
-    po_id, status = int(po["id"]), po["status"]
-    lines = (await line_receipts([po_id]))[po_id]
+    lines = (await line_receipts([po.id]))[po.id]
     complete = all(line.received >= line.qty_ordered for line in lines)
-    if status == "sent":
-        return await transition(po_id, number, status, "receive_all" if complete else "receive_part", actor=actor)
-    if status == "partially_received" and complete:
-        return await transition(po_id, number, status, "receive_all", actor=actor)
-    assert status in RECEIVABLE, status_words(status)
-    return status  # type: ignore[no-any-return]  # a status read from the CHECKed column
+    if po.status == "sent":
+        return await transition(po.id, number, po.status, "receive_all" if complete else "receive_part", actor=actor)
+    if po.status == "partially_received" and complete:
+        return await transition(po.id, number, po.status, "receive_all", actor=actor)
+    assert po.status in RECEIVABLE, po.status
+    return po.status

@@ -21,7 +21,7 @@ _IDS_PER_STATEMENT_MAX = 5_000
 
 # Per order line: received units and the first receipt's time. `{sup}` is the SUPPLIER location's id.
 _LINE_RECEIPTS = (
-    "SELECT l.id AS line_id, l.purchase_order_id, l.item_id, l.qty_ordered,"
+    "SELECT l.id AS line_id, l.purchase_order_id, l.item_id, l.qty_ordered, l.unit_cost_minor,"
     " CAST(COALESCE(SUM(CASE WHEN m.from_location_id = {sup} THEN m.qty"
     "                   WHEN m.to_location_id = {sup} THEN -m.qty ELSE 0 END), 0) AS BIGINT) AS received,"
     " MIN(CASE WHEN m.from_location_id = {sup} THEN m.created_at END) AS first_receipt_at"
@@ -36,6 +36,7 @@ class LineReceipts(msgspec.Struct, frozen=True):
     purchase_order_id: int
     item_id: int
     qty_ordered: int
+    unit_cost_minor: int
     received: int
     first_receipt_at: datetime | None
 
@@ -51,7 +52,7 @@ async def _supplier_location_id() -> int:
 def _sql(where: str, sup: int) -> str:
     # `sup` is an integer id read from the database, never input: safe to write into the statement.
     return (_LINE_RECEIPTS.replace("{sup}", str(int(sup))) + f" WHERE {where}"
-            " GROUP BY l.id, l.purchase_order_id, l.item_id, l.qty_ordered ORDER BY l.id")
+            " GROUP BY l.id, l.purchase_order_id, l.item_id, l.qty_ordered, l.unit_cost_minor ORDER BY l.id")
 
 
 async def line_receipts(po_ids: list[int]) -> dict[int, list[LineReceipts]]:
