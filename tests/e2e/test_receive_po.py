@@ -4,9 +4,11 @@ with words a receiver understands, and the receipt — sent by the outbox — mo
 
 from __future__ import annotations
 
-from playwright.sync_api import expect
+from typing import Any
 
-from tests.e2e.conftest import feedback, screenshot, sign_in, wedge
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Server, feedback, screenshot, sign_in, wedge
 from tests.e2e.outbox_support import assert_check_clean, drained
 from tests.e2e.own import Item, own
 from tests.e2e.purchasing_seed import run
@@ -14,11 +16,11 @@ from tests.e2e.test_accessibility import serious_violations
 from tests.e2e.trust_support import answered, buzzes, record_feedback
 
 
-def _order(server, name: str, lines: dict[str, int]) -> dict:
+def _order(server: Server, name: str, lines: dict[str, int]) -> dict[str, Any]:
     return run(server, "order", {"supplier": f"S{name}", "lines": lines})
 
 
-def test_receive_against_a_po_by_wedge_scans(handheld, server):
+def test_receive_against_a_po_by_wedge_scans(handheld: Page, server: Server) -> None:
     mine = own(server, "PO", Item(barcodes=True), Item(barcodes=True), Item(barcodes=True))
     mug, cup, stray = mine.items
     dock = mine.bins[0]
@@ -67,7 +69,7 @@ def test_receive_against_a_po_by_wedge_scans(handheld, server):
     assert_check_clean(server)
 
 
-def test_a_manager_sees_the_order_on_the_tablet_and_cancelling_asks_first(tablet, server):
+def test_a_manager_sees_the_order_on_the_tablet_and_cancelling_asks_first(tablet: Page, server: Server) -> None:
     mine = own(server, "PT", Item())
     po = _order(server, mine.zone, {mine.sku: 12})
     number = po["number"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +18,8 @@ from tests.purchasing_support import receive_against
 @pytest.fixture
 async def client(ledger_db: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(ledger_db, run_jobs=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://stockline.test") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]  # Litestar types its ASGI scope more narrowly
+                                 base_url="https://stockline.test") as c:
         await warehouse()
         await item("MUG")
         await item("CUP")
@@ -25,11 +27,11 @@ async def client(ledger_db: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def _post(client: httpx.AsyncClient, path: str, body: dict, key: str) -> httpx.Response:
+async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any], key: str) -> httpx.Response:
     return await client.post(f"/api/v1{path}", json=body, headers={"Idempotency-Key": key})
 
 
-async def test_an_integrator_drafts_sends_and_reads_a_purchase_order(client):
+async def test_an_integrator_drafts_sends_and_reads_a_purchase_order(client: httpx.AsyncClient) -> None:
     r = await _post(client, "/suppliers", {"code": "ACME", "name": "Acme", "currency": "EUR", "lead_time_days": 4},
                     "s-1")
     assert r.status_code == 201, r.text
@@ -54,7 +56,7 @@ async def test_an_integrator_drafts_sends_and_reads_a_purchase_order(client):
     assert [o["number"] for o in listed["items"]] == [po["number"]] and listed["next_cursor"] is None
 
 
-async def test_refusals_say_why(client):
+async def test_refusals_say_why(client: httpx.AsyncClient) -> None:
     await _post(client, "/suppliers", {"code": "ACME", "name": "Acme", "currency": "EUR"}, "s-2")
     r = await _post(client, "/purchase-orders", {"supplier": "NOPE", "warehouse": "WH1",
                                                  "lines": [{"sku": "MUG", "qty": 1}]}, "po-2")

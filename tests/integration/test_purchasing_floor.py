@@ -12,6 +12,7 @@ import pytest
 
 from backend.domain import purchasing as p
 from backend.http.app import create_app
+from backend.settings import Settings
 from tests.factories import item, key, warehouse
 from tests.integration.test_floor_http import envelope_of, send
 from tests.purchasing_support import MANAGER, sent, supplier
@@ -19,7 +20,7 @@ from tests.sync_support import csrf_client, device_of, on_hand, sign_in, table_c
 
 
 @pytest.fixture
-async def client(ledger_db) -> AsyncIterator[httpx.AsyncClient]:
+async def client(ledger_db: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(ledger_db, run_jobs=False)
     async with csrf_client(app) as c:
         c.headers["hx-request"] = "true"
@@ -34,7 +35,7 @@ async def _order() -> tuple[p.PurchaseOrderView, list[str]]:
     return await sent(await supplier(), "WH1", {"MUG": 10, "CUP": 2}), bins
 
 
-async def test_scanning_a_po_number_shows_its_supplier_and_the_lines_still_expected(client):
+async def test_scanning_a_po_number_shows_its_supplier_and_the_lines_still_expected(client: httpx.AsyncClient) -> None:
     po, _ = await _order()
     await sign_in(client, "receiver")
     r = await client.post("/floor/receive", data={"key": key(), "code": po.number.lower()})
@@ -44,7 +45,7 @@ async def test_scanning_a_po_number_shows_its_supplier_and_the_lines_still_expec
     assert f'name="doc_ref" value="{po.number}"' in r.text
 
 
-async def test_an_item_not_on_the_po_is_refused_at_its_scan(client):
+async def test_an_item_not_on_the_po_is_refused_at_its_scan(client: httpx.AsyncClient) -> None:
     po, _ = await _order()
     await sign_in(client, "receiver")
     r = await client.post("/floor/receive", data={"key": key(), "doc_ref": po.number, "code": "TEA"})
@@ -52,7 +53,7 @@ async def test_an_item_not_on_the_po_is_refused_at_its_scan(client):
     assert f"TEA is not on {po.number}" in r.text
 
 
-async def test_a_po_that_cannot_be_received_is_refused_when_scanned(client):
+async def test_a_po_that_cannot_be_received_is_refused_when_scanned(client: httpx.AsyncClient) -> None:
     po, _ = await _order()
     await p.cancel_order(po.id, actor=MANAGER, key=key())
     await sign_in(client, "receiver")
@@ -62,7 +63,7 @@ async def test_a_po_that_cannot_be_received_is_refused_when_scanned(client):
     assert r.status_code == 409 and "No purchase order PO-424242" in r.text
 
 
-async def test_the_receipt_envelope_carries_the_po_number_and_moves_the_order(client):
+async def test_the_receipt_envelope_carries_the_po_number_and_moves_the_order(client: httpx.AsyncClient) -> None:
     po, bins = await _order()
     who, hh = await sign_in(client, "receiver"), device_of(client)
     r = await client.post("/floor/receive", data={"key": key(), "doc_ref": po.number, "sku": "MUG", "qty": "4",
@@ -80,7 +81,7 @@ async def test_the_receipt_envelope_carries_the_po_number_and_moves_the_order(cl
     assert f'name="doc_ref" value="{po.number}"' in r.text
 
 
-async def test_an_offline_receipt_the_po_does_not_expect_is_kept_for_a_manager(client):
+async def test_an_offline_receipt_the_po_does_not_expect_is_kept_for_a_manager(client: httpx.AsyncClient) -> None:
     po, bins = await _order()
     who, hh = await sign_in(client, "receiver"), device_of(client)
     scans = [hh.scan(who, "receive", sku="TEA", qty=3, to_location=bins[0], doc_ref=po.number),
@@ -92,3 +93,13 @@ async def test_an_offline_receipt_the_po_does_not_expect_is_kept_for_a_manager(c
     assert statuses == ["needs_review", "applied", "applied"]
     assert await on_hand("TEA", bins[0]) == 0
     assert (await p.get_order(po.id)).status == "received"
+
+
+async def test_more_than_the_po_still_expects_is_received_with_a_warning(client: httpx.AsyncClient) -> None:
+    po, _ = await _order()
+    await sign_in(client, "receiver")
+    r = await client.post("/floor/receive", data={"key": key(), "doc_ref": po.number, "sku": "CUP", "qty": "2",
+                                                  "code": "CUP"})
+    assert r.status_code == 200, r.text
+    assert 'data-feedback="warn"' in r.text
+    assert f"CUP × 3: only 2 still expected on {po.number}" in r.text

@@ -12,13 +12,14 @@ import pytest
 from backend import db
 from backend.domain import purchasing as p
 from backend.http.app import create_app
+from backend.settings import Settings
 from tests.factories import item, warehouse
 from tests.purchasing_support import receive_against
 from tests.sync_support import csrf_client, sign_in
 
 
 @pytest.fixture
-async def manager(ledger_db) -> AsyncIterator[httpx.AsyncClient]:
+async def manager(ledger_db: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with csrf_client(create_app(ledger_db, run_jobs=False)) as c:
         await sign_in(c, "manager")
         yield c
@@ -34,7 +35,7 @@ async def _supplier(client: httpx.AsyncClient) -> int:
     return made.id
 
 
-async def test_a_manager_creates_a_supplier_edits_it_and_lists_its_items(manager):
+async def test_a_manager_creates_a_supplier_edits_it_and_lists_its_items(manager: httpx.AsyncClient) -> None:
     await item("MUG")
     sup = await _supplier(manager)
     r = await manager.get(f"/tablet/suppliers/{sup}?ok=Supplier+ACME+saved.")
@@ -56,14 +57,14 @@ async def test_a_manager_creates_a_supplier_edits_it_and_lists_its_items(manager
     assert 'data-supplier="ACME"' in listing
 
 
-async def test_a_bad_supplier_form_is_refused_with_words_a_manager_reads(manager):
+async def test_a_bad_supplier_form_is_refused_with_words_a_manager_reads(manager: httpx.AsyncClient) -> None:
     r = await manager.post("/tablet/suppliers", data={"key": "s-2", "code": "X", "name": "X", "currency": "EURO"},
                            headers={"HX-Request": "true"})
     assert r.status_code == 422 and "currency" in r.text
     assert (await db.fetch("SELECT COUNT(*) AS n FROM suppliers"))[0]["n"] == 0
 
 
-async def test_a_purchase_order_from_draft_to_closed_on_the_tablet(manager):
+async def test_a_purchase_order_from_draft_to_closed_on_the_tablet(manager: httpx.AsyncClient) -> None:
     bins = await warehouse()
     await item("MUG")
     await item("CUP")
@@ -89,7 +90,7 @@ async def test_a_purchase_order_from_draft_to_closed_on_the_tablet(manager):
     assert (await p.get_order(po.id)).status == "closed"
 
 
-async def test_cancelling_asks_first_and_only_the_confirmation_cancels(manager):
+async def test_cancelling_asks_first_and_only_the_confirmation_cancels(manager: httpx.AsyncClient) -> None:
     await warehouse()
     await item("MUG")
     await _supplier(manager)
@@ -108,7 +109,7 @@ async def test_cancelling_asks_first_and_only_the_confirmation_cancels(manager):
     assert r.status_code == 409 and "is cancelled: it cannot be sent" in r.text
 
 
-async def test_a_lead_may_not_use_purchasing(ledger_db):
+async def test_a_lead_may_not_use_purchasing(ledger_db: Settings) -> None:
     async with csrf_client(create_app(ledger_db, run_jobs=False)) as lead:
         await sign_in(lead, "lead")
         assert (await lead.get("/tablet/purchase-orders")).status_code == 403
