@@ -1,7 +1,7 @@
 """Purchase orders: drafts (by hand, or from approved replenishment suggestions), sent, cancelled,
 closed, and read with what has arrived (from the ledger, _received.py).
 
-Every command is one transaction under an idempotency key (`once.run_keyed`): a retry answers with
+Every command is one transaction under an idempotency key (`idempotency.run_keyed`): a retry answers with
 what the first request did and writes nothing.
 """
 
