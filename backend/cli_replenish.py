@@ -12,8 +12,9 @@ import click
                                  " transfer suggestions; prints the summary and the suggestions.")
 @click.option("--quiet", is_flag=True, help="Print the summary only.")
 def replenish(quiet: bool) -> None:
-    from backend.cli_channels import _run
+    from backend.cli import _with_db
     from backend.domain import job_runs, replenishment
+    from backend.domain.errors import DomainError
     from jobs.replenishment import replenish as replenish_job
     from jobs.runs import run_in_process
 
@@ -22,7 +23,10 @@ def replenish(quiet: bool) -> None:
         result: dict[str, Any] = await run_in_process(replenish_job, f"manual:{run_id}:cli", tries_max=1)
         return result, [] if quiet else await replenishment.list_suggestions()
 
-    result, rows = _run(work)
+    try:
+        result, rows = _with_db(work)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
     click.echo(" ".join(f"{k}={v}" for k, v in result.items()))
     for s in rows:
         source = f"from {s.from_warehouse_code}" if s.kind == "transfer" else (s.supplier_code or "no supplier")

@@ -18,7 +18,7 @@ from litestar.template import TemplateConfig
 
 from backend import db
 from backend.http import health, observe, sync_routes, tablet, tablet_imports
-from backend.http import tablet_jobs, tablet_orders, tablet_purchasing, webhooks
+from backend.http import tablet_jobs, tablet_orders, tablet_purchasing, tablet_replenishment, webhooks
 from backend.http.app_paths import WEB_DIR
 from backend.http.boundary import check_request
 from backend.http.controllers.api import (
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
     )
     app = Litestar(
         route_handlers=[
-            api, *health.ROUTES, *webhooks.ROUTES, *tablet_orders.ROUTES, *observe.metrics_routes(settings.metrics_enabled), *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *tablet_imports.ROUTES, *tablet_jobs.ROUTES, *tablet_purchasing.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
+            api, *health.ROUTES, *webhooks.ROUTES, *tablet_orders.ROUTES, *observe.metrics_routes(settings.metrics_enabled), *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *tablet_imports.ROUTES, *tablet_jobs.ROUTES, *tablet_purchasing.ROUTES, *tablet_replenishment.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         lifespan=[lifespan],
