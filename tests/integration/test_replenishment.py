@@ -158,3 +158,21 @@ async def test_the_suggestions_screen_lists_edits_and_approves(ledger_db) -> Non
         assert approved.status_code == 200 and "1 draft purchase order(s) made" in approved.text
     drafts = [po for po in await p.list_orders() if po.status == "draft"]
     assert len(drafts) == 1  # the two orders of the set-up were sent
+
+
+async def test_lead_time_is_observed_from_receipts_against_sent_orders() -> None:
+    from backend import db
+    from tests.purchasing_support import receive_against
+
+    acme = await _store()
+    now = datetime.now(UTC)
+    for days_ago in (10, 6):  # sent 10 and 6 days ago, received today: L = 8, σL = √8
+        po = await sent(acme, "WH2", {"MUG": 5})
+        await db.fetch("UPDATE purchase_orders SET sent_at = {} WHERE id = {}", now - timedelta(days=days_ago), po.id)
+        await receive_against(po.number, "MUG", 5, "WH2-B2")
+    await r.run_replenishment(today=TOMORROW, forecast_budget_s=0)
+    mug = (await _open())[("purchase", "MUG")]
+    assert (mug.lead_days, mug.lead_observed) == (pytest.approx(8.0), 2)
+    assert mug.lead_sd == pytest.approx(math.sqrt(8), abs=1e-3)
+    ss = r.z_for(0.95) * math.sqrt(8 * 28 + 1.0 * 8)  # z·√(L·σd² + d²·σL²)
+    assert mug.safety_stock == pytest.approx(ss, abs=1e-3)

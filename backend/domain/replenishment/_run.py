@@ -8,7 +8,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 import numpy as np
@@ -51,7 +51,8 @@ class _Context:
 
 
 async def _read(today: date) -> _Context:
-    demand = await _inputs.demand_history(days=HISTORY_DAYS, until=today)
+    # The year up to and including today so far: a shipment made an hour ago is demand already.
+    demand = await _inputs.demand_history(days=HISTORY_DAYS, until=today + timedelta(days=1))
     available = await _inputs.available_stock()
     on_order = await purchasing.on_order(None)
     policies = await _inputs.stored_policies()
