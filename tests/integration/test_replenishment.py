@@ -147,6 +147,8 @@ async def test_the_suggestions_screen_lists_edits_and_approves(ledger_db) -> Non
         assert "Run replenishment now" in page.text
         only = await client.get("/tablet/replenishment?kind=transfer", headers={"HX-Request": "true"})
         assert 'id="suggestion-rows"' in only.text and 'data-sku="MUG"' not in only.text
+        found = await client.get("/tablet/replenishment?sku=mu&warehouse=wh1&supplier=acme")
+        assert 'data-sku="MUG"' in found.text and 'data-sku="BOWL"' not in found.text
         edited = await client.post(f"/tablet/replenishment/{got[('purchase', 'MUG')].id}/qty", data={"qty": "72"},
                                    headers={"HX-Request": "true"})
         assert edited.status_code == 200 and 'value="72"' in edited.text and 'data-feedback="ok"' in edited.text

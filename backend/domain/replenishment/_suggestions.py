@@ -103,13 +103,13 @@ async def list_suggestions(*, status: str = "open", kind: str = "", warehouse: s
         args.append(kind)
     if warehouse.strip():
         where.append("w.code_key = {}")
-        args.append(warehouse.strip().upper())
+        args.append(warehouse.strip().casefold())
     if supplier.strip():
         where.append("sp.code = {}")
         args.append(supplier.strip().upper())
     if sku.strip():
         where.append("i.sku_key LIKE {}")
-        args.append(sku.strip().upper().replace("%", "").replace("_", "") + "%")
+        args.append(sku.strip().casefold().replace("%", "").replace("_", "") + "%")
     return await _views(" AND ".join(where), *args, limit=max(1, min(limit, LIST_ROWS_MAX)))
 
 
