@@ -147,6 +147,8 @@ def main(args: argparse.Namespace) -> None:
           f" ({pairs.history.nbytes / 2**20:.0f} MiB); statements: 0 (in memory)", flush=True)
     base_s: list[float] = []
     subject_s: list[float] = []
+    base_cpu_s: list[float] = []
+    subject_cpu_s: list[float] = []
     begun = time.perf_counter()
     r = 0
     while r < ROUNDS_MIN or time.perf_counter() - begun < args.seconds:
@@ -156,6 +158,7 @@ def main(args: argparse.Namespace) -> None:
         for name, work in sides if r % 2 == 0 else sides[::-1]:
             wall, cpu, results[name] = timed(work)
             (base_s if name == "numpy" else subject_s).append(wall)
+            (base_cpu_s if name == "numpy" else subject_cpu_s).append(cpu)
             line.append(f"{name} {wall * 1000:.0f} ms ({cpu * 1000:.0f} ms CPU, {cpu * 1e6 / args.pairs:.2f} µs CPU"
                         f" a pair, {args.pairs / wall:,.0f} pairs/s)")
         # Stockline covers some needs by transfer first, so it may buy less, never more.
@@ -169,8 +172,12 @@ def main(args: argparse.Namespace) -> None:
           f" {max(subject_s) < 30}", flush=True)
     forecast_sample(pairs, args.forecast_sample)
     ratios = [b / s for b, s in zip(base_s, subject_s, strict=True)]
+    cpu_ratios = [b / s for b, s in zip(base_cpu_s, subject_cpu_s, strict=True)]
     print(f"numpy time / stockline time per round: {', '.join(f'{x:.2f}' for x in ratios)};"
           f" load average at end {os.getloadavg()[0]:.2f}")
+    print(f"cpu ratio (numpy CPU / stockline CPU, median of rounds; steadier on a busy machine):"
+          f" {statistics.median(cpu_ratios):.2f} ({statistics.median(base_cpu_s) * 1000:.0f} ms /"
+          f" {statistics.median(subject_cpu_s) * 1000:.0f} ms)")
     print(f"ratio: {statistics.median(ratios):.2f}")
 
 

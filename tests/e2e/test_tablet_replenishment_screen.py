@@ -6,14 +6,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import feedback, screenshot, sign_in
+from tests.e2e.conftest import Server, feedback, screenshot, sign_in
 from tests.e2e.replenishment_seed import SKU, SUPPLIER
 from tests.e2e.test_accessibility import serious_violations
 
 
-def test_a_manager_runs_replenishment_and_approves_a_suggestion(tablet, server):
+def test_a_manager_runs_replenishment_and_approves_a_suggestion(tablet: Page, server: Server) -> None:
     subprocess.run([sys.executable, "-m", "tests.e2e.replenishment_seed"], env=server.env, check=True, timeout=120)
     sign_in(tablet, "manager")
     tablet.goto("/floor")

@@ -13,6 +13,7 @@ from backend.domain import job_runs
 from backend.domain import replenishment as r
 from backend.domain.auth.audit import Actor
 from backend.domain.ledger import commands as c
+from backend.settings import Settings
 from jobs.runs import start_job
 from tests.conftest import REDIS_TEST_URL
 from tests.factories import item, key, receive, warehouse
@@ -33,7 +34,7 @@ def _env(settings_url: str, queue: str) -> dict[str, str]:
             "STOCKLINE_JOB_QUEUE": queue}
 
 
-async def test_replenishment_runs_on_the_arq_worker_and_records_its_result(ledger_db):  # type: ignore[no-untyped-def]
+async def test_replenishment_runs_on_the_arq_worker_and_records_its_result(ledger_db: Settings) -> None:
     await _demand()
     settings = dataclasses.replace(ledger_db, redis_url=REDIS_URL, job_queue=f"stockline:test:{uuid.uuid4().hex}")
     run_id = await start_job(settings, "replenish", MANAGER)
@@ -51,7 +52,7 @@ async def test_replenishment_runs_on_the_arq_worker_and_records_its_result(ledge
     assert (mug.sku, mug.available, mug.supplier_id) == ("MUG", 5, None)
 
 
-async def test_the_cli_runs_replenishment_and_prints_the_suggestions(ledger_db):  # type: ignore[no-untyped-def]
+async def test_the_cli_runs_replenishment_and_prints_the_suggestions(ledger_db: Settings) -> None:
     await _demand()
     done = subprocess.run([sys.executable, "-m", "backend", "replenish"],  # noqa: ASYNC221
                           env={**os.environ, "STOCKLINE_DATABASE_URL": ledger_db.database_url},
