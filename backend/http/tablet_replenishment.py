@@ -25,22 +25,28 @@ def _filters(kind: str, warehouse: str, supplier: str, sku: str, status: str) ->
 
 
 async def _page(request: Request[Any, Any, Any], f: dict[str, str], **extra: Any) -> Template:
+    if not _partial_only(request) or extra:
+        extra = {"policies": await replenishment.list_policies(), "kinds": replenishment.POLICY_KINDS, **extra}
     rows = await replenishment.list_suggestions(kind=f["kind"], warehouse=f["warehouse"], supplier=f["supplier"],
                                                 sku=f["sku"], status=f["status"])
     context = {"title": "Replenishment", "rows": rows, "f": f, "key": new_key(), **extra}
-    partial = bool(request.headers.get("hx-request")) and not request.headers.get("hx-boosted")
-    return Template(template_name="tablet/_suggestion_rows.html" if partial and not extra else
+    return Template(template_name="tablet/_suggestion_rows.html" if "policies" not in extra else
                     "tablet/replenishment.html", context=context, headers={"Vary": "HX-Request"})
 
 
-@get("/tablet/replenishment", name="tablet_replenishment", guards=[requires("approve")])
+def _partial_only(request: Request[Any, Any, Any]) -> bool:
+    return bool(request.headers.get("hx-request")) and not request.headers.get("hx-boosted")
+
+
+@get("/tablet/replenishment", name="tablet_replenishment", guards=[requires("purchasing_manage")])
 async def suggestions_page(request: Request[Any, Any, Any], kind: FromQuery[str] = "", warehouse: FromQuery[str] = "",
                            supplier: FromQuery[str] = "", sku: FromQuery[str] = "",
                            status: FromQuery[str] = "") -> Template:
     return await _page(request, _filters(kind, warehouse, supplier, sku, status))
 
 
-@post("/tablet/replenishment/{suggestion_id:int}/qty", name="tablet_suggestion_qty", guards=[requires("approve")])
+@post("/tablet/replenishment/{suggestion_id:int}/qty", name="tablet_suggestion_qty",
+      guards=[requires("purchasing_manage")])
 async def change_qty(request: Request[Any, Any, Any], suggestion_id: FromPath[int]) -> Template:
     form = await request.form()
     text = str(form.get("qty") or "").strip()
@@ -53,7 +59,8 @@ async def change_qty(request: Request[Any, Any, Any], suggestion_id: FromPath[in
     return await _page(request, _filters("", "", "", "", "open"), ok=ok)
 
 
-@post("/tablet/replenishment/approve", name="tablet_suggestions_approve", guards=[requires("approve")])
+@post("/tablet/replenishment/approve", name="tablet_suggestions_approve",
+      guards=[requires("purchasing_manage")])
 async def approve_selected(request: Request[Any, Any, Any]) -> Template:
     form = await request.form()
     picked = [str(v) for v in form.getall("id")] if "id" in form else []
@@ -69,10 +76,35 @@ async def approve_selected(request: Request[Any, Any, Any]) -> Template:
     return await _page(request, _filters("", "", "", "", "open"), ok=words + ".", approved=done)
 
 
+def _number(form: Any, name: str, what: str, default: str) -> float:
+    text = str(form.get(name) or default).strip()
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInput(f"{what} is a number.") from None
+
+
+@post("/tablet/replenishment/policies", name="tablet_replenishment_policy",
+      guards=[requires("purchasing_manage")])
+async def set_policy(request: Request[Any, Any, Any]) -> Template:
+    form = await request.form()
+    level_pct = _number(form, "service_level_pct", "Service level", "95")
+    counts = {name: _number(form, name, what, "0") for name, what in
+              (("review_days", "Review days"), ("min_qty", "Min"), ("max_qty", "Max"))}
+    if any(v != int(v) for v in counts.values()):
+        raise InvalidInput("Review days, min and max are whole numbers.")
+    done = await replenishment.set_policy_by_codes(
+        str(form.get("sku") or ""), str(form.get("warehouse") or ""), kind=str(form.get("kind") or ""),
+        service_level=level_pct / 100, review_days=int(counts["review_days"]), min_qty=int(counts["min_qty"]),
+        max_qty=int(counts["max_qty"]), actor=actor(request))
+    ok = f"Policy for {done.sku} in {done.warehouse_code} set: {done.kind}. It counts from the next run."
+    return await _page(request, _filters("", "", "", "", "open"), ok=ok)
+
+
 @post("/tablet/replenishment/run", name="tablet_replenishment_run", guards=[requires("jobs_manage")])
 async def run_now(request: Request[Any, Any, Any]) -> Redirect:
     run_id = await start_job(request.app.state.settings, REPLENISH_JOB, actor(request))
     return Redirect(path=request.app.route_reverse("tablet_job_run", run_id=run_id), status_code=303)
 
 
-ROUTES = [suggestions_page, change_qty, approve_selected, run_now]
+ROUTES = [suggestions_page, change_qty, approve_selected, set_policy, run_now]

@@ -182,3 +182,21 @@ async def test_lead_time_is_observed_from_receipts_against_sent_orders() -> None
     assert mug.lead_sd == pytest.approx(math.sqrt(8), abs=1e-3)
     ss = r.z_for(0.95) * math.sqrt(8 * 28 + 1.0 * 8)  # z·√(L·σd² + d²·σL²)
     assert mug.safety_stock == pytest.approx(ss, abs=1e-3)
+
+
+async def test_a_manager_sets_a_policy_on_the_screen_and_the_next_run_follows_it(ledger_db: Settings) -> None:
+    await _store()
+    app = create_app(ledger_db, run_jobs=False)
+    async with csrf_client(app) as client:
+        await sign_in(client, "manager")
+        refused = await client.post("/tablet/replenishment/policies", data={
+            "sku": "MUG", "warehouse": "WH1", "kind": "minmax", "min_qty": "50", "max_qty": "10"})
+        assert refused.status_code in (400, 422) and "at least min" in refused.text
+        done = await client.post("/tablet/replenishment/policies", data={
+            "sku": "mug", "warehouse": "wh1", "kind": "minmax", "service_level_pct": "95", "review_days": "7",
+            "min_qty": "12", "max_qty": "100"})
+        assert done.status_code == 200 and "Policy for MUG in WH1 set: minmax" in done.text
+        assert 'data-policy="MUG@WH1"' in done.text
+    await r.run_replenishment(today=TOMORROW, forecast_budget_s=0)
+    mug = (await _open())[("purchase", "MUG")]  # 12 available ≤ min 12: up to 100 → 88 → 96 in cases
+    assert (mug.policy_kind, mug.policy_default, mug.need, mug.qty) == ("minmax", False, 88, 96)

@@ -30,7 +30,10 @@ from backend.domain.replenishment._policies import (
     DEFAULT_LEAD_DAYS,
     DEFAULT_POLICY,
     PolicySpec,
+    PolicyView,
+    list_policies,
     set_policy,
+    set_policy_by_codes,
 )
 from backend.domain.replenishment._run import RunSummary, run_replenishment
 from backend.domain.replenishment._suggestions import (
@@ -46,7 +49,7 @@ from backend.domain.replenishment._suggestions import (
 __all__ = [
     "BACKTEST_DAYS", "DEFAULT_LEAD_DAYS", "DEFAULT_POLICY", "INTERMITTENT_ZERO_SHARE", "POLICY_KINDS", "Approval",
     "DemandHistory", "ForecastChoice", "Method", "PairArrays", "Plan", "PolicyInputs", "PolicyKind",
-    "PolicyOutputs", "PolicySpec", "RunSummary", "SuggestionView", "Transfer", "UnknownSuggestion", "approve",
-    "compute", "demand_history", "demand_stats", "forecast_pairs", "get_suggestion", "list_suggestions", "plan",
-    "round_to_moq_and_pack", "run_replenishment", "set_policy", "set_quantity", "z_for",
+    "PolicyOutputs", "PolicySpec", "PolicyView", "RunSummary", "SuggestionView", "Transfer", "UnknownSuggestion", "approve",
+    "compute", "demand_history", "demand_stats", "forecast_pairs", "get_suggestion", "list_policies", "list_suggestions", "plan",
+    "round_to_moq_and_pack", "run_replenishment", "set_policy", "set_policy_by_codes", "set_quantity", "z_for",
 ]

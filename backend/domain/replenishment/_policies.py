@@ -15,8 +15,11 @@ import msgspec
 from backend import db
 from backend.domain import bounds
 from backend.domain.auth import audit
+from backend.domain.catalog.service import get_item
 from backend.domain.errors import InvalidInput
+from backend.domain.locations.service import get_location
 from backend.domain.replenishment._formulas import (
+    POLICY_KINDS,
     SERVICE_LEVEL_MAX,
     SERVICE_LEVEL_MIN,
     PolicyKind,
@@ -58,3 +61,43 @@ async def set_policy(spec: PolicySpec, *, actor: audit.Actor) -> None:
             checked.min_qty, checked.max_qty, datetime.now(UTC), actor.label)
 
     await db.run_in_transaction(work)
+
+
+class PolicyView(msgspec.Struct, frozen=True):
+    sku: str
+    warehouse_code: str
+    kind: PolicyKind
+    service_level: float
+    review_days: int
+    min_qty: int
+    max_qty: int
+    updated_by: str
+
+
+POLICIES_SHOWN_MAX = 200
+
+
+async def set_policy_by_codes(sku: str, warehouse_code: str, *, kind: str, service_level: float, review_days: int,
+                              min_qty: int, max_qty: int, actor: audit.Actor) -> PolicyView:
+    """The screen's form: the item by SKU, the warehouse by its code."""
+    item = await get_item(sku)
+    warehouse = await get_location(warehouse_code)
+    if warehouse.kind != "warehouse":
+        raise InvalidInput(f"{warehouse.code} is a {warehouse.kind}: a policy is set per warehouse.")
+    chosen = next((known for known in POLICY_KINDS if known == kind), None)
+    if chosen is None:
+        raise InvalidInput(f"Policy is one of {', '.join(POLICY_KINDS)}.")
+    spec = PolicySpec(item_id=item.id, warehouse_id=warehouse.id, kind=chosen, service_level=service_level,
+                      review_days=review_days, min_qty=min_qty, max_qty=max_qty)
+    await set_policy(spec, actor=actor)  # its bounds are checked there
+    return PolicyView(item.sku, warehouse.code, spec.kind, spec.service_level, spec.review_days, spec.min_qty,
+                      spec.max_qty, actor.label)
+
+
+async def list_policies(limit: int = POLICIES_SHOWN_MAX) -> list[PolicyView]:
+    rows = await db.fetch(
+        "SELECT i.sku, w.code AS warehouse_code, p.kind, p.service_level, p.review_days, p.min_qty, p.max_qty,"
+        " p.updated_by FROM replenishment_policies p JOIN items i ON i.id = p.item_id"
+        " JOIN locations w ON w.id = p.warehouse_id ORDER BY w.code_key, i.sku_key LIMIT {}",
+        max(1, min(limit, POLICIES_SHOWN_MAX)))
+    return msgspec.convert(rows, list[PolicyView], strict=False)
