@@ -49,7 +49,8 @@ from backend.domain.replenishment._suggestions import (
 __all__ = [
     "BACKTEST_DAYS", "DEFAULT_LEAD_DAYS", "DEFAULT_POLICY", "INTERMITTENT_ZERO_SHARE", "POLICY_KINDS", "Approval",
     "DemandHistory", "ForecastChoice", "Method", "PairArrays", "Plan", "PolicyInputs", "PolicyKind",
-    "PolicyOutputs", "PolicySpec", "PolicyView", "RunSummary", "SuggestionView", "Transfer", "UnknownSuggestion", "approve",
-    "compute", "demand_history", "demand_stats", "forecast_pairs", "get_suggestion", "list_policies", "list_suggestions", "plan",
-    "round_to_moq_and_pack", "run_replenishment", "set_policy", "set_policy_by_codes", "set_quantity", "z_for",
+    "PolicyOutputs", "PolicySpec", "PolicyView", "RunSummary", "SuggestionView", "Transfer", "UnknownSuggestion",
+    "approve", "compute", "demand_history", "demand_stats", "forecast_pairs", "get_suggestion", "list_policies",
+    "list_suggestions", "plan", "round_to_moq_and_pack", "run_replenishment", "set_policy", "set_policy_by_codes",
+    "set_quantity", "z_for",
 ]
