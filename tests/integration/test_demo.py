@@ -53,3 +53,13 @@ async def test_a_half_seeded_demo_is_finished_not_taken_as_seeded(empty_db):
     assert await _count("SELECT id FROM users") == len(demo.DEMO_USERS)
     assert await _count("SELECT id FROM locations WHERE kind = 'warehouse'") == 2  # not seeded twice
     assert await check_ledger() == []
+
+
+async def test_the_demo_opens_with_replenishment_suggestions(empty_db):
+    from backend.domain import replenishment
+
+    await seed_demo()
+    suggestions = await replenishment.list_suggestions()
+    kinds = {s.kind for s in suggestions}
+    assert kinds == {"purchase", "transfer"}
+    assert all(s.qty >= s.moq and s.qty % s.case_pack == 0 for s in suggestions if s.kind == "purchase")

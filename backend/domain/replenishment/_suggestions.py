@@ -13,7 +13,7 @@ from backend import db
 from backend.domain import purchasing
 from backend.domain.auth import audit
 from backend.domain.errors import Conflict, InvalidInput, UnknownReference
-from backend.domain.once import run_keyed
+from backend.domain.idempotency import derived_key, run_once
 from backend.domain.quantities import QTY_MAX
 
 SuggestionKind = Literal["purchase", "transfer"]
@@ -172,7 +172,7 @@ async def approve(suggestion_ids: list[int], *, actor: audit.Actor, key: str) ->
         if unsupplied:
             raise InvalidInput(f"{unsupplied[0].sku} has no supplier: link it to a supplier first.")
         orders = _draft_orders([s for s in chosen if s.kind == "purchase"])
-        po_ids = await purchasing.create_draft_orders(orders, actor=actor, key=f"{key}:po") if orders else []
+        po_ids = await purchasing.create_draft_orders(orders, actor=actor, key=derived_key(key, "po")) if orders else []
         po_of = {(o.supplier_id, o.warehouse_id): po for o, po in zip(orders, po_ids, strict=True)}
         now = datetime.now(UTC)
         for s in chosen:
@@ -188,9 +188,7 @@ async def approve(suggestion_ids: list[int], *, actor: audit.Actor, key: str) ->
     async def again(stored: Any) -> Approval:
         return msgspec.convert(stored, Approval)
 
-    outcome = await run_keyed("ReplenishmentApproval", {"ids": ids}, key=key, actor=actor.label, work=work,
-                              again=again)
-    return outcome.value
+    return await run_once("ReplenishmentApproval", {"ids": ids}, key=key, actor=actor.label, work=work, replay=again)
 
 
 def _draft_orders(purchases: list[SuggestionView]) -> list[purchasing.DraftOrder]:
