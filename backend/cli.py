@@ -291,6 +291,8 @@ def device_revoke(device_id: str) -> None:
 
 from backend.cli_channels import channel  # noqa: E402 - registered last, after main exists
 from backend.cli_jobs import jobs  # noqa: E402
+from backend.cli_replenish import replenish  # noqa: E402
 
 main.add_command(channel)
 main.add_command(jobs)
+main.add_command(replenish)

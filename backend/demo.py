@@ -7,13 +7,20 @@ import random
 from datetime import UTC, datetime
 
 from backend import db
+from backend.demo_purchasing import PURCHASING_SEEDED_KEY, seed_purchasing
+from backend.demo_replenishment import REPLENISHMENT_SEEDED_KEY, seed_replenishment
 from backend.domain import idempotency
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.tokens import create_token
 from backend.domain.auth.users import create_user, find_user
 from backend.domain.catalog.gs1 import gtin_check_digit
 from backend.domain.catalog.service import get_item_by_id
-from backend.domain.fulfillment.service import NewManualOrder, OrderLineSpec, create_manual_order, create_pick_list
+from backend.domain.fulfillment.service import (
+    NewManualOrder,
+    OrderLineSpec,
+    create_manual_order,
+    create_pick_list,
+)
 from backend.domain.idempotency import payload_hash, scoped_key
 from backend.domain.ledger import commands
 from backend.domain.ledger.posting import Leg, Plan, post
@@ -205,6 +212,8 @@ async def _seed_everything() -> None:
     await _seed_reservations(rng)
     await _seed_pick_lists(rng)
     await _seed_users()
+    await seed_purchasing()
+    await seed_replenishment()
     await idempotency.claim(SEEDED_KEY, "DemoSeeded", payload_hash("DemoSeeded", {"seed": SEED}), "system:demo")
     await idempotency.record_answer(SEEDED_KEY, idempotency.encode_answer())
 
@@ -219,5 +228,10 @@ async def seed_demo() -> str:
     await migrate()
     if not await is_seeded():
         await db.run_in_transaction(_seed_everything)
+    else:
+        if not await _done(PURCHASING_SEEDED_KEY):  # seeded before purchasing existed
+            await db.run_in_transaction(seed_purchasing)
+        if not await _done(REPLENISHMENT_SEEDED_KEY):  # seeded before replenishment existed
+            await db.run_in_transaction(seed_replenishment)
     await get_location(WAREHOUSES[0])
     return await create_token("demo", "write")

@@ -17,7 +17,8 @@ HANDHELD_SCREENS = {
     "counter": ["/floor/count"],
     "lead": ["/floor/adjust"],
 }
-TABLET_SCREENS = ["/tablet/approvals", "/tablet/devices", "/tablet/orders", "/tablet/stock?q=MUG", "/tablet/users"]
+TABLET_SCREENS = ["/tablet/approvals", "/tablet/devices", "/tablet/orders", "/tablet/stock?q=MUG", "/tablet/users",
+                  "/tablet/suppliers", "/tablet/purchase-orders"]
 
 
 def serious_violations(page: Page) -> list[str]:

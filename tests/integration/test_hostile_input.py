@@ -4,6 +4,7 @@ and PostgreSQL (which cannot store NUL at all)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -146,7 +147,7 @@ def _write_routes(app) -> list[str]:
         for handler in getattr(route, "route_handlers", []):
             if "POST" in handler.http_methods and route.path.startswith("/api/v1/") \
                     and handler.parsed_data_field is not None:
-                paths.append(route.path.replace("{sku:str}", "MUG").replace("{order_id:int}", "1"))
+                paths.append(re.sub(r"\{\w+:int\}", "1", route.path.replace("{sku:str}", "MUG")))
     return sorted(set(paths))
 
 

@@ -15,7 +15,8 @@ _PERMISSIONS["lead"] = (
     | {"adjust", "create_pick_list", "resolve_short_picks", "approvals_view", "stock_search"}
 )
 _PERMISSIONS["manager"] = _PERMISSIONS["lead"] | {"approve", "users_view", "audit_view", "devices_manage",
-                                                   "catalog_manage", "jobs_manage"}
+                                                   "catalog_manage", "jobs_manage",
+                                                   "purchasing_manage"}
 _PERMISSIONS["admin"] = _PERMISSIONS["manager"] | {"users_manage"}
 
 PERMISSIONS = frozenset(p for perms in _PERMISSIONS.values() for p in perms)

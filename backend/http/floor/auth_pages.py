@@ -27,7 +27,8 @@ FLOOR_ACTIONS = [  # (permission, route name, label)
     ("lookup", "floor_lookup", "Lookup"), ("approvals_view", "tablet_approvals", "Approvals"),
     ("create_pick_list", "tablet_orders", "Orders & pick lists"), ("users_view", "tablet_users", "Users"),
     ("stock_search", "tablet_stock", "Stock search"), ("approvals_view", "tablet_devices", "Devices"),
-    ("jobs_manage", "tablet_jobs", "Jobs"),
+    ("jobs_manage", "tablet_jobs", "Jobs"), ("purchasing_manage", "tablet_purchase_orders", "Purchasing"),
+    ("purchasing_manage", "tablet_replenishment", "Replenishment"),
 ]
 
 

@@ -25,6 +25,7 @@ from backend.domain.locations.service import (
     find_location,
     get_location,
 )
+from backend.domain.purchasing import PurchaseOrderView, po_number_of
 from backend.domain.receiving.putaway import PUTAWAY_REASONS, suggest_bin
 from backend.domain.receiving.receipts import Receipt, post_receipt
 from backend.http.floor.common import (
@@ -45,6 +46,12 @@ from backend.http.floor.common import (
     screen,
     take_back,
     unknown_code,
+)
+from backend.http.floor.receive_po import (
+    expected_lines,
+    expected_order,
+    order_for_item,
+    select_order,
 )
 from backend.http.session import actor, requires
 from sync.envelopes import MovePayload, ReceivePayload
@@ -110,7 +117,8 @@ def _lot_word(item: ItemView) -> str:
     return "serial number" if item.serial_tracked else "lot"
 
 
-async def _receive(request: Request, state: ReceiveState, undo: str = "", **extra) -> Template:
+async def _receive(request: Request, state: ReceiveState, undo: str = "", sent: tuple[str, int] = ("", 0),
+                   **extra) -> Template:
     item = await get_item(state.sku) if state.sku else None
     if not state.sku:
         prompt = "Scan an item"
@@ -120,8 +128,12 @@ async def _receive(request: Request, state: ReceiveState, undo: str = "", **extr
         prompt = f"Scan {state.confirm.split('|')[0]} again to receive"
     else:
         prompt = "Scan more of the item, or the bin to receive into"
+    po = await expected_order(state.doc_ref)
+    if po is not None and not state.sku:
+        prompt = f"Scan an item of {po.number}"
+    expected = expected_lines(po, *sent) if po is not None else []
     return screen(request, "floor/page.html", "floor/receive.html", prompt, title="Receive", s=state, item=item,
-                  undo=undo, cancellable=bool(state.sku), **extra)
+                  po=po, expected=expected, undo=undo, cancellable=bool(state.sku), **extra)
 
 
 @get("/floor/receive", name="floor_receive", guards=[requires("receive")])
@@ -154,6 +166,10 @@ async def receive_scan(request: Request) -> Template:
         if not state.sku:
             return await _receive(request, state, forget(step), warn="Scan an item to receive.")
         return await _receive(request, state, forget(step), ok=f"{state.sku} × {state.qty}. Scan the bin to receive into.")
+    if po_number_of(code) is not None:
+        po = await select_order(code, state.sku)
+        return await _receive(request, ReceiveState(doc_ref=po.number), remember(step),
+                              ok=f"{po.number} from {po.supplier_name}: {po.qty_open:,} unit(s) expected.")
     loc = await scan_bin(code)
     if loc is None:
         return await _receive_item(request, step)
@@ -183,6 +199,7 @@ async def _receive_item(request: Request, step: Step[ReceiveState]) -> Template:
                                   ok=f"{_lot_word(item).capitalize()} {lot} for {state.sku}. Scan the bin.")
         raise InvalidInput(unknown_code(code))
     check_scan_qty(request, scanned.qty_base, scanned.item.sku)
+    po = await order_for_item(state.doc_ref, scanned.item.sku)
     added = add_scan(state, scanned)
     check_line_qty(request, added.qty, added.sku)
     expiry = scanned.expiry.isoformat() if scanned.expiry else (state.expiry if state.sku else "")
@@ -190,7 +207,17 @@ async def _receive_item(request: Request, step: Step[ReceiveState]) -> Template:
     if _tracked(scanned.item) and not added.lot:
         return await _receive(request, added, remember(step),
                               ok=f"{added.sku} × {added.qty}. Scan or type its {_lot_word(scanned.item)}.")
-    return await _receive(request, added, remember(step), ok=f"{added.sku} × {added.qty}. Scan more, or scan the bin.")
+    return await _receive(request, added, remember(step), ok=f"{added.sku} × {added.qty}. Scan more, or scan the bin.",
+                          warn=_over(po, added.sku, added.qty))
+
+
+def _over(po: PurchaseOrderView | None, sku: str, qty: int) -> str | None:
+    """A word when more arrives than the order still expects (received all the same: it is here)."""
+    line = next((line for line in po.lines if line.sku == sku), None) if po else None
+    if po is None or line is None or qty <= line.qty_open:
+        return None
+    return f"{sku} × {qty}: only {line.qty_open} still expected on {po.number}. Check the count; extra units are received."
+
 
 
 async def _receive_into(request: Request, step: Step[ReceiveState], loc: LocationView) -> Template:
@@ -210,8 +237,8 @@ async def _receive_into(request: Request, step: Step[ReceiveState], loc: Locatio
     msg = f"Received {state.qty} {state.sku} into {loc.code}" + (f" ({state.damaged} damaged)" if state.damaged else "")
     payload = ReceivePayload(sku=receipt.sku, qty=receipt.qty, to_location=receipt.to_location, lot=receipt.lot,
                              expiry=receipt.expiry, damaged=receipt.damaged, doc_ref=receipt.doc_ref)
-    return await _receive(request, ReceiveState(doc_ref=state.doc_ref), saving="Saving…", done=True,
-                          envelope=envelope("receive", payload, msg))
+    return await _receive(request, ReceiveState(doc_ref=state.doc_ref), sent=(receipt.sku, receipt.qty),
+                          saving="Saving…", done=True, envelope=envelope("receive", payload, msg))
 
 
 def _receipt(state: ReceiveState, bin_code: str) -> Receipt:
