@@ -74,12 +74,13 @@ async def on_order(warehouse_id: int | None = None) -> dict[tuple[int, int], int
     """Units still to arrive per (item_id, warehouse_id): ordered minus received on every line of sent and
     partially received orders (over-received lines count 0, never negative)."""
     sup = await _supplier_location_id()
-    marks = ", ".join("{}" for _ in OPEN)
+    where, args = f"p.status IN ({', '.join('{}' for _ in OPEN)})", list[object](OPEN)
+    if warehouse_id is not None:  # a condition of its own: "({} = 0 OR ...)" cost PostgreSQL a worse plan
+        where += " AND p.warehouse_id = {}"
+        args.append(warehouse_id)
     rows = await db.fetch(
-        "SELECT p.warehouse_id, r.item_id, r.qty_ordered, r.received FROM ("
-        + _sql(f"p.status IN ({marks}) AND ({{}} = 0 OR p.warehouse_id = {{}})", sup)
-        + ") r JOIN purchase_orders p ON p.id = r.purchase_order_id",
-        *OPEN, warehouse_id or 0, warehouse_id or 0)
+        "SELECT p.warehouse_id, r.item_id, r.qty_ordered, r.received FROM (" + _sql(where, sup)
+        + ") r JOIN purchase_orders p ON p.id = r.purchase_order_id", *args)
     totals: dict[tuple[int, int], int] = {}
     for r in rows:
         still = max(int(r["qty_ordered"]) - int(r["received"]), 0)
