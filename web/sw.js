@@ -1,7 +1,8 @@
 /* Stockline service worker. Served from / (scope = the whole app) by backend/http/floor/pwa.py, which
    replaces the placeholder below with the content hash of the static assets: a changed asset is a new
    worker with new caches, never a hand-bumped version.
-   - Shell (css, js, htmx, icons, manifest, the offline shell, the sign-in page): precached.
+   - Shell (css, htmx, every ES module, icons, manifest, the offline shell, the offline screens'
+     templates, the sign-in page): precached, and served from the cache first.
    - The camera reader's 1 MB .wasm: cached on first use only.
    - Handheld screens a worker needs offline: network first (with a timeout for bad Wi-Fi), the last
      copy when the server cannot be reached. Only those screens: never tablet/manager pages.
@@ -13,8 +14,16 @@ const SHELL_CACHE = `stockline-shell-${VERSION}`;
 const LAZY_CACHE = `stockline-lazy-${VERSION}`;
 const SCREENS_CACHE = `stockline-screens-${VERSION}`;
 const NAVIGATION_TIMEOUT_MS = 4000;
+// Every ES module the pages import (app.js and what it imports, checked by tests/unit/test_handheld_scripts.py)
+// and every offline screen (backend/http/floor/pwa.py OFFLINE_SCREENS): a handheld that has never been
+// offline still has all of them.
+const MODULES = [
+  "/static/app.js", "/static/feedback.js", "/static/gs1.js", "/static/offline.js", "/static/outbox.js",
+  "/static/store.js", "/static/vendor/idb/index.js",
+];
+const SCREENS = ["lookup", "receive", "move", "pick-lists", "pick", "count"].map((name) => `/offline/screens/${name}`);
 const SHELL = [
-  "/static/app.css", "/static/app.js", "/static/outbox.js", "/static/gs1.js", "/static/offline.js", "/static/htmx.min.js",
+  "/static/app.css", "/static/htmx.min.js", ...MODULES, ...SCREENS,
   "/static/icons/icon-192.png", "/static/icons/icon-512.png", "/manifest.webmanifest",
   "/static/vendor/barcode-detector/ponyfill.js", "/offline", "/signin",
 ];
@@ -55,7 +64,7 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (NETWORK_ONLY.some((re) => re.test(url.pathname))) return;
-  if (url.pathname.startsWith("/static/")) {
+  if (url.pathname.startsWith("/static/") || url.pathname.startsWith("/offline/screens/")) {
     event.respondWith(staticAsset(request));
     return;
   }

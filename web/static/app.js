@@ -1,7 +1,12 @@
 /* Stockline handheld behaviour: always-focused scan field, feedback you can see, hear and feel,
-   htmx error swaps, keypad/camera entry, idle sign-out, service worker. No framework, no CDN. */
+   htmx error swaps, keypad/camera entry, idle sign-out, service worker. No framework, no CDN.
+   The page loads this module only; what it needs it imports (the outbox, the offline screens, the
+   feedback), so nothing depends on the order of script tags. htmx is the one vendored global. */
+import { feedback, tell } from "./feedback.js";
+import { offline } from "./offline.js";
+import { outbox } from "./outbox.js";
+
 (() => {
-  "use strict";
   const SCAN_ID = "scan";
   const EDITABLE = "input:not([type=hidden]):not(#scan), select, textarea";
 
@@ -25,35 +30,13 @@
     el.focus({ preventScroll: true });
   }
 
-  // ---- feedback: colour + text are in the partial; add sound and vibration ----
-  let audio;
-  function tone(freq, ms, type, repeat) {
-    try {
-      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      for (let i = 0; i < (repeat || 1); i++) {
-        const osc = audio.createOscillator(), gain = audio.createGain();
-        const start = audio.currentTime + i * (ms / 1000 + 0.06);
-        osc.type = type; osc.frequency.value = freq; gain.gain.value = 0.25;
-        osc.connect(gain).connect(audio.destination);
-        osc.start(start); osc.stop(start + ms / 1000);
-      }
-    } catch (_) { /* no audio device: visible feedback still shows */ }
-  }
-  function feedback(kind) {
-    document.body.dataset.lastFeedback = kind;
-    if (kind === "ok") { tone(1320, 70, "sine"); navigator.vibrate?.(40); }
-    else if (kind === "warn") { tone(660, 160, "triangle"); navigator.vibrate?.([80, 60, 80]); }
-    else if (kind === "error") { tone(220, 220, "square", 2); navigator.vibrate?.([200, 80, 200]); }
-  }
+  // ---- feedback: colour + text are in the partial; add sound and vibration (feedback.js) ----
   function announce() {
     const fb = document.getElementById("feedback");
     if (fb && fb.dataset.feedback) feedback(fb.dataset.feedback);
   }
   function showError(message) {
-    const fb = document.getElementById("feedback");
-    if (!fb) return;
-    fb.className = "feedback error"; fb.textContent = message; fb.dataset.feedback = "error";
-    feedback("error");
+    if (document.getElementById("feedback")) tell("error", message);
   }
 
   // One answer per response, even when htmx settles several elements (the form and the prompt).
@@ -73,7 +56,7 @@
     if (!movedAway) focusScan(true);
   });
   document.addEventListener("htmx:sendError", () => {
-    if (!window.Stockline?.offline?.covers(location.pathname)) showError("No connection to the server. Try again.");
+    if (!offline.covers(location.pathname)) showError("No connection to the server. Try again.");
   });
   document.addEventListener("htmx:beforeSwap", (e) => {
     if (e.detail.xhr.status === 401) { window.location.href = "/signin"; e.detail.shouldSwap = false; }
@@ -106,13 +89,12 @@
     const values = pending.shift();
     // No server: offline.js runs this screen's steps from the cached snapshot and queues the result
     // in the outbox (it says itself when a screen cannot work offline).
-    const offline = window.Stockline?.offline;
-    if (offline?.active) { offline.takeOver(values); inFlight = false; sendNext(); return; }
+    if (offline.active) { offline.takeOver(values); inFlight = false; sendNext(); return; }
     htmx.ajax("POST", form.getAttribute("hx-post"), { source: form, values, target: form, swap: "outerHTML" })
       // A step that changes stock answers with an envelope: the outbox stores it on the device and
       // the next answer waits until it is sent (or saved for later), so steps stay in order.
-      .then(() => window.Stockline?.outbox?.flowSettled?.())
-      .catch(() => { if (!offline?.takeOver(values)) showError("No connection to the server. Scan again."); })
+      .then(() => outbox.flowSettled())
+      .catch(() => { if (!offline.takeOver(values)) showError("No connection to the server. Scan again."); })
       .finally(() => { inFlight = false; sendNext(); });
   }
   function queue(values) { pending.push(values); sendNext(); }
@@ -125,6 +107,11 @@
   // as it is when the answer goes out.
   document.addEventListener("submit", (e) => {
     const form = e.target;
+    if (form.id === "flow" && offline.owns()) {  // offline: the screen runs on the handheld
+      e.preventDefault(); e.stopImmediatePropagation();
+      offline.submitted(form, e.submitter);
+      return;
+    }
     if (form.id !== "flow" || !form.hasAttribute("hx-post")) { setTimeout(clearScan, 0); return; }
     e.preventDefault(); e.stopImmediatePropagation();
     const values = {};
@@ -185,7 +172,7 @@
   const idleSeconds = Number(document.body.dataset.idleS || 0);
   if (idleSeconds > 0) {
     let timer;
-    const signOut = () => document.querySelector("form.switch-user")?.submit();
+    const signOut = () => { const form = document.querySelector("form.switch-user"); if (form) offline.signOut(form); };
     const reset = () => { clearTimeout(timer); timer = setTimeout(signOut, idleSeconds * 1000); };
     ["keydown", "pointerdown", "htmx:afterRequest"].forEach((t) => document.addEventListener(t, reset));
     reset();
@@ -249,6 +236,13 @@
     if (e.key !== "Enter" || e.target.id !== SCAN_ID) return;
     const form = e.target.form;
     if (form?.id === "signin") { e.preventDefault(); document.getElementById("pin")?.focus(); return; }
+    if (form?.id === "flow" && offline.owns()) {
+      e.preventDefault();
+      const code = e.target.value.trim();
+      e.target.value = "";
+      offline.scanned(code);
+      return;
+    }
     if (!form?.hasAttribute("hx-post")) return;  // a plain form: let the browser submit it
     e.preventDefault();
     const code = e.target.value.trim();
@@ -258,8 +252,9 @@
     else form.requestSubmit();  // Enter on an empty field sends edited quantities
   });
 
-  // detectorClass: the camera dialog and the browser tests; feedback: offline.js's screens sound and buzz alike.
-  Object.assign((window.Stockline ||= {}), { detectorClass, feedback });
+  // For the browser console and the browser tests only (no script of ours reads it): the outbox, the
+  // offline screens and the camera's detector.
+  window.Stockline = Object.freeze({ outbox, offline, detectorClass });
 
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
   window.addEventListener("DOMContentLoaded", () => { announce(); focusScan(true); });

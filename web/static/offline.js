@@ -2,14 +2,23 @@
 
    When the server cannot be reached (a flow request fails with no connection, or the page is a copy
    the service worker served from its cache), the lookup, receive, move, pick and count screens run
-   here, from a snapshot of items, barcodes, bins, pick lists and count tasks kept in IndexedDB.
-   Every committed action goes through Stockline.outbox.enqueue (outbox.js), which stores it before
-   any network attempt and sends it later. Nothing here posts stock changes itself.
+   here, from a snapshot of items, barcodes, bins, pick lists and count tasks kept in IndexedDB
+   (store.js). Their markup is the online screens' own templates, rendered by the server with empty
+   slots (/offline/screens/NAME, precached by the service worker); this module fills their slots with
+   text, field values and hidden/shown parts, and never builds HTML. Every committed action goes
+   through outbox.enqueue (outbox.js), which stores it before any network attempt and sends it later.
+   Nothing here posts stock changes itself.
 
    Sign-in: when a worker signs in online, a PBKDF2 verifier of their PIN (never the PIN) is kept on
    the device, so the same badge + PIN can start an offline session when the server is unreachable. */
-(() => {
-  "use strict";
+import { tell } from "./feedback.js";
+import "./gs1.js";  // the barcode reader for display (a classic script Node also requires): sets globalThis.StocklineGs1
+import { outbox } from "./outbox.js";
+import { keyValue } from "./store.js";
+
+const { StocklineGs1 } = globalThis;
+
+export const offline = (() => {
 
   const DB_NAME = "stockline-offline";
   const SNAPSHOT_PATH = "/floor/snapshot.json";
@@ -31,41 +40,21 @@
   const LOT_TRACKED = 1, SERIAL_TRACKED = 2;
   const ITEM_SCREENS = { "/floor/lookup": "lookup", "/floor/receive": "receive", "/floor/move": "move",
                          "/floor/count": "count", "/floor/pick": "picklists" };
+  const SCREEN_PATH = "/offline/screens/";  // + a screen's template name (backend/http/floor/pwa.py OFFLINE_SCREENS)
 
   if (window.htmx) htmx.config.timeout = FLOW_TIMEOUT_MS;
 
   // ---- small helpers ---------------------------------------------------------------------------
   const $ = (id) => document.getElementById(id);
-  const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   const keyOf = (code) => String(code || "").trim().toLowerCase();
   const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
   const unb64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
   const hhmm = (iso) => { const d = new Date(iso); return isNaN(d) ? "—" : d.toTimeString().slice(0, 5); };
   const readJson = (storage, key) => { try { return JSON.parse(storage.getItem(key) || "null"); } catch (_) { return null; } };
 
-  // ---- IndexedDB: one key-value store (snapshot, user verifiers, lockouts) ----------------------
-  let dbPromise = null;
-  function openDb() {
-    dbPromise ||= new Promise((resolve, reject) => {
-      const open = indexedDB.open(DB_NAME, 1);
-      open.onupgradeneeded = () => open.result.createObjectStore("kv");
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => { dbPromise = null; reject(open.error); };
-    });
-    return dbPromise;
-  }
-  async function kv(mode, work) {
-    const db = await openDb();
-    return new Promise((resolve, reject) => {
-      const t = db.transaction("kv", mode);
-      const request = work(t.objectStore("kv"));
-      t.oncomplete = () => resolve(request.result);
-      t.onerror = () => reject(t.error);
-    });
-  }
-  const kvGet = (key) => kv("readonly", (s) => s.get(key));
-  const kvSet = (key, value) => kv("readwrite", (s) => s.put(value, key));
-  const kvDel = (key) => kv("readwrite", (s) => s.delete(key));
+  // ---- IndexedDB: one key-value store (snapshot, user verifiers, lockouts), through store.js --------
+  const kv = keyValue(DB_NAME);
+  const kvGet = kv.get, kvSet = kv.set, kvDel = kv.delete;
 
   // ---- reaching the server -----------------------------------------------------------------------
   async function reachable() {
@@ -133,9 +122,7 @@
 
   // ---- the sign-in page: online as before, offline against the cached verifier -------------------
   function signinFeedback(kind, text) {
-    const fb = $("feedback");
-    if (fb) { fb.className = `feedback ${kind}`; fb.textContent = text; fb.dataset.feedback = kind; }
-    window.Stockline?.feedback?.(kind);
+    tell(kind, text);
   }
   if (onSignin) {
     if (isCopy) {
@@ -189,9 +176,9 @@
     location.href = "/floor";
   }
 
-  // ---- signing out: offline it ends the offline session here --------------------------------------
+  // ---- signing out: offline it ends the offline session here (app.js's idle sign-out calls it too) ----
   async function signOut(form) {
-    if (!isCopy && !offline.active && await reachable()) { HTMLFormElement.prototype.submit.call(form); return; }
+    if (!isCopy && !mode.active && await reachable()) { HTMLFormElement.prototype.submit.call(form); return; }
     await endSession();
     location.href = "/signin";
   }
@@ -201,7 +188,6 @@
     e.preventDefault(); e.stopImmediatePropagation();
     signOut(form);
   }, true);
-  for (const form of document.querySelectorAll("form.switch-user")) form.submit = () => signOut(form);  // idle sign-out
 
   // ---- snapshot ---------------------------------------------------------------------------------
   let snap = null;  // {data, synced_at, items, barcodes: Map, skus: Map, bins: Map, binCodes: Map}
@@ -217,7 +203,7 @@
   const snapshotReady = kvGet("snapshot").then((s) => { if (s) snap = indexSnapshot(s); }).catch(() => {});
 
   async function refreshSnapshot() {
-    if (isCopy || !body.dataset.userId || offline.active) return;
+    if (isCopy || !body.dataset.userId || mode.active) return;
     try {
       const r = await fetch(SNAPSHOT_PATH, { credentials: "same-origin", cache: "no-store" });
       if (!r.ok) return;
@@ -271,9 +257,7 @@
   let message = { kind: "warn", text: "" };
   function say(kind, text) {
     message = { kind, text };
-    const fb = $("feedback");
-    if (fb) { fb.className = `feedback ${kind}`; fb.textContent = text; fb.dataset.feedback = kind; }
-    window.Stockline?.feedback?.(kind);
+    tell(kind, text);
   }
   function prompt(text) { const p = $("prompt"); if (p) p.textContent = text; }
   function focusScan() {
@@ -286,7 +270,6 @@
   // ---- committing an action: into the outbox first, shown as pending at once ----------------------
   const pendingShown = [];  // {txn_id, text, status}
   async function commit(kind, payload, text) {
-    const outbox = window.Stockline?.outbox;
     const who = session();
     if (!outbox?.enqueue) { say("error", "This scanner cannot save scans offline (outbox missing). Nothing was saved."); return false; }
     if (!who) { say("error", "Sign in again before scanning."); return false; }
@@ -311,50 +294,101 @@
     renderPending();
   });
   function renderPending() {
-    const list = $("offline-pending");
-    if (!list) return;
+    const form = $("flow");
+    if (!form?.querySelector('[data-rows="pending"]')) return;
     const words = { pending: "pending", applied: "sent", needs_review: "sent — a manager will check", rejected: "not accepted" };
-    list.innerHTML = pendingShown.map((p) => `<li class="${esc(p.status)}">${esc(p.text)} <small>${esc(words[p.status] || p.status)}${p.reason ? " · " + esc(p.reason) : ""}</small></li>`).join("");
+    rows(form, "pending", pendingShown, (row, p) => {
+      row.querySelector("[data-status]").className = p.status;
+      put(row, { text: p.text, status: words[p.status] || p.status, reason: p.reason || "" });
+      show(row, { reason: Boolean(p.reason) });
+    });
+  }
+
+  // ---- filling a screen's template: text, field values, shown parts, repeated rows ----------------
+  // The server's template marks what the handheld fills: data-slot (text), data-part (shown or hidden),
+  // data-step (done or not), data-rows with a <template data-row> (one copy per row). Text only:
+  // nothing from the snapshot or a scan is ever parsed as markup.
+  const each = (root, attr, name) => root.querySelectorAll(`[${attr}="${name}"]`);
+  function put(root, texts) {
+    for (const [name, text] of Object.entries(texts)) for (const el of each(root, "data-slot", name)) el.textContent = String(text ?? "");
+  }
+  function show(root, parts) {
+    for (const [name, on] of Object.entries(parts)) for (const el of each(root, "data-part", name)) el.hidden = !on;
+  }
+  function markDone(root, steps) {
+    for (const [name, on] of Object.entries(steps)) for (const el of each(root, "data-step", name)) el.classList.toggle("done", Boolean(on));
+  }
+  function setValues(form, fields) {
+    for (const [name, value] of Object.entries(fields)) {
+      const el = form.querySelector(`[name="${name}"]`);
+      if (el) el.value = String(value ?? "");
+    }
+  }
+  function rows(root, name, items, fillRow) {
+    const list = root.querySelector(`[data-rows="${name}"]`), row = root.querySelector(`template[data-row="${name}"]`);
+    if (!list || !row) return;
+    const made = items.map((item) => { const copy = row.content.cloneNode(true); fillRow(copy, item); return copy; });
+    const empty = root.querySelector(`template[data-row="${name}-empty"]`);
+    if (!made.length && empty) made.push(empty.content.cloneNode(true));
+    list.replaceChildren(...made);
+  }
+
+  // The form of a screen's template (the service worker's copy; the network when it has none), once.
+  const templates = new Map();
+  function templateOf(name) {
+    if (!templates.has(name)) {
+      templates.set(name, fetch(SCREEN_PATH + name, { credentials: "same-origin" })
+        .then((r) => (r.ok ? r.text() : null))
+        .then((html) => (html ? new DOMParser().parseFromString(html, "text/html").getElementById("flow") : null))
+        .catch(() => null)
+        .then((form) => { if (!form) templates.delete(name); return form; }));
+    }
+    return templates.get(name);
   }
 
   // ---- the screens ------------------------------------------------------------------------------
-  const qtyField = (id, label, value, min = 1) =>
-    `<div class="qty-row"><label for="${id}">${esc(label)}</label><input id="${id}" name="${id}" type="number" inputmode="numeric" min="${min}" value="${esc(value)}" class="qty-input"></div>`;
+  // Each: template (its name in /offline/screens/), prompt(), init(fields), fill(form), edit(fields), scan(code).
   const intOf = (v, fallback) => { const n = parseInt(v, 10); return Number.isSafeInteger(n) ? n : fallback; };
   const fieldsOf = (form) => Object.fromEntries([...(form?.elements || [])].filter((el) => el.name && el.type !== "submit" && el.type !== "button").map((el) => [el.name, el.value]));
 
   const screens = {
     lookup: {
+      template: "lookup",
       prompt: () => "Scan an item or a bin",
-      init() { this.shown = ""; },
-      html() { return this.shown; },
+      init() { this.shown = null; },
+      fill(form) {
+        const v = this.shown;
+        show(form, { title: Boolean(v) });
+        if (!v) return;
+        put(form, { code: v.code, kind: v.kind, synced: hhmm(snap?.synced_at) });
+        rows(form, "facts", v.facts, (row, [term, value]) => put(row, { term, value }));
+      },
       scan(code) {
         const bin = scanBin(code);
-        const synced = `<p class="offline-note">Offline — last synced ${esc(hhmm(snap?.synced_at))}. Stock figures need a connection.</p>`;
         if (bin) {
-          this.shown = `<h2>${esc(bin.code)} <small>${esc(bin.kind)}</small></h2><dl class="facts"><dt>Warehouse</dt><dd>${esc(bin.warehouse)}</dd><dt>Barcode</dt><dd>${esc(bin.barcode)}</dd></dl>${synced}`;
+          this.shown = { code: bin.code, kind: bin.kind, facts: [["Warehouse", bin.warehouse], ["Barcode", bin.barcode]] };
           return say("ok", `Bin ${bin.code} (offline)`);
         }
         const hit = resolveItem(code);
         if (!hit) return unknown(code);
         const it = hit.item;
-        const codes = snap.data.barcodes.filter((b) => snap.items[b[1]] === it).map((b) => `${esc(b[0])} <small>× ${esc(b[2])}</small>`);
+        const codes = snap.data.barcodes.filter((b) => snap.items[b[1]] === it).map((b) => `${b[0]} × ${b[2]}`);
         const tracked = it.flags & SERIAL_TRACKED ? "serial numbers" : it.flags & LOT_TRACKED ? "lots" : "no";
-        this.shown = `<h2>${esc(it.sku)} <small>${esc(it.name)}</small></h2><dl class="facts"><dt>Unit</dt><dd>${esc(it.unit)}</dd><dt>Tracked</dt><dd>${tracked}</dd><dt>Barcodes</dt><dd>${codes.join("<br>") || "—"}</dd></dl>${synced}`;
+        this.shown = { code: it.sku, kind: it.name, facts: [["Unit", it.unit], ["Tracked", tracked], ["Barcodes", codes.join(", ") || "—"]] };
         say("ok", `${it.sku} (offline)`);
       },
     },
 
     receive: {
+      template: "receive",
       prompt() { return this.s.sku ? "Scan more of the item, or the bin to receive into" : "Scan an item"; },
       init(f) { this.s = { sku: f.sku || "", qty: intOf(f.qty, 0), lot: f.lot || "", expiry: f.expiry || "", damaged: intOf(f.damaged, 0) }; },
-      html() {
+      fill(form) {
         const s = this.s, it = s.sku && snap?.skus.get(keyOf(s.sku));
-        if (!s.sku) return "";
-        const lotField = it && it.flags & (LOT_TRACKED | SERIAL_TRACKED)
-          ? `<div class="qty-row"><label for="lot">${it.flags & SERIAL_TRACKED ? "Serial number" : "Lot"}</label><input id="lot" name="lot" value="${esc(s.lot)}" autocomplete="off"></div>` : "";
-        return `<dl class="facts"><dt>Item</dt><dd>${esc(s.sku)} <small>${esc(it?.name)}</small></dd>${s.expiry ? `<dt>Expiry</dt><dd>${esc(s.expiry)}</dd>` : ""}</dl>` +
-          qtyField("qty", `Quantity (${it?.unit || "each"})`, s.qty) + qtyField("damaged", "Of which damaged", s.damaged, 0) + lotField;
+        show(form, { tally: Boolean(s.sku), expiry: Boolean(s.expiry), lot: Boolean(it && it.flags & (LOT_TRACKED | SERIAL_TRACKED)), "doc-ref": false });
+        put(form, { sku: s.sku, name: it?.name || "", expiry: s.expiry, unit: it?.unit || "each",
+                    "lot-label": it && it.flags & SERIAL_TRACKED ? "Serial number" : "Lot" });
+        setValues(form, { sku: s.sku, expiry: s.expiry, qty: s.qty, damaged: s.damaged, lot: s.lot });
       },
       edit(f) { this.s.qty = intOf(f.qty, this.s.qty); this.s.damaged = intOf(f.damaged, this.s.damaged); if (f.lot !== undefined) this.s.lot = f.lot.trim(); },
       async scan(code) {
@@ -384,13 +418,15 @@
     },
 
     move: {
+      template: "move",
       prompt() { return !this.s.from_bin ? "Scan the bin to take from" : !this.s.sku ? "Scan the item" : "Scan more of the item, or the destination bin"; },
       init(f) { this.s = { from_bin: f.from_bin || "", sku: f.sku || "", qty: intOf(f.qty, 0), lot: f.lot || "" }; },
-      html() {
+      fill(form) {
         const s = this.s;
-        return `<ol class="steps"><li class="${s.from_bin ? "done" : ""}">From: <strong>${esc(s.from_bin || "—")}</strong></li>` +
-          `<li class="${s.sku ? "done" : ""}">Item: <strong>${esc(s.sku || "—")}</strong></li><li>To: scan the destination bin</li></ol>` +
-          (s.sku ? qtyField("qty", "Quantity", s.qty) : "");
+        put(form, { from_bin: s.from_bin || "—", sku: s.sku || "—" });
+        markDone(form, { from_bin: s.from_bin, sku: s.sku });
+        show(form, { qty: Boolean(s.sku) });
+        setValues(form, { from_bin: s.from_bin, sku: s.sku, lot: s.lot, qty: s.qty });
       },
       edit(f) { this.s.qty = intOf(f.qty, this.s.qty); },
       async scan(code) {
@@ -411,18 +447,22 @@
     },
 
     picklists: {
+      template: "pick-lists",
       prompt: () => "Tap a pick list",
       init() {},
-      html() {
+      fill(form) {
         const lists = snap?.data.pick_lists || [];
-        return `<nav class="menu single" aria-label="Open pick lists">` + (lists.length
-          ? lists.map((pl) => `<a class="big-btn" href="/floor/pick/${pl.id}">Pick list #${pl.id} · ${pl.lines.length} lines left</a>`).join("")
-          : "<p>No pick lists in the offline copy.</p>") + "</nav>";
+        show(form, { "no-lists": !lists.length });
+        rows(form, "lists", lists, (row, pl) => {
+          row.querySelector("a").href = `/floor/pick/${pl.id}`;
+          put(row, { id: pl.id, left: pl.lines.length });
+        });
       },
       scan() { say("warn", "Tap a pick list first."); },
     },
 
     pick: {
+      template: "pick",
       prompt() { const l = this.line(); return !l ? "Pick list done" : this.s.bin_ok ? `Scan the item ${l.sku}` : `Go to ${l.bin} and scan the bin`; },
       init(f) {
         const id = this.listId, pl = snap?.data.pick_lists.find((p) => p.id === id);
@@ -435,12 +475,14 @@
         if (current) this.lines = [current, ...this.lines.filter((l) => l !== current)];
       },
       line() { return this.lines.find((l) => l.remaining > 0); },
-      html() {
+      fill(form) {
         const l = this.line();
-        if (!l) return `<p>${this.lines.length ? "Pick list done (offline)." : "This pick list is not in the offline copy."}</p><a class="big-btn" href="/floor/pick">Back to pick lists</a>`;
-        return `<div class="pick-card"><p class="pick-bin ${this.s.bin_ok ? "done" : ""}">Bin <strong>${esc(l.bin)}</strong></p>` +
-          `<p class="pick-item">${esc(l.sku)} <small>${esc(l.name)}</small>${l.lot ? ` <small>lot ${esc(l.lot)}</small>` : ""}</p>` +
-          `<p class="pick-qty">Pick <strong>${l.remaining}</strong></p></div>` + (this.s.bin_ok ? qtyField("qty", "Quantity per scan", this.qty || 1) : "");
+        show(form, { line: Boolean(l), "no-line": !l, "list-done": !l && this.lines.length > 0, "list-missing": !this.lines.length,
+                     qty: Boolean(l) && this.s.bin_ok, lot: Boolean(l?.lot) });
+        if (!l) return;
+        put(form, { bin: l.bin, sku: l.sku, name: l.name, lot: l.lot, remaining: l.remaining });
+        markDone(form, { bin_ok: this.s.bin_ok });
+        setValues(form, { line_id: l.line_id, bin_ok: String(this.s.bin_ok), qty: this.qty || 1 });
       },
       edit(f) { this.qty = intOf(f.qty, 1); },
       async scan(code) {
@@ -470,6 +512,7 @@
     },
 
     count: {
+      template: "count",
       prompt() { return this.task ? `Count ${this.task.bin}: scan every item` : "Scan the bin to count"; },
       init(f) {
         const me = session()?.user_id;
@@ -477,15 +520,13 @@
         this.task = this.tasks.find((t) => t.id === intOf(f.task_id, 0)) || null;
         this.tally = {};
       },
-      html() {
-        if (!this.task) {
-          return this.tasks.length ? `<h2>Bins you are counting</h2><ul class="tasks">${this.tasks.map((t) => `<li><strong>${esc(t.bin)}</strong></li>`).join("")}</ul>`
-            : `<p class="offline-note">Counting needs a connection: no count you started is in the offline copy.</p>`;
-        }
-        const rows = Object.entries(this.tally).map(([sku, n]) => `<tr><td>${esc(sku)}</td><td>${n}</td></tr>`).join("") || `<tr><td colspan="2">Nothing counted yet (offline).</td></tr>`;
-        return `<h2>Counting ${esc(this.task.bin)}</h2>` + qtyField("qty", "Count for the next scan (empty = each scan adds 1)", "") +
-          `<table class="stock"><thead><tr><th>Item</th><th>Counted here</th></tr></thead><tbody>${rows}</tbody></table>` +
-          `<p class="offline-note">Finish the count when the connection is back.</p>`;
+      fill(form) {
+        const t = this.task;
+        show(form, { view: Boolean(t), tasks: !t && this.tasks.length > 0, "no-tasks": !t && !this.tasks.length });
+        if (!t) { rows(form, "tasks", this.tasks, (row, task) => put(row, { bin: task.bin, about: "" })); return; }
+        put(form, { bin: t.bin });
+        rows(form, "counted", Object.entries(this.tally), (row, [sku, n]) => put(row, { sku, counted: n }));
+        setValues(form, { task_id: t.id, qty: "" });
       },
       edit(f) { this.qty = intOf(f.qty, 0); },
       async scan(code) {
@@ -514,19 +555,24 @@
   }
 
   // ---- offline mode: this page's flow runs here -------------------------------------------------
-  const offline = { active: false, screen: null };
+  const mode = { active: false, screen: null };
   let work = Promise.resolve();
 
+  // The screen's template (sc.form) in place of the page's form, filled with what this screen holds.
   function render() {
-    const form = $("flow"), sc = offline.screen;
+    const form = $("flow"), sc = mode.screen;
     if (!form || !sc) return;
     form.removeAttribute("hx-post");
     form.setAttribute("data-offline", "true");
+    if (sc.form) {
+      form.replaceChildren(...sc.form.cloneNode(true).childNodes);
+      form.dataset.template = sc.form.dataset.template || "";
+    }
+    const fb = $("feedback");
+    if (fb) { fb.className = `feedback ${message.kind}`; fb.dataset.feedback = message.kind; fb.textContent = message.text; }
+    sc.fill(form);
     // Cancel drops what this screen holds and has not saved (the online screens' Cancel, offline).
-    const held = sc.s && (sc.s.sku || sc.s.from_bin || sc.s.bin_ok);
-    const cancel = held ? `<div class="task-actions"><button type="submit" name="action" value="cancel" class="big-btn cancel-btn">Cancel</button></div>` : "";
-    form.innerHTML = `<div id="feedback" class="feedback ${esc(message.kind)}" role="status" aria-live="assertive" data-feedback="${esc(message.kind)}">${esc(message.text)}</div>` +
-      sc.html() + cancel + `<ul id="offline-pending" class="offline-pending" aria-label="Saved on this scanner"></ul>`;
+    show(form, { "task-actions": Boolean(sc.s && (sc.s.sku || sc.s.from_bin || sc.s.bin_ok)) });
     prompt(sc.prompt());
     renderPending();
     status();
@@ -550,7 +596,11 @@
     await snapshotReady;
     const sc = screenFor(location.pathname);
     if (!sc) { say("error", "No connection. This screen needs the server: use Lookup, Receive, Move, Pick or Count."); return false; }
-    if (!offline.active) { offline.active = true; offline.screen = sc; sc.init(fields || {}); body.dataset.offline = "true"; }
+    if (!mode.active) {
+      sc.form = await templateOf(sc.template);
+      if (!sc.form) { say("error", "No connection, and this screen is not stored on this scanner yet. Open it once online."); return false; }
+      mode.active = true; mode.screen = sc; sc.init(fields || {}); body.dataset.offline = "true";
+    }
     if (!snap) say("error", "No connection, and this scanner has no offline copy of items and bins yet.");
     render();
     watchForServer();
@@ -558,7 +608,7 @@
   }
 
   async function handle(values) {
-    const sc = offline.screen;
+    const sc = mode.screen;
     if (!sc) return;
     if (values.action === "cancel") {
       if (sc === screens.pick) sc.s.bin_ok = false; else sc.init({});
@@ -589,7 +639,7 @@
     }
     const timedOut = lastFailure === "timeout";
     run(async () => {
-      await enter(fields);
+      if (!await enter(fields)) return;
       // A request with no answer may have reached the server: do not replay it here.
       if (timedOut) return say("warn", "No answer from the server: that scan may not have been saved. Check, then scan again.");
       await handle(fields);  // what the form showed (a typed quantity) with what was sent
@@ -601,64 +651,59 @@
   document.addEventListener("htmx:timeout", () => { lastFailure = "timeout"; });
   document.addEventListener("htmx:beforeRequest", () => { lastFailure = ""; });
 
-  // While offline this script owns the scan field and the flow form (app.js's queue would try the server).
-  document.addEventListener("keydown", (e) => {
-    if (!(offline.active || shell) || e.key !== "Enter" || e.target.id !== "scan") return;
-    e.preventDefault(); e.stopImmediatePropagation();
-    if (!offline.active) { e.target.value = ""; return say("warn", "Choose a task first."); }
-    const code = e.target.value.trim();
-    e.target.value = "";
+  // While offline (or on the offline shell) this module owns the scan field and the flow form: app.js
+  // asks owns() and hands it each scan and each submit instead of sending them to the server.
+  const owns = () => mode.active || shell;
+  function scanned(code) {
+    if (!mode.active) return say("warn", "Choose a task first.");
     const values = { ...fieldsOf($("flow")), code };
     run(() => handle(values));
-  }, true);
-  document.addEventListener("submit", (e) => {
-    if (!(offline.active || shell) || e.target.id !== "flow") return;
-    e.preventDefault(); e.stopImmediatePropagation();
-    if (!offline.active) return;
-    const scan = $("scan"), values = { ...fieldsOf(e.target), code: scan?.value || "" };
-    if (e.submitter?.name === "action") values.action = e.submitter.value;
+  }
+  function submitted(form, submitter) {
+    if (!mode.active) return;
+    const scan = $("scan"), values = { ...fieldsOf(form), code: scan?.value || "" };
+    if (submitter?.name === "action") values.action = submitter.value;
     if (scan) scan.value = "";
     run(() => handle(values));
-  }, true);
+  }
 
   let watching = null;
   function watchForServer() {
     if (watching) return;
     watching = setInterval(async () => {
       if (!(await reachable())) return;
-      window.Stockline?.outbox?.drain?.();
+      outbox.drain();
       const el = $("offline-status");
       if (el && !el.querySelector("a")) {
+        const reload = document.createElement("a");
+        reload.href = location.pathname;
+        reload.textContent = "Reload this screen";
         el.className = "offline-status back";
-        el.innerHTML = `Connection is back. <a href="${esc(location.pathname)}">Reload this screen</a> when you finish this step.`;
+        el.replaceChildren("Connection is back. ", reload, " when you finish this step.");
       }
     }, PROBE_EVERY_MS);
   }
 
   // ---- the offline shell: a screen that was never cached, served by the service worker ----------
+  // Its task menu and sign-in link are in the page (web/templates/offline.html); this shows one of them.
   function shellStart() {
     const who = session();
     const whoEl = $("offline-who");
+    const menu = $("offline-menu");
     if (!who) {
-      $("offline-menu").innerHTML = `<a class="big-btn primary" href="/signin">Sign in</a>`;
+      show(menu, { signin: true });
       return;
     }
     if (whoEl) { whoEl.hidden = false; whoEl.querySelector(".who").textContent = who.name; }
     if (location.pathname === "/floor" || !screenFor(location.pathname)) {
-      const links = [["/floor/pick", "Pick"], ["/floor/receive", "Receive"], ["/floor/move", "Move"], ["/floor/count", "Count"], ["/floor/lookup", "Lookup"]];
-      $("offline-menu").innerHTML = links.map(([href, label]) => `<a class="big-btn" href="${href}">${label}</a>`).join("");
+      show(menu, { tasks: true });
       if (location.pathname !== "/floor" && location.pathname !== "/offline") say("warn", "No connection. This screen needs the server; these work offline.");
       return;
     }
-    $("offline-menu").hidden = true;
+    menu.hidden = true;
     message = { kind: "warn", text: "No connection — working offline from the copy on this scanner." };
     run(() => enter({}));
   }
-
-  window.Stockline = Object.assign(window.Stockline || {}, {
-    offline: { takeOver, enter, covers: (path) => Boolean(screenFor(path)), get active() { return offline.active; },
-               get synced() { return snap?.synced_at || ""; }, refreshSnapshot, resolveItem, resolveBin, session },
-  });
 
   function start() {
     if (shell) {
@@ -675,7 +720,16 @@
     }
     snapshotReady.then(() => { if (!snap || Date.now() - Date.parse(snap.synced_at) > SNAPSHOT_FRESH_MS) refreshSnapshot(); });
     setInterval(refreshSnapshot, SNAPSHOT_REFRESH_MS);
+    const sc = screenFor(location.pathname);
+    if (sc) templateOf(sc.template);  // in memory before the server can go away, even with no service worker
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
+
+  return {
+    takeOver, enter, owns, scanned, submitted, signOut, refreshSnapshot, resolveItem, resolveBin, session,
+    covers: (path) => Boolean(screenFor(path)),
+    get active() { return mode.active; },
+    get synced() { return snap?.synced_at || ""; },
+  };
 })();

@@ -1,7 +1,11 @@
-/* Stockline outbox: scans are stored on the device (IndexedDB) before any network attempt and
-   replayed to /sync/txns exactly once (docs/offline-protocol.md). */
-(() => {
-  "use strict";
+/* Stockline outbox: scans are stored on the device (IndexedDB, through store.js) before any network
+   attempt and replayed to /sync/txns exactly once (docs/offline-protocol.md).
+   A scan the device could not store (storage full, transaction aborted) rejects enqueue(): it is
+   never counted or shown as saved. */
+import { feedback } from "./feedback.js";
+import { database } from "./store.js";
+
+export const outbox = (() => {
 
   const DB_NAME = "stockline-outbox";
   const DB_VERSION = 1;
@@ -30,46 +34,15 @@
   // ---- IndexedDB -------------------------------------------------------------------------------
   // outbox: {seq, envelope, queued_at} by seq · rejected: {txn_id, envelope, reason, at} ·
   // meta: {key: "device_id" | "seq" | "lease", ...}
-  let dbPromise = null;
-  function openDb() {
-    dbPromise ||= new Promise((resolve, reject) => {
-      const open = indexedDB.open(DB_NAME, DB_VERSION);
-      open.onupgradeneeded = () => {
-        const db = open.result;
-        db.createObjectStore("outbox", { keyPath: "seq" });
-        db.createObjectStore("rejected", { keyPath: "txn_id" });
-        db.createObjectStore("meta", { keyPath: "key" });
-      };
-      open.onsuccess = () => {
-        const db = open.result;
-        db.onversionchange = () => { db.close(); dbPromise = null; };
-        resolve(db);
-      };
-      open.onerror = () => { dbPromise = null; reject(open.error); };
-    });
-    return dbPromise;
-  }
+  const store = database(DB_NAME, DB_VERSION, (db) => {
+    db.createObjectStore("outbox", { keyPath: "seq" });
+    db.createObjectStore("rejected", { keyPath: "txn_id" });
+    db.createObjectStore("meta", { keyPath: "key" });
+  });
 
-  function req(request) {
-    return new Promise((resolve, reject) => {
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-  }
-
-  // One transaction; `work` may await IDB requests of `t` only (anything else lets it commit early).
-  // Writes are "strict": a stored scan is on disk before enqueue() resolves.
-  async function tx(stores, mode, work) {
-    const db = await openDb();
-    return new Promise((resolve, reject) => {
-      const t = db.transaction(stores, mode, mode === "readwrite" ? { durability: "strict" } : undefined);
-      let result, failed = null;
-      t.oncomplete = () => (failed ? reject(failed) : resolve(result));
-      t.onerror = () => reject(t.error);
-      t.onabort = () => reject(t.error || failed || new Error("The scanner's storage refused the change."));
-      Promise.resolve(work(t)).then((r) => { result = r; }, (err) => { failed = err; try { t.abort(); } catch (_) { /* done */ } });
-    });
-  }
+  // One transaction (store.js): `work` may await requests of `t` only. Writes are "strict": a stored
+  // scan is on disk before enqueue() resolves; a full disk or an abort rejects with a StorageError.
+  const tx = store.tx;
 
   // ---- device identity -------------------------------------------------------------------------
   // The server issues this handheld's id at its first online sign-in and names it in a readable
@@ -97,9 +70,9 @@
   function adoptDevice(issued) {
     return tx(["meta", "outbox"], "readwrite", async (t) => {
       const meta = t.objectStore("meta"), outbox = t.objectStore("outbox");
-      const row = await req(meta.get("device_id"));
+      const row = await meta.get("device_id");
       if (!issued || (row && row.value === issued)) return row ? row.value : null;
-      const waiting = await req(outbox.getAll());
+      const waiting = await outbox.getAll();
       let seq = mirroredSeq(issued);  // 0 for a device new to this browser
       if (row) {
         outbox.clear();
@@ -131,7 +104,7 @@
     if (!device) throw new Error("Sign in online on this scanner once before scanning.");
     const envelope = await tx(["meta", "outbox"], "readwrite", async (t) => {
       const meta = t.objectStore("meta");
-      const counter = await req(meta.get("seq"));
+      const counter = await meta.get("seq");
       const seq = (counter ? counter.value : 0) + 1;
       const env = { txn_id: crypto.randomUUID(), device_id: device, seq, user_id: user, kind, payload: details,
                     scanned_at: new Date().toISOString() };
@@ -148,19 +121,19 @@
   // ---- reading the outbox ----------------------------------------------------------------------
   function counts() {
     return tx(["outbox", "rejected"], "readonly", async (t) => ({
-      pending: await req(t.objectStore("outbox").count()),
-      rejected: await req(t.objectStore("rejected").count()),
+      pending: await t.objectStore("outbox").count(),
+      rejected: await t.objectStore("rejected").count(),
     }));
   }
   function rejected() {
-    return tx(["rejected"], "readonly", (t) => req(t.objectStore("rejected").getAll()))
+    return tx(["rejected"], "readonly", (t) => t.objectStore("rejected").getAll())
       .then((rows) => rows.sort((a, b) => a.envelope.seq - b.envelope.seq));
   }
   function oldest(limit) {
-    return tx(["outbox"], "readonly", (t) => req(t.objectStore("outbox").getAll(null, limit)));
+    return tx(["outbox"], "readonly", (t) => t.objectStore("outbox").getAll(null, limit));
   }
   async function acknowledge(txnId) {
-    await tx(["rejected"], "readwrite", (t) => req(t.objectStore("rejected").delete(txnId)));
+    await tx(["rejected"], "readwrite", (t) => t.objectStore("rejected").delete(txnId));
     reportNeeded = true;
     await refreshCounts(true);
     drain();
@@ -276,7 +249,7 @@
   async function withLease(work) {
     const take = () => tx(["meta"], "readwrite", async (t) => {
       const meta = t.objectStore("meta");
-      const lease = await req(meta.get("lease"));
+      const lease = await meta.get("lease");
       if (lease && lease.owner !== TAB_ID && lease.until > Date.now()) return false;
       meta.put({ key: "lease", owner: TAB_ID, until: Date.now() + LEASE_MS });
       return true;
@@ -287,7 +260,7 @@
     } finally {
       await tx(["meta"], "readwrite", async (t) => {
         const meta = t.objectStore("meta");
-        const lease = await req(meta.get("lease"));
+        const lease = await meta.get("lease");
         if (lease && lease.owner === TAB_ID) meta.delete("lease");
       }).catch(() => {});
     }
@@ -582,7 +555,7 @@
       fb.className = `feedback ${kind}`; fb.dataset.feedback = kind; fb.textContent = text;
       fb.dataset.txn = txnId || "";
     }
-    window.Stockline.feedback?.(kind);
+    feedback(kind);
   }
 
   function tellResult(el, envelope, result) {
@@ -638,9 +611,8 @@
     checkStorage();
   }
 
-  window.Stockline = window.Stockline || {};
-  window.Stockline.outbox = { enqueue, drain, counts, rejected, acknowledge, deviceId, describe, flowSettled };
-
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
+
+  return { enqueue, drain, counts, rejected, acknowledge, deviceId, describe, flowSettled };
 })();

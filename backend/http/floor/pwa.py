@@ -1,4 +1,6 @@
-"""Installable app: manifest, service worker (served from / so its scope covers the app), offline page.
+"""Installable app: manifest, service worker (served from / so its scope covers the app), offline page,
+and the offline screens: each handheld screen's own template rendered with its slots empty (`shell`),
+which the service worker precaches and offline.js fills from the snapshot on the scanner.
 
 The service worker's cache version is the content hash of the static assets and of sw.js itself,
 injected when sw.js is served: any change to a precached file changes sw.js, so browsers install
@@ -10,8 +12,10 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from litestar import get
+from litestar.exceptions import NotFoundException
 from litestar.response import File, Response, Template
 
 from backend.http.app_paths import WEB_DIR
@@ -20,12 +24,14 @@ from backend.http.floor import snapshot
 NO_CACHE = {"Cache-Control": "no-cache"}
 SW_PATH = WEB_DIR / "sw.js"
 STATIC_DIR = WEB_DIR / "static"
+TEMPLATES_DIR = WEB_DIR / "templates"
 VERSION_PLACEHOLDER = "__ASSET_HASH__"
 VERSION_LENGTH = 16
 
 
 def _asset_files() -> list[Path]:
-    return sorted([SW_PATH, *(p for p in STATIC_DIR.rglob("*") if p.is_file())])
+    templates = (p for p in TEMPLATES_DIR.rglob("*.html") if p.is_file())  # the offline shell and screens
+    return sorted([SW_PATH, *(p for p in STATIC_DIR.rglob("*") if p.is_file()), *templates])
 
 
 @lru_cache(maxsize=4)
@@ -60,4 +66,33 @@ async def offline() -> Template:
     return Template(template_name="offline.html", context={"title": "Offline"})
 
 
-ROUTES = [service_worker, manifest, offline, *snapshot.ROUTES]
+# The screens a picker needs offline (OFFLINE_PROTOCOL.md), by the name offline.js asks for.
+OFFLINE_SCREENS = {
+    "lookup": "floor/lookup.html",
+    "receive": "floor/receive.html",
+    "move": "floor/move.html",
+    "pick-lists": "floor/pick_lists.html",
+    "pick": "floor/pick.html",
+    "count": "floor/count.html",
+}
+# What a screen's template is given in the shell: no state, no item, no line, no task. The templates
+# render every part the handheld may fill (hidden) and nothing of any person or of the stock.
+_SHELL_CONTEXT: dict[str, Any] = {
+    "shell": True, "s": {}, "key": "", "done": False, "undo": "", "cancellable": False, "envelope": None,
+    "oob_prompt": False, "item": None, "location": None, "rows": [], "view": None, "tasks": [],
+    "line": None, "pick_list_id": 0, "reasons": [], "lists": [],
+}
+
+
+@get("/offline/screens/{screen:str}", name="offline_screen", include_in_schema=False)
+async def offline_screen(screen: str) -> Template:
+    """One handheld screen's form, from the template the online screen uses, with empty slots. Public
+    and the same for everyone (it holds no data), so the service worker can precache it before anyone
+    signs in; a new template is a new asset hash, so a changed screen is fetched again."""
+    template = OFFLINE_SCREENS.get(screen)
+    if template is None:
+        raise NotFoundException(f"No offline screen {screen!r}.")
+    return Template(template_name=template, context={**_SHELL_CONTEXT, "partial": template}, headers=NO_CACHE)
+
+
+ROUTES = [service_worker, manifest, offline, offline_screen, *snapshot.ROUTES]
