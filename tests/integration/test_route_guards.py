@@ -23,7 +23,8 @@ PIN = "2468"
 def _public(path: str) -> bool:
     # Channel webhooks carry no session or token: the HMAC signature over the body is their credential
     # (an unsigned request is a 401; tests/integration/test_webhooks.py).
-    return path in PUBLIC or path.startswith(("/static/", "/api/v1/schema", "/webhooks/"))
+    # The offline screens are templates with empty slots (no data), precached before anyone signs in.
+    return path in PUBLIC or path.startswith(("/static/", "/api/v1/schema", "/webhooks/", "/offline/screens/"))
 
 
 def _routes(app) -> list[tuple[str, str, object]]:

@@ -146,14 +146,15 @@ import { outbox } from "./outbox.js";
   async function openCamera() {
     const field = scanField();
     if (!field || !navigator.mediaDevices?.getUserMedia) { showError("No camera on this device."); return; }
-    const dialog = document.createElement("dialog");
+    const dialog = document.createElement("dialog"), video = document.createElement("video"), button = document.createElement("button");
     dialog.className = "camera";
-    dialog.innerHTML = '<video playsinline muted></video><button type="button" class="big-btn">Close camera</button>';
+    video.playsInline = true; video.muted = true;
+    button.type = "button"; button.className = "big-btn"; button.textContent = "Close camera";
+    dialog.append(video, button);
     document.body.append(dialog);
-    const video = dialog.querySelector("video");
     let stream, running = true;
     const close = () => { running = false; stream?.getTracks().forEach((t) => t.stop()); dialog.remove(); focusScan(true); };
-    dialog.querySelector("button").addEventListener("click", close);
+    button.addEventListener("click", close);
     dialog.showModal();
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });

@@ -16,6 +16,7 @@ from typing import Any
 
 from litestar import get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import File, Response, Template
 
 from backend.http.app_paths import WEB_DIR
@@ -85,7 +86,7 @@ _SHELL_CONTEXT: dict[str, Any] = {
 
 
 @get("/offline/screens/{screen:str}", name="offline_screen", include_in_schema=False)
-async def offline_screen(screen: str) -> Template:
+async def offline_screen(screen: FromPath[str]) -> Template:
     """One handheld screen's form, from the template the online screen uses, with empty slots. Public
     and the same for everyone (it holds no data), so the service worker can precache it before anyone
     signs in; a new template is a new asset hash, so a changed screen is fetched again."""
