@@ -93,7 +93,8 @@ export const offline = (() => {
     if (before && before.user_id !== Number(d.userId)) clearScreens();  // someone else: nothing of the last person stays
     localStorage.setItem(LS_SESSION, JSON.stringify({ user_id: Number(d.userId), code: d.userCode, name: d.userName,
                                                       role: d.userRole, offline: false, at: Date.now() }));
-    rememberVerifier(d);
+    // Not stored (storage full or off): this badge cannot sign in offline here, and says so then.
+    rememberVerifier(d).catch(() => {});
   } else if (!isCopy && onSignin) {
     endSession();  // the server showed the sign-in page: whoever was here has signed out
   }
@@ -144,7 +145,11 @@ export const offline = (() => {
         form.submit();  // the normal sign-in POST (no submit event: this handler does not run again)
         return;
       }
-      await offlineSignIn(code, pin, form);
+      try {
+        await offlineSignIn(code, pin, form);
+      } catch (err) {
+        signinFeedback("error", `No connection, and this scanner cannot check the PIN: ${err.message}.`);
+      }
     }, true);
   }
 
@@ -208,8 +213,8 @@ export const offline = (() => {
       const r = await fetch(SNAPSHOT_PATH, { credentials: "same-origin", cache: "no-store" });
       if (!r.ok) return;
       const stored = { data: await r.json(), synced_at: new Date().toISOString() };
+      snap = indexSnapshot(stored);  // this page works from it even if the scanner cannot keep it
       await kvSet("snapshot", stored);
-      snap = indexSnapshot(stored);
     } catch (_) { /* offline: keep the copy we have */ }
   }
 
