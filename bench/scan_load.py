@@ -47,6 +47,7 @@ import gzip
 import html
 import json
 import os
+import posixpath
 import random
 import re
 import shutil
@@ -87,6 +88,7 @@ STEPS = ("scan-bin", "scan-item", "confirm", "send")
 STATIC = ("/static/app.css", "/static/app.js", "/static/htmx.min.js")
 USER_AGENT = ("Mozilla/5.0 (Linux; Android 11; TC52) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/120.0.0.0 Mobile Safari/537.36")
+IMPORT_RE = re.compile(r'^\s*import\s+(?:[^"\']+\s+from\s+)?["\'](\.{1,2}/[^"\']+)["\']', re.MULTILINE)
 KEY_RE = re.compile(r'name="key" value="([^"]+)"')
 OK_MARK = 'data-feedback="ok"'
 ENVELOPE_RE = re.compile(r'<template data-envelope data-kind="(\w+)" data-payload="([^"]*)"')
@@ -299,14 +301,41 @@ async def wire_get(client: httpx.AsyncClient, path: str, headers: dict[str, str]
                 "text": body.decode("utf-8", "replace") if path == "/floor/move" else ""}
 
 
+async def imported_modules(client: httpx.AsyncClient, entry: str) -> list[str]:
+    """The ES modules `entry` imports, transitively (a browser fetches them all on first load)."""
+    found: list[str] = []
+    todo = [entry]
+    while todo:
+        current = todo.pop()
+        r = await client.get(current)
+        for relative in IMPORT_RE.findall(r.text if r.status_code == 200 else ""):
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(current), relative))
+            if path not in found and path != entry:
+                found.append(path)
+                todo.append(path)
+    return found
+
+
+def precached_paths(sw_text: str) -> list[str]:
+    """What the service worker's install step precaches: its SHELL, MODULES and SCREENS lists."""
+    paths: list[str] = []
+    for name in ("SHELL", "MODULES"):
+        listed = re.search(rf"{name}\s*=\s*\[(.*?)\];", sw_text, re.DOTALL)
+        paths += re.findall(r'"(/[^"]+)"', listed.group(1)) if listed else []
+    screens = re.search(r"SCREENS\s*=\s*\[(.*?)\]", sw_text, re.DOTALL)
+    paths += [f"/offline/screens/{n}" for n in re.findall(r'"([\w-]+)"', screens.group(1))] if screens else []
+    return list(dict.fromkeys(paths))
+
+
 async def measure_bytes(h: Handheld) -> list[str]:
     out: list[str] = []
     accept = {"Accept-Encoding": "gzip, deflate, br"}
     page = await wire_get(h.client, "/floor/move", {**accept, "Accept": "text/html,application/xhtml+xml,*/*"})
-    assets = [await wire_get(h.client, p, {**accept, "Accept": "*/*"}) for p in STATIC]
+    first = [*STATIC, *await imported_modules(h.client, "/static/app.js")]
+    assets = [await wire_get(h.client, p, {**accept, "Accept": "*/*"}) for p in first]
     rows = [page, *assets]
     compressed = any(r["encoding"] != "none" for r in rows)
-    out.append("first load of the Move screen (GET /floor/move + " + ", ".join(STATIC) + "), "
+    out.append("first load of the Move screen (GET /floor/move + " + ", ".join(first) + "), "
                "sent with Accept-Encoding: gzip, deflate, br:")
     for r in rows:
         out.append(f"  {r['path']:<22} status {r['status']}  content-encoding {r['encoding']:<5} "
@@ -322,17 +351,17 @@ async def measure_bytes(h: Handheld) -> list[str]:
         out.append("  the server does NOT compress responses (no Content-Encoding on any of them)")
     out.append(f"  first load on the wire as served: {wire:,} B = {wire / 1024:.1f} KiB; uncompressed {raw:,} B "
                f"= {raw / 1024:.1f} KiB; if gzip-compressed: {gz:,} B = {gz / 1024:.1f} KiB  (goal < 50 KB)")
-    others = sorted(set(re.findall(r'(?:href|src)="(/[^"]+)"', page["text"])) - set(STATIC) - {"/floor/move"})
+    others = sorted(set(re.findall(r'(?:href|src)="(/[^"]+)"', page["text"])) - set(first) - {"/floor/move"})
     extra = [await wire_get(h.client, p, {**accept, "Accept": "*/*"}) for p in others]
     extra = [e for e in extra if e["status"] == 200]
     if extra:
         out.append("  also fetched by a browser on first load, not counted above: " + ", ".join(
             f"{e['path']} {e['wire_body']:,} B (gzip {e['gzip_body']:,} B)" for e in extra))
-    # app.js registers /sw.js, whose install step precaches its SHELL list on a device's first visit.
+    # app.js registers /sw.js, whose install step precaches its lists on a device's first visit.
     sw = await h.client.get("/sw.js")
-    shell = re.search(r"SHELL\s*=\s*\[(.*?)\]", sw.text, re.DOTALL) if sw.status_code == 200 else None
+    shell = precached_paths(sw.text) if sw.status_code == 200 else []
     if shell:
-        paths = [p for p in re.findall(r'"(/[^"]+)"', shell.group(1)) if p not in STATIC]
+        paths = [p for p in shell if p not in first]
         pre = [await wire_get(h.client, p, {**accept, "Accept": "*/*"}) for p in paths]
         wire_sw = len(sw.content) + sum(e["wire_body"] for e in pre)
         gz_sw = len(gzip.compress(sw.content, 6)) + sum(e["gzip_body"] for e in pre)
