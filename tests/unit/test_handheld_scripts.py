@@ -13,7 +13,7 @@ STATIC = WEB / "static"
 IMPORT = re.compile(r'^\s*import\s+(?:[^"\']+\s+from\s+)?["\'](\.{1,2}/[^"\']+)["\']', re.MULTILINE)
 # A string or template literal that opens a tag: `<div`, "<li class=…", '</p>'.
 MARKUP_LITERAL = re.compile(r'["\'`]\s*</?[a-z][a-z0-9-]*[\s>/]', re.IGNORECASE)
-OUR_MODULES = ("app.js", "feedback.js", "offline.js", "outbox.js", "store.js")
+OUR_MODULES = ("app.js", "feedback.js", "offline.js", "outbox.js", "slots.js", "store.js")
 
 
 def _page_modules() -> list[str]:

@@ -14,6 +14,7 @@
 import { tell } from "./feedback.js";
 import "./gs1.js";  // the barcode reader for display (a classic script Node also requires): sets globalThis.StocklineGs1
 import { outbox } from "./outbox.js";
+import { markDone, put, rows, setValues, show } from "./slots.js";
 import { keyValue } from "./store.js";
 
 const { StocklineGs1 } = globalThis;
@@ -307,35 +308,6 @@ export const offline = (() => {
       put(row, { text: p.text, status: words[p.status] || p.status, reason: p.reason || "" });
       show(row, { reason: Boolean(p.reason) });
     });
-  }
-
-  // ---- filling a screen's template: text, field values, shown parts, repeated rows ----------------
-  // The server's template marks what the handheld fills: data-slot (text), data-part (shown or hidden),
-  // data-step (done or not), data-rows with a <template data-row> (one copy per row). Text only:
-  // nothing from the snapshot or a scan is ever parsed as markup.
-  const each = (root, attr, name) => root.querySelectorAll(`[${attr}="${name}"]`);
-  function put(root, texts) {
-    for (const [name, text] of Object.entries(texts)) for (const el of each(root, "data-slot", name)) el.textContent = String(text ?? "");
-  }
-  function show(root, parts) {
-    for (const [name, on] of Object.entries(parts)) for (const el of each(root, "data-part", name)) el.hidden = !on;
-  }
-  function markDone(root, steps) {
-    for (const [name, on] of Object.entries(steps)) for (const el of each(root, "data-step", name)) el.classList.toggle("done", Boolean(on));
-  }
-  function setValues(form, fields) {
-    for (const [name, value] of Object.entries(fields)) {
-      const el = form.querySelector(`[name="${name}"]`);
-      if (el) el.value = String(value ?? "");
-    }
-  }
-  function rows(root, name, items, fillRow) {
-    const list = root.querySelector(`[data-rows="${name}"]`), row = root.querySelector(`template[data-row="${name}"]`);
-    if (!list || !row) return;
-    const made = items.map((item) => { const copy = row.content.cloneNode(true); fillRow(copy, item); return copy; });
-    const empty = root.querySelector(`template[data-row="${name}-empty"]`);
-    if (!made.length && empty) made.push(empty.content.cloneNode(true));
-    list.replaceChildren(...made);
   }
 
   // The form of a screen's template (the service worker's copy; the network when it has none), once.
