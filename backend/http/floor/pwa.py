@@ -31,7 +31,8 @@ VERSION_LENGTH = 16
 
 
 def _asset_files() -> list[Path]:
-    templates = (p for p in TEMPLATES_DIR.rglob("*.html") if p.is_file())  # the offline shell and screens
+    # The precached pages and offline screens are rendered from these: a changed one is a new worker.
+    templates = [TEMPLATES_DIR / "offline.html", *(TEMPLATES_DIR / "floor").glob("*.html")]
     return sorted([SW_PATH, *(p for p in STATIC_DIR.rglob("*") if p.is_file()), *templates])
 
 
