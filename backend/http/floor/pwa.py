@@ -68,7 +68,7 @@ async def offline() -> Template:
     return Template(template_name="offline.html", context={"title": "Offline"})
 
 
-# The screens a picker needs offline (OFFLINE_PROTOCOL.md), by the name offline.js asks for.
+# The screens a picker needs offline (docs/offline-protocol.md), by the name offline.js asks for.
 OFFLINE_SCREENS = {
     "lookup": "floor/lookup.html",
     "receive": "floor/receive.html",
