@@ -19,8 +19,7 @@ const NAVIGATION_TIMEOUT_MS = 4000;
 // offline still has all of them.
 const MODULES = [
   "/static/app.js", "/static/feedback.js", "/static/gs1.js", "/static/offline.js", "/static/outbox.js",
-  "/static/slots.js",
-  "/static/store.js", "/static/vendor/idb/index.js",
+  "/static/slots.js", "/static/store.js", "/static/vendor/idb/index.js",
 ];
 const SCREENS = ["lookup", "receive", "move", "pick-lists", "pick", "count"].map((name) => `/offline/screens/${name}`);
 const SHELL = [
