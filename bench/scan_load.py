@@ -85,6 +85,7 @@ from backend.domain.locations.service import NewLocation, create_location
 BENCH_DB = "stockline_bench_scan"
 ITEMS, MIN_BINS, STOCK_PER_BIN = 50, 100, 1_000
 STEPS = ("scan-bin", "scan-item", "confirm", "send")
+MOVE_STATEMENTS_MAX = 20  # an online move, all four requests (issue 10)
 STATIC = ("/static/app.css", "/static/app.js", "/static/htmx.min.js")
 USER_AGENT = ("Mozilla/5.0 (Linux; Android 11; TC52) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/120.0.0.0 Mobile Safari/537.36")
@@ -393,6 +394,29 @@ async def measure_bytes(h: Handheld) -> list[str]:
     return out
 
 
+async def statements_of_one_move(h: Handheld, proc: subprocess.Popen, statements_file: Path) -> str:
+    """One online move end to end, alone on the server (the other handhelds idle): the statements the
+    server sent for each of its four requests, counted inside the server between them."""
+    counts: list[int] = []
+    confirmed = ""
+    before = await server_statements(proc, statements_file)
+    for name, form in zip(STEPS, [*h.forms(), None], strict=True):
+        if form is None:
+            r, ok = await h.send(confirmed)
+        else:
+            r = await h.step(form)
+            ok, confirmed = ("data-envelope" in r.text) if name == "confirm" else OK_MARK in r.text, r.text
+        assert r.status_code == 200 and ok, (name, r.status_code, r.text[:300])
+        after = await server_statements(proc, statements_file)
+        counts.append(after - before)
+        before = after
+    h.forward = not h.forward
+    total = sum(counts)
+    verdict = "met" if total <= MOVE_STATEMENTS_MAX else "MISSED"
+    return (f"one online move: {total} statements end to end = " + " + ".join(str(n) for n in counts)
+            + f" ({', '.join(STEPS)}); goal <= {MOVE_STATEMENTS_MAX}: {verdict}")
+
+
 # --- report ------------------------------------------------------------------------------------
 
 
@@ -497,6 +521,7 @@ async def main(args: argparse.Namespace) -> None:
         for line in await measure_bytes(handhelds[0]):
             print(line)
         await run_phase(handhelds, min(3.0, per_s / 2), "scan")  # warm-up: pool connections, templates, caches
+        print(await statements_of_one_move(handhelds[0], proc, statements_file))
         phases = Phases(proc, args.pg_url, statements_file)
         profiler = py_spy(proc.pid, int(per_s * rounds * 2), Path(args.profile)) if args.profile else None
         pace = f"{args.think_ms} ms mean think time" if args.think_ms else "no think time"

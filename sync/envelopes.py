@@ -13,30 +13,27 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 
-from backend.domain import bounds
-from backend.domain.ledger.commands import DOC_REF_LENGTH_MAX
-from backend.domain.quantities import QTY_MAX
+from backend.domain import bounds, scans
 
 DEVICE_ID_LENGTH_MAX = 100
-CODE_LENGTH_MAX = 200  # a scanned barcode, SKU, bin or lot
+CODE_LENGTH_MAX = scans.CODE_LENGTH_MAX  # a scanned barcode, SKU, bin or lot
 SCANNED_AT_LENGTH_MAX = 64
 TXN_ID_LENGTH_MAX = 36  # a hyphenated UUID
-SEQ_MAX = 2**53 - 1  # the largest integer a browser counts exactly
+SEQ_MAX = scans.ID_MAX  # the largest integer a browser counts exactly
 
 Kind = Literal["receive", "move", "pick", "count", "count_finish", "adjust"]
 KINDS: tuple[str, ...] = ("receive", "move", "pick", "count", "count_finish", "adjust")
 
-# A scanned code may hold GS1's group separator (0x1D), never NUL (bounds.py).
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=CODE_LENGTH_MAX, pattern=bounds.NO_NUL)]
-DocRef = Annotated[str, msgspec.Meta(max_length=DOC_REF_LENGTH_MAX, pattern=bounds.ONE_LINE)]  # delivery note, PO
-Lot = bounds.Lot
-Qty = Annotated[int, msgspec.Meta(ge=1, le=QTY_MAX)]
-Id = Annotated[int, msgspec.Meta(ge=1, le=SEQ_MAX)]
+Code = scans.Code
+DocRef = scans.DocRef
+Lot = scans.Lot
+Qty = scans.Qty
+Id = scans.Id
 DeviceId = Annotated[str, msgspec.Meta(min_length=1, max_length=DEVICE_ID_LENGTH_MAX, pattern=bounds.ONE_LINE)]
 
 
@@ -54,59 +51,13 @@ class Envelope(_Strict, frozen=True):
     scanned_at: Annotated[str, msgspec.Meta(max_length=SCANNED_AT_LENGTH_MAX)]  # device clock: audit only
 
 
-class ReceivePayload(_Strict, frozen=True):
-    sku: Code
-    qty: Qty  # base units, all of them; `damaged` of these arrived damaged
-    to_location: Code
-    lot: Lot = ""
-    expiry: date | None = None
-    damaged: Annotated[int, msgspec.Meta(ge=0, le=QTY_MAX)] = 0
-    doc_ref: DocRef = ""
-
-
-class MovePayload(_Strict, frozen=True):
-    sku: Code
-    qty: Qty
-    from_location: Code
-    to_location: Code
-    lot: Lot = ""
-    doc_ref: DocRef = ""
-
-
-class PickPayload(_Strict, frozen=True):
-    pick_list_id: Id
-    line_id: Id
-    bin: Code
-    item_code: Code
-    qty: Qty  # in the scanned unit: one case barcode with qty 1 is a case
-
-
-class CountPayload(_Strict, frozen=True):
-    task_id: Id
-    item_code: Code
-    qty: Annotated[int, msgspec.Meta(ge=0, le=QTY_MAX)]  # 0 is a valid "set": the item is not there
-    mode: Literal["set", "add"]
-    lot: Lot = ""  # optional: a GS1 scan carries its lot itself
-
-
-class FinishCountPayload(_Strict, frozen=True):
-    """The counter finished the bin: sent after its counted items, so it is applied after them."""
-    task_id: Id
-
-
-class AdjustPayload(_Strict, frozen=True):
-    sku: Code
-    location: Code
-    delta: Annotated[int, msgspec.Meta(ge=-QTY_MAX, le=QTY_MAX)]
-    reason: Code
-    lot: Lot = ""
-
-
-Payload = ReceivePayload | MovePayload | PickPayload | CountPayload | FinishCountPayload | AdjustPayload
-PAYLOAD_TYPES: dict[str, type[Payload]] = {
-    "receive": ReceivePayload, "move": MovePayload, "pick": PickPayload, "count": CountPayload,
-    "count_finish": FinishCountPayload, "adjust": AdjustPayload,
-}
+# A payload is what the worker did (backend/domain/scans: codes as scanned, quantities as typed); the
+# server interprets it when it applies it. A receive, move or adjust payload of the format before that
+# (SKU and base-unit quantity worked out on the handheld, still waiting in some outbox) is read as
+# `scans.Legacy*` and applied as it says (scans.receipt_of, move_of, adjustment_of), never dropped.
+Payload = scans.Step | scans.Legacy
+PAYLOAD_TYPES: dict[str, type[scans.Step]] = scans.STEP_TYPES
+LEGACY_MARK = "sku"  # only the old receive, move and adjust payloads had this field
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +124,9 @@ def read_scan(raw: object) -> Scan:
         raise MalformedEnvelope("This scan has no valid scan id. Update the scanner app and redo it.")
     if not _is_timestamp(envelope.scanned_at):
         raise MalformedEnvelope("This scan has no valid scan time. Check the scanner's clock and redo it.")
+    legacy = scans.LEGACY_TYPES.get(envelope.kind) if LEGACY_MARK in envelope.payload else None
     try:
-        payload = msgspec.convert(envelope.payload, PAYLOAD_TYPES[envelope.kind])
+        payload: Payload = msgspec.convert(envelope.payload, legacy or PAYLOAD_TYPES[envelope.kind])
     except msgspec.ValidationError as exc:
         raise MalformedEnvelope(_explain(exc, envelope.kind)) from exc
     return Scan(envelope, payload)
@@ -194,7 +146,8 @@ _FIELD_WORDS = {
     "item_code": "item", "qty": "quantity", "to_location": "destination bin", "from_location": "source bin",
     "location": "bin", "bin": "bin", "lot": "lot", "expiry": "expiry date", "damaged": "damaged quantity",
     "pick_list_id": "pick list", "line_id": "pick line", "task_id": "count task", "mode": "count mode",
-    "delta": "change", "reason": "reason",
+    "delta": "change", "reason": "reason", "items": "item scans", "to_bin": "destination bin",
+    "from_bin": "source bin",
 }
 _PATH = re.compile(r"at `\$\.(\w+)")
 _MISSING = re.compile(r"missing required field `(\w+)`")

@@ -145,7 +145,8 @@ async def record(c: Claim, status: str, reason: str, result: dict[str, Any]) -> 
 
 
 async def touch_device(device_id: str, user_id: int | None, pending: int | None, failed: int | None) -> None:
-    """The device checked in: last seen, who is signed in on it, and what its outbox reports."""
+    """The device checked in: last seen, who is signed in on it, and what its outbox reports. One
+    statement: it runs in the caller's transaction, or as its own."""
     now = _now()
     await db.fetch(
         "INSERT INTO sync_devices (device_id, last_seen_at, last_user_id, pending_reported, failed_reported)"

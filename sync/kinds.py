@@ -1,4 +1,5 @@
-"""Applying one validated scan through the domain commands the online screens use.
+"""Applying one validated scan: the step's interpreter (backend/domain/scans) turns what the worker did
+into its domain command, the same one the online screens' check validated.
 
 Each kind runs as the person who scanned (`user:{code}` on the scanning device) with ledger keys
 derived from the txn_id (`sync:{txn_id}`), so even if the inbox row were lost a replay would be
@@ -28,18 +29,23 @@ from backend.domain.fulfillment import service as fulfillment
 from backend.domain.fulfillment.queries import get_pick_line
 from backend.domain.ledger import commands as ledger
 from backend.domain.ledger.audited import execute_as
-from backend.domain.receiving.receipts import Receipt, post_receipt
+from backend.domain.receiving.receipts import post_receipt
 from backend.domain.scan_exceptions import Compensation, ScanContext, Spot, open_exception, with_found_stock
-from sync.envelopes import (
-    AdjustPayload,
-    CountPayload,
-    FinishCountPayload,
-    MovePayload,
-    Payload,
-    PickPayload,
-    ReceivePayload,
-    Scan,
+from backend.domain.scans import (
+    Adjust,
+    Count,
+    FinishCount,
+    LegacyAdjust,
+    LegacyMove,
+    LegacyReceive,
+    Move,
+    Pick,
+    Receive,
+    adjustment_of,
+    move_of,
+    receipt_of,
 )
+from sync.envelopes import Payload, Scan
 
 PERMISSION_OF_KIND = {"receive": "receive", "move": "move", "pick": "pick", "count": "count",
                       "count_finish": "count", "adjust": "adjust"}
@@ -136,32 +142,45 @@ async def move_in_one_statement(scan: Scan, users_seen: UsersSeen, relay_id: int
     audit row), for the inbox to write beside it (inbox.record_with_posting). None: apply_scan's path
     (another kind, a refusal, found stock), which gives the same answers."""
     env, p = scan.envelope, scan.payload
-    if env.kind != "move" or not isinstance(p, MovePayload):
+    if env.kind != "move" or not isinstance(p, Move | LegacyMove):
         return None
     user = await _scanning_user(scan, users_seen, relay_id)
     if user is None or not user.active or not allows(user.role, PERMISSION_OF_KIND["move"]):
         return None
     actor = Actor(f"user:{user.code}", env.device_id, user.id, user.role)
     try:
-        return ledger.prepare_posting(_move_command(p), key=ledger_key(env.txn_id), actor=actor.label,
+        command = (await move_of(p)).move
+        return ledger.prepare_posting(command, key=ledger_key(env.txn_id), actor=actor.label,
                                       audited=ledger.AuditNote(actor))
-    except InvalidInput:
+    except (InvalidInput, UnknownReference):
         return None
 
 
 def _where(p: Payload) -> tuple[str, str]:
     """(location, item) a manager looks at for this scan."""
-    if isinstance(p, ReceivePayload):
-        return p.to_location, p.sku
-    if isinstance(p, MovePayload):
-        return p.from_location, p.sku
-    if isinstance(p, PickPayload):
-        return p.bin, p.item_code
-    if isinstance(p, AdjustPayload):
-        return p.location, p.sku
-    if isinstance(p, FinishCountPayload):
-        return "", ""
-    return "", p.item_code
+    match p:
+        case Receive():
+            return p.to_bin, _first_code(p.items)
+        case LegacyReceive():
+            return p.to_location, p.sku
+        case Move():
+            return p.from_bin, _first_code(p.items)
+        case LegacyMove():
+            return p.from_location, p.sku
+        case Pick():
+            return p.bin, p.item_code
+        case Adjust():
+            return p.bin, p.item_code
+        case LegacyAdjust():
+            return p.location, p.sku
+        case Count():
+            return "", p.item_code
+        case FinishCount():
+            return "", ""
+
+
+def _first_code(items: list[str | int]) -> str:
+    return next((e for e in items if isinstance(e, str)), "")
 
 
 def _with_review(ctx: ScanContext, result: dict[str, Any], found: Compensation | None) -> Outcome:
@@ -174,31 +193,25 @@ def _with_review(ctx: ScanContext, result: dict[str, Any], found: Compensation |
 
 
 async def _receive(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
-    assert isinstance(p, ReceivePayload)
-    receipt = Receipt(sku=p.sku, qty=p.qty, damaged=p.damaged, to_location=p.to_location, lot=p.lot,
-                      expiry=p.expiry, doc_ref=p.doc_ref)
-    done = await post_receipt(receipt, key=ctx.key, actor=ctx.actor)
+    assert isinstance(p, Receive | LegacyReceive)
+    plan = await receipt_of(p)
+    done = await post_receipt(plan.receipt, key=ctx.key, actor=ctx.actor)
     return Outcome("applied", "", {"movement_ids": done.movement_ids})
 
 
-def _move_command(p: MovePayload) -> ledger.Move:
-    return ledger.Move(sku=p.sku, qty=p.qty, from_location=p.from_location, to_location=p.to_location, lot=p.lot,
-                       doc_ref=p.doc_ref)
-
-
 async def _move(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
-    assert isinstance(p, MovePayload)
-    command = _move_command(p)
+    assert isinstance(p, Move | LegacyMove)
+    command = (await move_of(p)).move
 
     async def where() -> Spot:
-        return Spot(p.sku, p.from_location, p.lot)
+        return Spot(command.sku, command.from_location, command.lot)
 
     done, found = await with_found_stock(lambda: execute_as(command, key=ctx.key, actor=ctx.actor), where, ctx)
     return _with_review(ctx, {"movement_ids": list(done.movement_ids)}, found)
 
 
 async def _pick(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
-    assert isinstance(p, PickPayload)
+    assert isinstance(p, Pick)
 
     def attempt() -> Awaitable[fulfillment.PickLineView]:
         return fulfillment.confirm_pick(p.pick_list_id, p.line_id, p.bin, p.item_code, p.qty, key=ctx.key,
@@ -213,13 +226,13 @@ async def _pick(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
 
 
 async def _count(p: Payload, ctx: ScanContext, _: counts.Thresholds) -> Outcome:
-    assert isinstance(p, CountPayload)
+    assert isinstance(p, Count)
     recorded = await counts.record_count(p.task_id, p.item_code, p.qty, ctx.key, ctx.actor, lot=p.lot, mode=p.mode)
     return Outcome("applied", "", {"task_id": recorded.task_id})  # blind: never an expected quantity
 
 
 async def _count_finish(p: Payload, ctx: ScanContext, thresholds: counts.Thresholds) -> Outcome:
-    assert isinstance(p, FinishCountPayload)
+    assert isinstance(p, FinishCount)
     outcome = await counts.submit_count(p.task_id, ctx.key, ctx.actor, thresholds)
     waiting = "Count sent to a manager for approval." if outcome.status == "pending_approval" else ""
     return Outcome("applied", waiting, {"task_id": outcome.task_id, "count_status": outcome.status,
@@ -227,9 +240,10 @@ async def _count_finish(p: Payload, ctx: ScanContext, thresholds: counts.Thresho
 
 
 async def _adjust(p: Payload, ctx: ScanContext, thresholds: counts.Thresholds) -> Outcome:
-    assert isinstance(p, AdjustPayload)
-    outcome = await counts.request_adjustment(p.sku, p.location, p.delta, p.reason, ctx.key, ctx.actor, thresholds,
-                                              lot=p.lot)
+    assert isinstance(p, Adjust | LegacyAdjust)
+    a = await adjustment_of(p)
+    outcome = await counts.request_adjustment(a.sku, a.location, a.delta, a.reason, ctx.key, ctx.actor, thresholds,
+                                              lot=a.lot)
     waiting = "" if outcome.status == "posted" else "Sent to a manager for approval."
     return Outcome("applied", waiting, {"request_id": outcome.request_id, "request_status": outcome.status,
                                         "movement_ids": list(outcome.movement_ids)})

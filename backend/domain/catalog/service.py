@@ -375,17 +375,73 @@ class ScannedItem:
         return self.factor * self.count
 
 
-async def _item_for_code(codes: list[str]) -> tuple[ItemView, str] | None:
-    """The item and unit of the first of `codes` the catalogue has, in one query."""
-    if not codes:
-        return None
-    marks = ", ".join("{}" for _ in codes)
-    rows = await db.fetch(f"SELECT code, item_id, unit FROM barcodes WHERE code IN ({marks})", *codes)
-    by_code = {r["code"]: r for r in rows}
-    for code in codes:
-        if (row := by_code.get(code)) is not None:
-            return await get_item_by_id(row["item_id"]), row["unit"]
-    return None
+def _lookup_forms(code: str) -> tuple[BarcodeReading, list[str]]:
+    """The reading of a scanned code (`gs1.read_barcode`, tests/vectors/barcodes.json) and the catalogue
+    barcodes that may name its item, best first."""
+    reading = read_barcode(code)
+    if reading.kind == "invalid":
+        raise InvalidBarcode(reading.message)
+    if reading.kind == "sscc":
+        raise PalletLabel(f"{reading.sscc} is a pallet label (SSCC) that names no item: scan an item barcode.")
+    return reading, item_codes(reading)
+
+
+def _scanned(item: ItemView, unit: str, reading: BarcodeReading) -> ScannedItem:
+    return ScannedItem(item=item, unit=unit, factor=item.factor(unit), count=trade_item_count(reading),
+                       lot=reading.lot, expiry=reading.expiry, serial=reading.serial, reading=reading)
+
+
+async def _items_for_forms(forms: list[str], sku_keys: list[str]) -> tuple[dict[str, tuple[ItemView, str]],
+                                                                             dict[str, ItemView]]:
+    """Items by barcode (with the barcode's unit) and by SKU key, with their units, in one statement."""
+    if not forms and not sku_keys:
+        return {}, {}
+    by_barcode = " UNION ALL ".join(
+        part for part, args in (
+            (f"SELECT code AS scanned, item_id, unit, 0 AS via FROM barcodes WHERE code IN ({', '.join('{}' for _ in forms)})", forms),
+            (f"SELECT sku_key, id, base_unit, 1 FROM items WHERE sku_key IN ({', '.join('{}' for _ in sku_keys)})", sku_keys),
+        ) if args
+    )
+    cols = ", ".join(f"i.{c.strip()}" for c in _ITEM_COLUMNS.split(","))
+    rows = await db.fetch(
+        f"SELECT x.scanned, x.unit AS scanned_unit, x.via, {cols}, u.unit AS u_unit, u.factor AS u_factor"
+        f" FROM ({by_barcode}) x JOIN items i ON i.id = x.item_id LEFT JOIN item_units u ON u.item_id = i.id",
+        *forms, *sku_keys,
+    )
+    units: dict[int, dict[str, int]] = {}
+    for r in rows:
+        units.setdefault(r["id"], {})
+        if r["u_unit"] is not None:
+            units[r["id"]][r["u_unit"]] = r["u_factor"]
+    barcodes: dict[str, tuple[ItemView, str]] = {}
+    skus: dict[str, ItemView] = {}
+    for r in rows:
+        item = _row_to_item(r, units[r["id"]])
+        if r["via"] == 0:
+            barcodes[r["scanned"]] = (item, r["scanned_unit"])
+        else:
+            skus[r["scanned"]] = item
+    return barcodes, skus
+
+
+async def resolve_item_codes(codes: list[str], *, skus: bool = True) -> dict[str, ScannedItem]:
+    """What each scanned code names, read in one statement: an item barcode of any unit, a GS1 element
+    string (GTIN, lot, expiry, serial, count), or, with `skus`, a SKU typed on the keypad (one unit).
+    Codes that name no item are left out; a malformed barcode raises InvalidBarcode."""
+    wanted = list(dict.fromkeys(c.strip() for c in codes if c.strip()))[:LOOKUP_BATCH_MAX]
+    read = {code: _lookup_forms(code) for code in wanted}
+    forms = list(dict.fromkeys(f for _, candidates in read.values() for f in candidates))
+    keys = list(dict.fromkeys(sku_key(c) for c in wanted)) if skus else []
+    barcodes, by_sku = await _items_for_forms(forms, keys)
+    found: dict[str, ScannedItem] = {}
+    for code, (reading, candidates) in read.items():
+        hit = next((barcodes[f] for f in candidates if f in barcodes), None)
+        if hit is not None:
+            found[code] = _scanned(hit[0], hit[1], reading)
+        elif skus and sku_key(code) in by_sku:
+            item = by_sku[sku_key(code)]
+            found[code] = ScannedItem(item=item, unit=item.base_unit, factor=1, count=1)
+    return found
 
 
 async def resolve_item_scan(code: str) -> ScannedItem:
@@ -394,14 +450,8 @@ async def resolve_item_scan(code: str) -> ScannedItem:
     The reading is `gs1.read_barcode` (tests/vectors/barcodes.json); the catalogue says which item
     and unit the GTIN (or, for a logistic unit with AI 02, the contained GTIN) is.
     """
-    reading = read_barcode(code)
-    if reading.kind == "invalid":
-        raise InvalidBarcode(reading.message)
-    if reading.kind == "sscc":
-        raise PalletLabel(f"{reading.sscc} is a pallet label (SSCC) that names no item: scan an item barcode.")
-    found = await _item_for_code(item_codes(reading))
+    code = code.strip()
+    found = (await resolve_item_codes([code], skus=False)).get(code)
     if found is None:
-        raise UnknownBarcode(code.strip())
-    item, unit = found
-    return ScannedItem(item=item, unit=unit, factor=item.factor(unit), count=trade_item_count(reading),
-                       lot=reading.lot, expiry=reading.expiry, serial=reading.serial, reading=reading)
+        raise UnknownBarcode(code)
+    return found

@@ -9,6 +9,7 @@ from backend.domain.counts._common import Thresholds
 from backend.domain.counts.adjustments import (
     AdjustmentOutcome,
     approve_adjustment,
+    check_adjustment,
     reject_adjustment,
     request_adjustment,
 )
@@ -19,6 +20,8 @@ from backend.domain.counts.service import (
     CountOutcome,
     CountTaskView,
     RecordedCount,
+    check_count,
+    check_submit,
     count_for_review,
     counter_view,
     create_count_task,
@@ -41,6 +44,9 @@ __all__ = [
     "approvals_queue",
     "approve_adjustment",
     "approve_count",
+    "check_adjustment",
+    "check_count",
+    "check_submit",
     "count_for_review",
     "counter_view",
     "create_count_task",

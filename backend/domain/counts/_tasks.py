@@ -67,6 +67,14 @@ async def transition(task_id: int, expected: str, assignments: str, *args: Any) 
     return row
 
 
+async def in_state(task_id: int, expected: str) -> dict[str, Any]:
+    """The task if it is in state `expected` (reads only: what `transition` would refuse, refused)."""
+    row = await db.fetch_one("SELECT " + TASK_COLUMNS + " FROM count_tasks WHERE id = {}", task_id)
+    if row is None or row["status"] != expected:
+        raise await _state_error(task_id, expected)
+    return row
+
+
 async def _state_error(task_id: int, expected: str) -> Exception:
     row = await db.fetch_one("SELECT status FROM count_tasks WHERE id = {}", task_id)
     if row is None:

@@ -106,6 +106,13 @@ async def _insert_request(key: str, c: Correction, reason: str, direct: bool, ac
     return row["id"]
 
 
+async def check_adjustment(sku: str, location: str, delta: int, reason: str, lot: str = "") -> None:
+    """What `request_adjustment` refuses, with reads only (the handheld's step is checked before it is sent)."""
+    _check_request(delta, reason)
+    item, loc = await _adjustable(sku, location)
+    await _refuse_beyond_on_hand(Correction(item, loc, lot_for(item, lot), delta))
+
+
 async def request_adjustment(sku: str, location: str, delta: int, reason: str, key: str, actor: Actor,
                              thresholds: Thresholds = DEFAULT_THRESHOLDS, lot: str = "") -> AdjustmentOutcome:
     """A lead (or manager) posts a small adjustment at once; anything else waits for a manager."""

@@ -278,6 +278,29 @@ async def record_count(task_id: int, sku_or_barcode: str, qty: int, key: str, ac
                           replay=stored_as(RecordedCount))
 
 
+async def check_count(task_id: int, sku_or_barcode: str, qty: int, actor: Actor, lot: str = "",
+                      mode: Mode = "set") -> tuple[CounterView, CountedLine]:
+    """What `record_count` refuses, with reads only, and the count (and the scanned item's line) as they
+    read once the scan is recorded (the handheld shows them while the step is sent)."""
+    require_counter(actor)
+    _check_count_qty(qty, mode)
+    task = await _tasks.in_state(task_id, "counting")
+    item, per_unit, lot_ = await _line_identity(task, sku_or_barcode, lot)
+    view = await counter_view(task_id)
+    base = qty * per_unit
+    before = next((li for li in view.lines if (li.sku, li.lot) == (item.sku, lot_)), None)
+    counted = base if mode == "set" or before is None else before.counted + base
+    line = CountedLine(item.sku, item.name, lot_, counted)
+    lines = sorted([li for li in view.lines if li is not before] + [line], key=lambda li: (li.sku.casefold(), li.lot))
+    return CounterView(view.task_id, view.bin, view.item_sku, view.status, lines), line
+
+
+async def check_submit(task_id: int, actor: Actor) -> None:
+    """What `submit_count` refuses before it settles anything, with reads only."""
+    require_counter(actor)
+    await _tasks.in_state(task_id, "counting")
+
+
 def _unscanned_sql(join: Literal["JOIN", "LEFT JOIN"]) -> str:
     """FROM/WHERE of the snapshot items without a line, with their balance; args: bin id, task id."""
     return (

@@ -8,6 +8,7 @@ stock alone: the bin may simply be miscounted, so a lead decides (count, adjust,
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -148,6 +149,34 @@ async def _record_pick(line: PickLineView, order_line_id: int, picked: int) -> N
     await _close_list_when_done(line.pick_list_id)
 
 
+async def _checked_pick(pick_list_id: int, line_id: int, scanned_bin: str, scanned_item_code: str,
+                        qty: int) -> tuple[PickLineView, dict[str, Any], int]:
+    """The open line, its row and the base units the scan picks; the bin and the item must match the line."""
+    line, row = await _open_line(pick_list_id, line_id)
+    await require_bin(scanned_bin, await get_location_by_id(row["location_id"]))
+    scan = await require_item(scanned_item_code, await get_item_by_id(row["item_id"]), line.lot)
+    picked = scan.base_qty(qty)
+    if picked > line.remaining:
+        # Nothing is recorded, so there is nothing to put back: say what to scan instead.
+        pack = f" (a pack of {scan.base_per_scan})" if scan.base_per_scan > 1 else ""
+        raise InvalidQuantity(
+            f"Too many: line {line.seq} needs {line.remaining} more {line.sku}, that scan is {picked}{pack}."
+            f" Nothing was picked: take {line.remaining} and scan them one by one, or type {line.remaining}"
+            " as the quantity and scan one."
+        )
+    return line, row, picked
+
+
+async def check_pick(pick_list_id: int, line_id: int, scanned_bin: str, scanned_item_code: str,
+                     qty: int) -> PickLineView:
+    """What `confirm_pick` refuses, with reads only, and the line as it reads once the pick is confirmed
+    (the handheld shows it while the step is sent)."""
+    require_qty(qty)
+    line, _, picked = await _checked_pick(pick_list_id, line_id, scanned_bin, scanned_item_code, qty)
+    done = line.picked_qty + picked + line.short_qty == line.qty
+    return dataclasses.replace(line, picked_qty=line.picked_qty + picked, status="picked" if done else line.status)
+
+
 async def confirm_pick(pick_list_id: int, line_id: int, scanned_bin: str, scanned_item_code: str, qty: int,
                        *, key: str, actor: Actor) -> PickLineView:
     """Confirm `qty` scanned units (a case barcode counts as a case) of a line; less than the line is fine.
@@ -157,18 +186,7 @@ async def confirm_pick(pick_list_id: int, line_id: int, scanned_bin: str, scanne
     require_qty(qty)
 
     async def work() -> PickLineView:
-        line, row = await _open_line(pick_list_id, line_id)
-        await require_bin(scanned_bin, await get_location_by_id(row["location_id"]))
-        scan = await require_item(scanned_item_code, await get_item_by_id(row["item_id"]), line.lot)
-        picked = scan.base_qty(qty)
-        if picked > line.remaining:
-            # Nothing is recorded, so there is nothing to put back: say what to scan instead.
-            pack = f" (a pack of {scan.base_per_scan})" if scan.base_per_scan > 1 else ""
-            raise InvalidQuantity(
-                f"Too many: line {line.seq} needs {line.remaining} more {line.sku}, that scan is {picked}{pack}."
-                f" Nothing was picked: take {line.remaining} and scan them one by one, or type {line.remaining}"
-                " as the quantity and scan one."
-            )
+        line, row, picked = await _checked_pick(pick_list_id, line_id, scanned_bin, scanned_item_code, qty)
         pick = ledger.Pick(reservation_id=row["reservation_id"], qty=picked, doc_ref=line.order_ref)
         await ledger.execute(pick, key=derived_key(key, "pick"), actor=actor.label)
         await _record_pick(line, row["order_line_id"], picked)

@@ -200,12 +200,13 @@ async def get_pick_line(pick_list_id: int, line_id: int) -> PickLineView:
     return PickLineView(**row)
 
 
-async def next_pick_line(pick_list_id: int) -> PickLineView | None:
-    """The first line still to pick, in walk order; None when the list is done."""
+async def next_pick_line(pick_list_id: int, *, besides: int = 0) -> PickLineView | None:
+    """The first line still to pick, in walk order, other than line `besides`; None when the list is done."""
     await get_pick_list(pick_list_id)  # raises for an unknown list
     row = await db.fetch_one(
-        f"{_PICK_LINE_SELECT} WHERE pl.pick_list_id = {{}} AND pl.status = 'open' ORDER BY pl.seq LIMIT 1",
-        pick_list_id,
+        f"{_PICK_LINE_SELECT} WHERE pl.pick_list_id = {{}} AND pl.status = 'open' AND pl.id <> {{}}"
+        " ORDER BY pl.seq LIMIT 1",
+        pick_list_id, besides,
     )
     return PickLineView(**row) if row else None
 

@@ -31,7 +31,7 @@ from backend.domain.fulfillment.documents import (
 )
 from backend.domain.fulfillment.orders import NewManualOrder, OrderLineSpec, create_manual_order
 from backend.domain.fulfillment.packing import finish_carton, pack_scan, start_carton
-from backend.domain.fulfillment.picking import confirm_pick, create_pick_list, short_pick
+from backend.domain.fulfillment.picking import check_pick, confirm_pick, create_pick_list, short_pick
 from backend.domain.fulfillment.queries import (
     CartonView,
     OrderView,
@@ -81,6 +81,7 @@ __all__ = [
     "carton_label",
     "carton_label_pdf",
     "carton_label_zpl",
+    "check_pick",
     "confirm_pick",
     "confirm_shipment",
     "create_manual_order",

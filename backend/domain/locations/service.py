@@ -101,6 +101,28 @@ async def find_by_barcode(code: str) -> LocationView | None:
     return _view(row) if row else None
 
 
+async def scanned_locations(codes: list[str]) -> dict[str, LocationView]:
+    """The locations scanned codes name, in one statement: by barcode, else by code (as
+    `find_by_barcode(code) or find_location(code)` reads one). Codes that name none are left out."""
+    wanted = list(dict.fromkeys(c.strip() for c in codes if c.strip()))[:LOOKUP_BATCH_MAX]
+    if not wanted:
+        return {}
+    marks = ", ".join("{}" for _ in wanted)
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS}, code_key FROM locations WHERE barcode IN ({marks}) OR code_key IN ({marks})",
+        *wanted, *(c.casefold() for c in wanted),
+    )
+    by_barcode = {r["barcode"]: _view(r) for r in rows}
+    by_code = {r["code_key"]: _view(r) for r in rows}
+    found = {c: by_barcode.get(c) or by_code.get(c.casefold()) for c in wanted}
+    return {c: loc for c, loc in found.items() if loc is not None}
+
+
+async def find_scanned_location(code: str) -> LocationView | None:
+    """The location a scanned code names (its barcode, else its code), in one statement."""
+    return (await scanned_locations([code])).get(code.strip())
+
+
 async def virtual(kind: str) -> LocationView:
     return await get_location(VIRTUAL_CODES[kind])
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -21,8 +20,8 @@ import msgspec
 from litestar import Request
 from litestar.response import Template
 
-from backend import db
-from backend.domain.catalog.service import ScannedItem, find_item, resolve_item_scan
+from backend.domain import scans
+from backend.domain.catalog.service import ScannedItem, resolve_item_codes
 from backend.domain.errors import (
     InvalidBarcode,
     InvalidInput,
@@ -30,18 +29,12 @@ from backend.domain.errors import (
     UnknownBarcode,
 )
 from backend.domain.idempotency import scoped_key
-from backend.domain.locations.service import (
-    LocationView,
-    find_by_barcode,
-    find_location,
-)
+from backend.domain.locations.service import LocationView, find_scanned_location
 from backend.http.session import session_of
 from backend.settings import Settings
-from sync.envelopes import Payload
 
 S = TypeVar("S", bound=msgspec.Struct)
 T = TypeVar("T", bound="Tally")
-R = TypeVar("R")
 SCAN_LENGTH_MAX = 200
 UNDO_DEPTH_MAX = 10  # scans a task screen can take back, newest first
 UNDO_LENGTH_MAX = 8_000  # characters of the hidden undo field
@@ -85,6 +78,8 @@ async def read_step(request: Request, state_type: type[S]) -> Step[S]:
         history = tuple(str(h) for h in json.loads(raw)) if raw and len(raw) <= UNDO_LENGTH_MAX else ()
     except (ValueError, TypeError):
         history = ()
+    if isinstance(state, Tally):
+        state = typed_qty(state)  # type: ignore[assignment]  # a Tally subtype stays its own type
     return Step(state, code, key, str(form.get("action") or ""), history[-UNDO_DEPTH_MAX:])
 
 
@@ -160,7 +155,7 @@ def screen(request: Request, page: str, partial: str, prompt: str, **context: An
 
 async def scan_bin(code: str) -> LocationView | None:
     """The bin a code names; None when it names no location (it may be an item)."""
-    loc = await find_by_barcode(code) or await find_location(code)
+    loc = await find_scanned_location(code)
     if loc is None:
         return None
     if loc.kind != "bin":
@@ -169,36 +164,60 @@ async def scan_bin(code: str) -> LocationView | None:
 
 
 class Tally(msgspec.Struct):
-    """Scans of one item (and lot) so far: what receive, move and putaway add up."""
+    """Scans of one item (and lot) so far: what receive, move and putaway add up. `sku`, `qty` and `lot` are
+    what the screen shows; `items` is what the worker did (JSON: each code as scanned, each quantity
+    typed), which the step's envelope carries for the server to interpret (backend/domain/scans);
+    `shown` is the quantity the screen showed, so a different one posted back was typed."""
 
     sku: str = ""
     qty: int = 0
     lot: str = ""
+    items: str = ""
+    shown: int = 0
 
 
-def add_scan(state: T, scanned: ScannedItem) -> T:
-    """Repeated scans add up only for the same item and lot. Another item is refused while a tally waits
-    (it would silently drop what was scanned), and so is another lot of the same item, so two lots are
-    never posted as one."""
+def entries(state: Tally) -> list[scans.Entry]:
+    """The item scans and typed quantities of the line so far, oldest first."""
+    if not state.items:
+        return []
+    try:
+        found = msgspec.json.decode(state.items, type=list[str | int])
+    except msgspec.ValidationError as exc:
+        raise InvalidInput("The scans of this line could not be read. Tap Cancel and scan again.") from exc
+    if len(found) > scans.ENTRIES_MAX:
+        raise InvalidInput(f"At most {scans.ENTRIES_MAX} scans make one line. Send this one, then scan the rest.")
+    return found
+
+
+def _with_entry(state: T, entry: scans.Entry) -> str:
+    return msgspec.json.encode([*entries(state), entry]).decode()
+
+
+def typed_qty(state: T) -> T:
+    """A quantity field changed since the screen showed it: the worker typed the line's total."""
+    if not state.sku or state.qty == state.shown or state.qty < 1:
+        return state
+    return msgspec.structs.replace(state, items=_with_entry(state, state.qty), shown=state.qty)
+
+
+def add_scan(state: T, scanned: ScannedItem, code: str) -> T:
+    """The tally with one more scan: it adds up only for the same item and lot (the interpreter's own rule,
+    scans.refuse_other_line); the code joins the line's entries as scanned."""
     if not state.sku or state.qty <= 0:
-        return msgspec.structs.replace(state, sku=scanned.item.sku, qty=scanned.qty_base, lot=scanned.lot)
-    if scanned.item.sku != state.sku:
-        raise InvalidInput(f"{state.sku} × {state.qty} is not sent yet. Finish it, or tap Cancel, before "
-                           f"scanning {scanned.item.sku}.")
-    if scanned.lot and state.lot and scanned.lot != state.lot:
-        raise InvalidInput(f"Finish or clear {state.sku} lot {state.lot} before scanning lot {scanned.lot}.")
-    return msgspec.structs.replace(state, qty=state.qty + scanned.qty_base, lot=scanned.lot or state.lot)
+        return msgspec.structs.replace(state, sku=scanned.item.sku, qty=scanned.qty_base, lot=scans.lot_of(scanned),
+                                       items=msgspec.json.encode([code]).decode(), shown=scanned.qty_base)
+    scans.refuse_other_line(state.sku, state.qty, state.lot, scanned)
+    qty = state.qty + scanned.qty_base
+    return msgspec.structs.replace(state, qty=qty, lot=scans.lot_of(scanned) or state.lot,
+                                   items=_with_entry(state, code), shown=qty)
 
 
 async def scan_item(code: str) -> ScannedItem:
-    """An item barcode (any unit, GS1), or a SKU typed on the keypad."""
-    try:
-        return await resolve_item_scan(code)
-    except UnknownBarcode:
-        item = await find_item(code)
-        if item is None:
-            raise UnknownBarcode(code) from None
-        return ScannedItem(item=item, unit=item.base_unit, factor=1, count=1)
+    """An item barcode (any unit, GS1), or a SKU typed on the keypad: one statement."""
+    found = (await resolve_item_codes([code])).get(code.strip())
+    if found is None:
+        raise UnknownBarcode(code)
+    return found
 
 
 async def find_scanned_item(code: str) -> ScannedItem | None:
@@ -209,40 +228,19 @@ async def find_scanned_item(code: str) -> ScannedItem | None:
         return None
 
 
-# --- a step that changes stock answers with an envelope, it does not post -----------------------------
-
-class _Rehearsed(Exception):
-    """Raised inside the rehearsal's transaction so that everything it wrote is rolled back."""
-
-
-async def rehearse(work: Callable[[], Awaitable[R]]) -> R:
-    """Run the command the step's envelope will run, and roll it all back: the worker hears now
-    about an unknown item, a missing lot or stock that is not where they stand, with the domain's own
-    message, and the screen can show the state the envelope will lead to. The outbox posts it
-    (docs/offline-protocol.md: every stock change goes through the device's outbox)."""
-    done: list[R] = []
-
-    async def attempt() -> R:
-        done.append(await work())
-        raise _Rehearsed
-
-    try:
-        await db.run_in_transaction(attempt)
-    except _Rehearsed:
-        return done[-1]
-    raise AssertionError("a rehearsal always rolls back")
-
-
 class Envelope(msgspec.Struct, frozen=True):
-    """What the screen hands to the outbox (web/static/outbox.js flowSettled): the kind and payload of
-    sync/envelopes.py, the words to show once the server applied it, and where to reload the screen's
-    state from if the server's answer is anything else."""
+    """What the screen hands to the outbox (web/static/outbox.js flowSettled): the kind and the step as the
+    worker made it (backend/domain/scans, the envelope's payload), the words to show once the server
+    applied it, and where to reload the screen's state from if the server's answer is anything else.
+    The screen checked the step with reads only (scans.check_*); the outbox's envelope is what posts it,
+    through the same interpreter that applies offline scans."""
 
     kind: str
-    payload: str  # JSON, exactly the payload struct of sync/envelopes.py
+    payload: str  # JSON, exactly the step struct of backend/domain/scans
     ok: str
     refresh: str = ""
 
 
-def envelope(kind: str, payload: Payload, ok: str, refresh: str = "") -> Envelope:
+def envelope(kind: str, payload: scans.Step, ok: str, refresh: str = "") -> Envelope:
+    assert isinstance(payload, scans.STEP_TYPES[kind]), kind
     return Envelope(kind=kind, payload=msgspec.json.encode(payload).decode(), ok=ok, refresh=refresh)

@@ -10,7 +10,7 @@ from litestar.params import FromQuery
 from litestar.response import Template
 
 from backend import db
-from backend.domain import counts
+from backend.domain import counts, scans
 from backend.domain.catalog.service import get_item
 from backend.domain.counts.adjustments import MANUAL_REASONS
 from backend.domain.errors import InvalidInput, InvalidQuantity
@@ -30,7 +30,6 @@ from backend.http.floor.common import (
     forget,
     needs_confirming,
     read_step,
-    rehearse,
     remember,
     scan_bin,
     screen,
@@ -39,7 +38,6 @@ from backend.http.floor.common import (
 )
 from backend.http.session import actor, requires
 from backend.settings import Settings
-from sync.envelopes import AdjustPayload, CountPayload, FinishCountPayload
 
 
 def thresholds(request: Request) -> counts.Thresholds:
@@ -99,11 +97,11 @@ async def count_scan(request: Request) -> Template:
         return await _count_undo(request, step)
     if state.task_id and state.finish:
         # Through the outbox like the counted items, so it is applied after every one of them.
-        await rehearse(lambda: counts.submit_count(state.task_id, key, who, thresholds(request)))
+        finish = scans.FinishCount(task_id=state.task_id)
+        await scans.check_finish_count(finish, who)
         refresh = request.app.route_reverse("floor_count") + f"?task_id={state.task_id}"
         return await _count(request, CountState(), saving="Saving…", done=True,
-                            envelope=envelope("count_finish", FinishCountPayload(task_id=state.task_id),
-                                              "Count done and posted.", refresh=refresh))
+                            envelope=envelope("count_finish", finish, "Count done and posted.", refresh=refresh))
     check_scan_qty(request, state.qty, "Count")
     if not code:
         if not state.task_id:
@@ -121,22 +119,17 @@ async def count_scan(request: Request) -> Template:
         raise InvalidInput(unknown_code(code))
     mode, qty = ("set", state.qty) if state.qty > 0 else ("add", 1)
 
-    async def count_and_look() -> tuple[int, counts.RecordedCount, counts.CounterView]:
-        before = await counts.counter_view(state.task_id)
-        recorded = await counts.record_count(state.task_id, code, qty, key, who, lot=scanned.lot, mode=mode)
-        had = next((li.counted for li in before.lines if (li.sku, li.lot) == (recorded.line.sku, recorded.line.lot)), 0)
-        return had, recorded, await counts.counter_view(state.task_id)
-
-    had, recorded, view = await rehearse(count_and_look)
-    payload = CountPayload(task_id=state.task_id, item_code=code, qty=qty, mode=mode, lot=scanned.lot)
-    back = CountBack(task_id=state.task_id, sku=recorded.line.sku, lot=recorded.line.lot, counted=had)
+    before = await counts.counter_view(state.task_id)
+    step_made = scans.Count(task_id=state.task_id, item_code=code, qty=qty, mode=mode)
+    view, line = await scans.check_count(step_made, who)  # the count as it reads once the envelope is applied
+    had = next((li.counted for li in before.lines if (li.sku, li.lot) == (line.sku, line.lot)), 0)
+    back = CountBack(task_id=state.task_id, sku=line.sku, lot=line.lot, counted=had)
     undo = json.dumps([*step.history, msgspec.json.encode(back).decode()][-UNDO_DEPTH_MAX:])
     # The table shows the count as it will be once the envelope is applied; on any other answer the
     # outbox reloads it from the server.
     refresh = request.app.route_reverse("floor_count") + f"?task_id={state.task_id}"
     return await _count(request, CountState(task_id=state.task_id), view=view, undo=undo, saving="Saving…",
-                        envelope=envelope("count", payload, f"{recorded.line.sku}: {recorded.line.counted} counted",
-                                          refresh=refresh))
+                        envelope=envelope("count", step_made, f"{line.sku}: {line.counted} counted", refresh=refresh))
 
 
 async def _count_undo(request: Request, step: Step[CountState]) -> Template:
@@ -146,17 +139,11 @@ async def _count_undo(request: Request, step: Step[CountState]) -> Template:
         return await _count(request, step.state, warn="Nothing to undo on this count.")
     back, undo = taken
     assert isinstance(back, CountBack)
-    payload = CountPayload(task_id=back.task_id, item_code=back.sku, qty=back.counted, mode="set", lot=back.lot)
-
-    async def count_and_look() -> counts.CounterView:
-        await counts.record_count(back.task_id, back.sku, back.counted, step.key, actor(request), lot=back.lot,
-                                  mode="set")
-        return await counts.counter_view(back.task_id)
-
-    view = await rehearse(count_and_look)
+    step_made = scans.Count(task_id=back.task_id, item_code=back.sku, qty=back.counted, mode="set", lot=back.lot)
+    view, _ = await scans.check_count(step_made, actor(request))
     refresh = request.app.route_reverse("floor_count") + f"?task_id={back.task_id}"
     return await _count(request, CountState(task_id=back.task_id), view=view, undo=undo, saving="Saving…",
-                        envelope=envelope("count", payload, f"Took back the last scan: {back.sku} {back.counted} counted",
+                        envelope=envelope("count", step_made, f"Took back the last scan: {back.sku} {back.counted} counted",
                                           refresh=refresh))
 
 
@@ -183,6 +170,7 @@ async def _start(request: Request, code: str, key: str) -> Template:
 class AdjustState(msgspec.Struct):
     bin: str = ""
     sku: str = ""
+    item_code: str = ""  # the item's code as scanned (the step's envelope carries it)
     delta: int = 0
     reason: str = ""
     confirm: str = ""  # "SKU|DELTA" once a large change was asked for once
@@ -261,7 +249,7 @@ async def _adjust_scan_code(request: Request, step: Step[AdjustState]) -> Templa
         raise InvalidInput(f"You are adjusting {state.sku}. Send that, or tap Cancel, before scanning {scanned.item.sku}.")
     if state.sku:
         return await _adjust(request, state, forget(step), ok=f"Still {state.sku}. Type the change and choose a reason.")
-    new = msgspec.structs.replace(state, sku=scanned.item.sku)
+    new = msgspec.structs.replace(state, sku=scanned.item.sku, item_code=code)
     on_hand = await _on_hand(new.sku, new.bin)
     return await _adjust(request, new, remember(step),
                          ok=f"{new.sku}: {on_hand} on hand in {new.bin}. Type the change and choose a reason.")
@@ -277,12 +265,13 @@ async def _adjust_post(request: Request, step: Step[AdjustState]) -> Template:
     if needs_confirming(request, abs(state.delta), target, state.confirm):
         return await _adjust(request, msgspec.structs.replace(state, confirm=target), forget(step),
                              warn=f"{state.delta:+,d} {state.sku} is a large change. Check it, then tap Adjust stock again.")
-    await rehearse(lambda: counts.request_adjustment(state.sku, state.bin, state.delta, state.reason, step.key,
-                                                     actor(request), thresholds(request)))
-    payload = AdjustPayload(sku=state.sku, location=state.bin, delta=state.delta, reason=state.reason)
+    step_made = scans.Adjust(bin=state.bin, item_code=state.item_code or state.sku, delta=state.delta,
+                             reason=state.reason)
+    await scans.check_adjust(step_made)
     # The server's answer says whether it posted or waits for a manager (the outbox shows its reason).
     return await _adjust(request, AdjustState(), saving="Saving…", done=True,
-                         envelope=envelope("adjust", payload, f"Adjusted {state.sku} in {state.bin} by {state.delta:+d}."))
+                         envelope=envelope("adjust", step_made,
+                                           f"Adjusted {state.sku} in {state.bin} by {state.delta:+d}."))
 
 
 ROUTES = [count_screen, count_scan, adjust_screen, adjust_scan]

@@ -9,6 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from backend.domain import scans
 from backend.domain.errors import InvalidInput
 from backend.domain.fulfillment import service as f
 from backend.domain.fulfillment.queries import PickLineView
@@ -23,14 +24,12 @@ from backend.http.floor.common import (
     forget,
     read_form,
     read_step,
-    rehearse,
     remember,
     screen,
     take_back,
     unknown_code,
 )
 from backend.http.session import actor, requires
-from sync.envelopes import PickPayload
 
 SHORT_REASONS = ("empty_bin", "damaged", "not_found")
 CARRIERS = ("DHL", "UPS", "FedEx", "USPS", "Royal Mail", "DPD", "GLS", "Other")
@@ -154,21 +153,18 @@ async def pick_scan(request: Request, pick_list_id: FromPath[int]) -> Template:
         raise InvalidInput(unknown_code(code))
     qty = state.qty if state.qty > 0 else 1
 
-    async def pick_and_look_ahead() -> tuple[PickLineView, PickLineView | None]:
-        picked = await f.confirm_pick(pick_list_id, line.id, line.bin, code, qty, key=key, actor=actor(request))
-        return picked, await f.next_pick_line(pick_list_id)
-
-    picked, next_line = await rehearse(pick_and_look_ahead)
+    step_made = scans.Pick(pick_list_id=pick_list_id, line_id=line.id, bin=line.bin, item_code=code, qty=qty)
+    picked = await scans.check_pick(step_made)  # the line as it reads once the envelope is applied
+    next_line = picked if picked.status == "open" else await f.next_pick_line(pick_list_id, besides=line.id)
     left = picked.qty - picked.picked_qty - picked.short_qty
     msg = f"Picked {picked.picked_qty} of {picked.qty} {picked.sku}" + (f", {left} to go" if left else "")
     if next_line is None:
         msg += ". Pick list done. Take the tote to packing."
-    payload = PickPayload(pick_list_id=pick_list_id, line_id=line.id, bin=line.bin, item_code=code, qty=qty)
     # The screen shows the line as it will be once the envelope is applied; on any other answer the
     # outbox reloads the list from the server.
     refresh = request.app.route_reverse("floor_pick_list", pick_list_id=pick_list_id)
     return await _pick(request, pick_list_id, msgspec.structs.replace(state, qty=0), line=next_line, saving="Saving…",
-                       envelope=envelope("pick", payload, msg, refresh=refresh))
+                       envelope=envelope("pick", step_made, msg, refresh=refresh))
 
 
 async def _pick_bin(request: Request, pick_list_id: int, step: Step[PickState], line: PickLineView) -> Template:

@@ -8,39 +8,37 @@ only when its target is scanned a second time.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
 
 import msgspec
 from litestar import Request, get, post
 from litestar.response import Template
 
+from backend.domain import scans
 from backend.domain.catalog.service import ItemView, get_item
 from backend.domain.errors import InvalidInput, InvalidQuantity
 from backend.domain.ledger import commands as c
 from backend.domain.ledger import queries
-from backend.domain.ledger.audited import execute_as
 from backend.domain.locations.service import (
     LocationView,
-    find_by_barcode,
     find_location,
+    find_scanned_location,
     get_location,
 )
 from backend.domain.purchasing import PurchaseOrderView, po_number_of
 from backend.domain.receiving.putaway import PUTAWAY_REASONS, suggest_bin
-from backend.domain.receiving.receipts import Receipt, post_receipt
 from backend.http.floor.common import (
     Step,
     Tally,
     add_scan,
     check_line_qty,
     check_scan_qty,
+    entries,
     envelope,
     find_scanned_item,
     forget,
     needs_confirming,
     read_form,
     read_step,
-    rehearse,
     remember,
     scan_bin,
     screen,
@@ -53,8 +51,7 @@ from backend.http.floor.receive_po import (
     order_for_item,
     select_order,
 )
-from backend.http.session import actor, requires
-from sync.envelopes import MovePayload, ReceivePayload
+from backend.http.session import requires
 
 LOOKUP_ROWS_MAX = 100
 LOOKUP_PROMPT = "Scan an item or a bin"
@@ -77,7 +74,7 @@ async def lookup_scan(request: Request) -> Template:
     if not code:
         return screen(request, "floor/page.html", "floor/lookup.html", LOOKUP_PROMPT, title="Lookup",
                       warn="Scan an item or a bin label.")
-    loc = await find_by_barcode(code) or await find_location(code)
+    loc = await find_scanned_location(code)
     if loc is not None:
         rows = await queries.balances(location_id=loc.id, limit=LOOKUP_ROWS_MAX)
         return screen(request, "floor/page.html", "floor/lookup.html", LOOKUP_PROMPT, title="Lookup", location=loc,
@@ -200,7 +197,7 @@ async def _receive_item(request: Request, step: Step[ReceiveState]) -> Template:
         raise InvalidInput(unknown_code(code))
     check_scan_qty(request, scanned.qty_base, scanned.item.sku)
     po = await order_for_item(state.doc_ref, scanned.item.sku)
-    added = add_scan(state, scanned)
+    added = add_scan(state, scanned, code)
     check_line_qty(request, added.qty, added.sku)
     expiry = scanned.expiry.isoformat() if scanned.expiry else (state.expiry if state.sku else "")
     added = msgspec.structs.replace(added, expiry=expiry, confirm="")
@@ -232,22 +229,15 @@ async def _receive_into(request: Request, step: Step[ReceiveState], loc: Locatio
         return await _receive(request, msgspec.structs.replace(state, confirm=target), remember(step),
                               warn=f"Receive {state.qty:,} {state.sku}? Check the quantity, then scan {loc.code} "
                                    "again to receive.")
-    receipt = _receipt(state, loc.code)
-    await rehearse(lambda: post_receipt(receipt, key=step.key, actor=actor(request)))
-    msg = f"Received {state.qty} {state.sku} into {loc.code}" + (f" ({state.damaged} damaged)" if state.damaged else "")
-    payload = ReceivePayload(sku=receipt.sku, qty=receipt.qty, to_location=receipt.to_location, lot=receipt.lot,
-                             expiry=receipt.expiry, damaged=receipt.damaged, doc_ref=receipt.doc_ref)
+    # The step as the worker made it: the server's interpreter reads it now (reads only) and again when
+    # the outbox's envelope is applied.
+    step_made = scans.Receive(items=entries(state), to_bin=step.code, lot=state.lot, damaged=state.damaged,
+                              doc_ref=state.doc_ref)
+    receipt = (await scans.check_receive(step_made)).receipt
+    msg = f"Received {receipt.qty} {receipt.sku} into {loc.code}" + (
+        f" ({receipt.damaged} damaged)" if receipt.damaged else "")
     return await _receive(request, ReceiveState(doc_ref=state.doc_ref), sent=(receipt.sku, receipt.qty),
-                          saving="Saving…", done=True, envelope=envelope("receive", payload, msg))
-
-
-def _receipt(state: ReceiveState, bin_code: str) -> Receipt:
-    try:
-        expiry = date.fromisoformat(state.expiry) if state.expiry else None
-    except ValueError as exc:
-        raise InvalidInput(f"Expiry {state.expiry!r} is not a date. Scan the item label again.") from exc
-    return Receipt(sku=state.sku, qty=state.qty, damaged=state.damaged, to_location=bin_code, lot=state.lot,
-                   expiry=expiry, doc_ref=state.doc_ref)
+                          saving="Saving…", done=True, envelope=envelope("receive", step_made, msg))
 
 
 # --- move ------------------------------------------------------------------------------------------
@@ -302,7 +292,7 @@ async def move_scan(request: Request) -> Template:
         if scanned is None:
             raise InvalidInput(unknown_code(code))
         check_scan_qty(request, scanned.qty_base, scanned.item.sku)
-        added = msgspec.structs.replace(add_scan(state, scanned), confirm="")
+        added = msgspec.structs.replace(add_scan(state, scanned, code), confirm="")
         check_line_qty(request, added.qty, added.sku)
         return await _move(request, added, remember(step),
                            ok=f"{added.sku} × {added.qty}. Scan more, or scan the destination bin.")
@@ -314,12 +304,11 @@ async def move_scan(request: Request) -> Template:
     if needs_confirming(request, state.qty, target, state.confirm):
         return await _move(request, msgspec.structs.replace(state, confirm=target), remember(step),
                            warn=f"Move {state.qty:,} {state.sku}? Check the quantity, then scan {loc.code} again.")
-    move = c.Move(sku=state.sku, qty=state.qty, from_location=state.from_bin, to_location=loc.code, lot=state.lot)
-    await rehearse(lambda: execute_as(move, key=step.key, actor=actor(request)))
-    payload = MovePayload(sku=move.sku, qty=move.qty, from_location=move.from_location, to_location=move.to_location,
-                          lot=move.lot)
+    step_made = scans.Move(from_bin=state.from_bin, items=entries(state), to_bin=step.code)
+    move = (await scans.check_move(step_made)).move
     return await _move(request, MoveState(), saving="Saving…", done=True,
-                       envelope=envelope("move", payload, f"Moved {state.qty} {state.sku} {state.from_bin} → {loc.code}"))
+                       envelope=envelope("move", step_made, f"Moved {move.qty} {move.sku} {move.from_location} → "
+                                                            f"{move.to_location}"))
 
 
 def _move_next(state: MoveState) -> str:
@@ -354,7 +343,7 @@ async def putaway_screen(request: Request) -> Template:
 
 async def _scan_source(code: str) -> LocationView | None:
     """Where stock is put away from: a bin (dock, tote) or the warehouse's staging location."""
-    loc = await find_by_barcode(code) or await find_location(code)
+    loc = await find_scanned_location(code)
     if loc is None:
         return None
     if loc.kind not in PUTAWAY_FROM_KINDS:
@@ -413,11 +402,11 @@ async def _putaway_item(request: Request, step: Step[PutawayState]) -> Template:
     src = await get_location(state.from_bin)
     if src.warehouse_id is None:
         raise InvalidInput(f"{src.code} is in no warehouse. Scan the dock, tote or staging location you put away from.")
-    tally = add_scan(state, scanned)
+    tally = add_scan(state, scanned, code)
     check_line_qty(request, tally.qty, tally.sku)
     suggestion = await suggest_bin(scanned.item.id, src.warehouse_id, exclude_location_id=src.id)
-    new = PutawayState(from_bin=state.from_bin, sku=tally.sku, qty=tally.qty, lot=tally.lot,
-                       suggested=suggestion.code if suggestion else "")
+    new = PutawayState(from_bin=state.from_bin, sku=tally.sku, qty=tally.qty, lot=tally.lot, items=tally.items,
+                       shown=tally.shown, suggested=suggestion.code if suggestion else "")
     hint = f"Put away in {suggestion.code}" if suggestion else "No empty bin found: scan any bin."
     return await _putaway(request, new, remember(step), ok=f"{new.sku} × {new.qty}. {hint}")
 
@@ -434,13 +423,11 @@ async def _putaway_post(request: Request, step: Step[PutawayState], bin_code: st
     # The override and the bin it overrode travel in the movement's document reference (the envelope
     # has no other place for them), so the ledger still says why stock went elsewhere.
     doc_ref = f"PUTAWAY override: {state.reason}; suggested {state.suggested or 'none'}" if override else "PUTAWAY"
-    move = c.Move(sku=state.sku, qty=state.qty, from_location=state.from_bin, to_location=bin_code, lot=state.lot,
-                  doc_ref=doc_ref[:c.DOC_REF_LENGTH_MAX])
-    await rehearse(lambda: execute_as(move, key=step.key, actor=actor(request)))
-    payload = MovePayload(sku=move.sku, qty=move.qty, from_location=move.from_location, to_location=move.to_location,
-                          lot=move.lot, doc_ref=move.doc_ref)
+    step_made = scans.Move(from_bin=state.from_bin, items=entries(state), to_bin=bin_code,
+                           doc_ref=doc_ref[:c.DOC_REF_LENGTH_MAX])
+    move = (await scans.check_move(step_made)).move
     return await _putaway(request, PutawayState(from_bin=state.from_bin), saving="Saving…", done=True,
-                          envelope=envelope("move", payload, f"Put away {state.qty} {state.sku} in {bin_code}"))
+                          envelope=envelope("move", step_made, f"Put away {move.qty} {move.sku} in {bin_code}"))
 
 
 ROUTES = [lookup_screen, lookup_scan, receive_screen, receive_scan, move_screen, move_scan, putaway_screen,
