@@ -63,8 +63,9 @@ async def test_a_receive_step_posts_nothing_and_its_envelope_posts_the_receipt(c
     who, hh = await sign_in(client, "receiver"), device_of(client)
     r = await client.post("/floor/receive", data={"key": key(), "sku": "MUG", "qty": "5", "damaged": "2", "code": B1})
     assert r.status_code == 200 and "Saving…" in r.text
-    assert envelope_of(r.text) == ("receive", {"sku": "MUG", "qty": 5, "to_location": B1, "lot": "", "expiry": None,
-                                               "damaged": 2, "doc_ref": ""}, f"Received 5 MUG into {B1} (2 damaged)")
+    # What the worker did (the SKU typed, the quantity typed), for the server to interpret when applied.
+    assert envelope_of(r.text) == ("receive", {"items": ["MUG", 5], "to_bin": B1, "lot": "", "damaged": 2,
+                                               "doc_ref": ""}, f"Received 5 MUG into {B1} (2 damaged)")
     assert await table_count("movements") == 0 and await table_count("command_log") == 0  # the check left nothing
     assert (await send(client, who, hh, r.text))["status"] == "applied"
     assert (await on_hand("MUG", B1), await on_hand("MUG", B1, "damaged")) == (5, 2)
@@ -87,8 +88,7 @@ async def test_a_move_step_answers_with_the_move_its_envelope_posts(client):
     who, hh = await sign_in(client, "receiver"), device_of(client)
     r = await client.post("/floor/move", data={"key": key(), "from_bin": B1, "sku": "MUG", "qty": "2", "code": B2})
     assert r.status_code == 200 and await on_hand("MUG", B2) == 0
-    assert envelope_of(r.text)[:2] == ("move", {"sku": "MUG", "qty": 2, "from_location": B1, "to_location": B2,
-                                                 "lot": "", "doc_ref": ""})
+    assert envelope_of(r.text)[:2] == ("move", {"from_bin": B1, "items": ["MUG", 2], "to_bin": B2, "doc_ref": ""})
     assert (await send(client, who, hh, r.text))["status"] == "applied"
     assert (await on_hand("MUG", B1), await on_hand("MUG", B2)) == (1, 2)
 
@@ -158,7 +158,7 @@ async def test_an_adjustment_answers_with_an_envelope_only_when_its_button_is_pr
     r = await client.post("/floor/adjust", data=form)  # an Enter on the empty scan field
     assert r.status_code == 200 and "data-envelope" not in r.text
     r = await client.post("/floor/adjust", data={**form, "action": "post"})
-    assert r.status_code == 200 and envelope_of(r.text)[:2] == ("adjust", {"sku": "MUG", "location": B1, "delta": 3,
+    assert r.status_code == 200 and envelope_of(r.text)[:2] == ("adjust", {"bin": B1, "item_code": "MUG", "delta": 3,
                                                                           "reason": "found", "lot": ""})
     assert await on_hand("MUG", B1) == 0
     assert (await send(client, who, hh, r.text))["status"] == "applied"

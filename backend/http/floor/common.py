@@ -177,9 +177,10 @@ class Tally(msgspec.Struct):
 
 
 def entries(state: Tally) -> list[scans.Entry]:
-    """The item scans and typed quantities of the line so far, oldest first."""
+    """The item scans and typed quantities of the line so far, oldest first. A form that has a tally but
+    no scans (rendered before screens kept them) stands for its SKU typed on the keypad and its quantity."""
     if not state.items:
-        return []
+        return [state.sku, state.qty] if state.sku and state.qty > 0 else []
     try:
         found = msgspec.json.decode(state.items, type=list[str | int])
     except msgspec.ValidationError as exc:
@@ -195,7 +196,7 @@ def _with_entry(state: T, entry: scans.Entry) -> str:
 
 def typed_qty(state: T) -> T:
     """A quantity field changed since the screen showed it: the worker typed the line's total."""
-    if not state.sku or state.qty == state.shown or state.qty < 1:
+    if not state.items or state.qty == state.shown or state.qty < 1:
         return state
     return msgspec.structs.replace(state, items=_with_entry(state, state.qty), shown=state.qty)
 
