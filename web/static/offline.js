@@ -234,12 +234,24 @@ export const offline = (() => {
   // Repeated scans add up only for the same item and lot. Another item is refused while a tally waits
   // (it would silently drop what was scanned), and so is another lot of the same item, so two lots are
   // never posted as one (backend/http/floor/common.py add_scan).
-  function addScan(s, hit) {
+  // `qty` and `lot` are for the screen; `items` is what the envelope carries: each code as scanned and each
+  // quantity typed (backend/domain/scans), which the server reads itself.
+  function addScan(s, hit, code) {
     const base = hit.factor * hit.count;
-    if (!s.sku || s.qty <= 0) return Object.assign(s, { sku: hit.item.sku, qty: base, lot: hit.lot });
+    if (!s.sku || s.qty <= 0) return Object.assign(s, { sku: hit.item.sku, qty: base, lot: hit.lot, items: [code] });
     if (hit.item.sku !== s.sku) throw new Refused(`${s.sku} × ${s.qty} is not sent yet. Finish it, or tap Cancel, before scanning ${hit.item.sku}.`);
     if (hit.lot && s.lot && hit.lot !== s.lot) throw new Refused(`Finish or clear ${s.sku} lot ${s.lot} before scanning lot ${hit.lot}.`);
-    return Object.assign(s, { qty: s.qty + base, lot: hit.lot || s.lot });
+    return Object.assign(s, { qty: s.qty + base, lot: hit.lot || s.lot, items: [...s.items, code] });
+  }
+  // A quantity field that differs from what the screen showed was typed: it is the line's total so far.
+  function typedQty(s, f) {
+    const typed = intOf(f.qty, s.qty);
+    if (s.items.length && typed !== s.qty && typed >= 1) s.items = [...s.items, typed];
+    s.qty = typed;
+  }
+  // The entries of a line the online screen handed over (its hidden `items` field), or none.
+  function entriesOf(f) {
+    try { const items = JSON.parse(f.items || "[]"); return Array.isArray(items) ? items : []; } catch (_) { return []; }
   }
 
   // {item, factor, count, lot, expiry} or null: a barcode of any unit, a GS1 label, or a SKU typed in.
@@ -359,27 +371,27 @@ export const offline = (() => {
     receive: {
       template: "receive",
       prompt() { return this.s.sku ? "Scan more of the item, or the bin to receive into" : "Scan an item"; },
-      init(f) { this.s = { sku: f.sku || "", qty: intOf(f.qty, 0), lot: f.lot || "", expiry: f.expiry || "", damaged: intOf(f.damaged, 0) }; },
+      init(f) { this.s = { sku: f.sku || "", qty: intOf(f.qty, 0), lot: f.lot || "", expiry: f.expiry || "", damaged: intOf(f.damaged, 0), items: entriesOf(f), lotEntered: f.lot || "" }; },
       fill(form) {
         const s = this.s, it = s.sku && snap?.skus.get(keyOf(s.sku));
         show(form, { tally: Boolean(s.sku), expiry: Boolean(s.expiry), lot: Boolean(it && it.flags & (LOT_TRACKED | SERIAL_TRACKED)), "doc-ref": false });
         put(form, { sku: s.sku, name: it?.name || "", expiry: s.expiry, unit: it?.unit || "each",
                     "lot-label": it && it.flags & SERIAL_TRACKED ? "Serial number" : "Lot" });
-        setValues(form, { sku: s.sku, expiry: s.expiry, qty: s.qty, damaged: s.damaged, lot: s.lot });
+        setValues(form, { sku: s.sku, expiry: s.expiry, qty: s.qty, damaged: s.damaged, lot: s.lot, items: JSON.stringify(s.items), shown: s.qty });
       },
-      edit(f) { this.s.qty = intOf(f.qty, this.s.qty); this.s.damaged = intOf(f.damaged, this.s.damaged); if (f.lot !== undefined) this.s.lot = f.lot.trim(); },
+      edit(f) { typedQty(this.s, f); this.s.damaged = intOf(f.damaged, this.s.damaged); if (f.lot !== undefined && f.lot.trim() !== this.s.lot) this.s.lot = this.s.lotEntered = f.lot.trim(); },
       async scan(code) {
         const s = this.s, bin = scanBin(code);
         if (!bin) {
           const hit = resolveItem(code);
           const wanted = s.sku && snap?.skus.get(keyOf(s.sku));
           if (!hit && wanted && wanted.flags & (LOT_TRACKED | SERIAL_TRACKED) && !s.lot) {
-            s.lot = code.slice(0, 64);  // the item asked for its lot: a code that names nothing else is its label
+            s.lot = s.lotEntered = code.slice(0, 64);  // the item asked for its lot: a code that names nothing else is its label
             return say("ok", `${wanted.flags & SERIAL_TRACKED ? "Serial number" : "Lot"} ${s.lot} for ${s.sku}. Scan the bin.`);
           }
           if (!hit) return unknown(code);
           const before = s.sku;
-          addScan(s, hit);
+          addScan(s, hit, code);
           s.expiry = hit.expiry || (s.sku === before ? s.expiry : "");
           return say("ok", `${s.sku} × ${s.qty}. Scan more, or scan the bin.`);
         }
@@ -387,8 +399,8 @@ export const offline = (() => {
         if (!s.sku || s.qty <= 0) return say("error", "Scan the item first, then the bin.");
         if (s.damaged < 0 || s.damaged > s.qty) return say("error", `Damaged units must be between 0 and ${s.qty}.`);
         if (it && it.flags & (LOT_TRACKED | SERIAL_TRACKED) && !s.lot) return say("error", `Enter the ${it.flags & SERIAL_TRACKED ? "serial number" : "lot"} of ${s.sku} first.`);
-        const payload = { sku: s.sku, qty: s.qty, to_location: bin.code, lot: s.lot, damaged: s.damaged };
-        if (s.expiry) payload.expiry = s.expiry;
+        // What the worker did: the codes as scanned, the quantities and lot as typed; the server reads them.
+        const payload = { items: s.items, to_bin: code, lot: s.lotEntered, damaged: s.damaged };
         const text = `Received ${s.qty} ${s.sku} into ${bin.code}${s.damaged ? ` (${s.damaged} damaged)` : ""}`;
         if (await commit("receive", payload, text)) this.init({});
       },
@@ -397,15 +409,15 @@ export const offline = (() => {
     move: {
       template: "move",
       prompt() { return !this.s.from_bin ? "Scan the bin to take from" : !this.s.sku ? "Scan the item" : "Scan more of the item, or the destination bin"; },
-      init(f) { this.s = { from_bin: f.from_bin || "", sku: f.sku || "", qty: intOf(f.qty, 0), lot: f.lot || "" }; },
+      init(f) { this.s = { from_bin: f.from_bin || "", sku: f.sku || "", qty: intOf(f.qty, 0), lot: f.lot || "", items: entriesOf(f) }; },
       fill(form) {
         const s = this.s;
         put(form, { from_bin: s.from_bin || "—", sku: s.sku || "—" });
         markDone(form, { from_bin: s.from_bin, sku: s.sku });
         show(form, { qty: Boolean(s.sku) });
-        setValues(form, { from_bin: s.from_bin, sku: s.sku, lot: s.lot, qty: s.qty });
+        setValues(form, { from_bin: s.from_bin, sku: s.sku, lot: s.lot, qty: s.qty, items: JSON.stringify(s.items), shown: s.qty });
       },
-      edit(f) { this.s.qty = intOf(f.qty, this.s.qty); },
+      edit(f) { typedQty(this.s, f); },
       async scan(code) {
         const s = this.s, bin = scanBin(code);
         if (bin && !s.from_bin) { s.from_bin = bin.code; return say("ok", `From ${bin.code}. Scan the item.`); }
@@ -413,13 +425,13 @@ export const offline = (() => {
           if (!s.from_bin) return say("error", "Scan the bin you take the stock from first.");
           const hit = resolveItem(code);
           if (!hit) return unknown(code);
-          addScan(s, hit);
+          addScan(s, hit, code);
           return say("ok", `${s.sku} × ${s.qty}. Scan more, or scan the destination bin.`);
         }
         if (!s.sku || s.qty <= 0) return say("error", "Scan the item to move before the destination bin.");
         if (bin.code === s.from_bin) return say("error", `${bin.code} is the bin you take from: scan the destination bin.`);
         const text = `Moved ${s.qty} ${s.sku} ${s.from_bin} → ${bin.code}`;
-        if (await commit("move", { sku: s.sku, qty: s.qty, from_location: s.from_bin, to_location: bin.code, lot: s.lot }, text)) this.init({});
+        if (await commit("move", { from_bin: s.from_bin, items: s.items, to_bin: code }, text)) this.init({});
       },
     },
 
@@ -517,7 +529,7 @@ export const offline = (() => {
         if (!hit) return unknown(code);
         const [mode, qty] = this.qty > 0 ? ["set", this.qty] : ["add", 1];
         const text = `${hit.item.sku}: ${mode === "set" ? "set to " + qty : "+1"} in ${this.task.bin}`;
-        if (!await commit("count", { task_id: this.task.id, item_code: code, qty, mode, lot: hit.lot }, text)) return;
+        if (!await commit("count", { task_id: this.task.id, item_code: code, qty, mode }, text)) return;
         const base = qty * hit.factor * hit.count;
         this.tally[hit.item.sku] = mode === "set" ? base : (this.tally[hit.item.sku] || 0) + base;
         this.qty = 0;

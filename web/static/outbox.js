@@ -349,13 +349,19 @@ export const outbox = (() => {
 
   function describe(env) {
     const p = env.payload || {};
+    // A step carries what the worker did (backend/domain/scans): codes as scanned, quantities as typed.
+    // Envelopes of the earlier format (sku, qty, locations) may still wait here: both are described.
+    const item = p.sku || (Array.isArray(p.items) ? p.items.find((e) => typeof e === "string") : "") || p.item_code || "";
+    const typed = Array.isArray(p.items) ? p.items.filter((e) => typeof e === "number").pop() : undefined;
+    const scans = Array.isArray(p.items) ? p.items.filter((e) => typeof e === "string").length : 0;
+    const qty = p.qty ?? typed ?? `${scans} scan${scans === 1 ? "" : "s"} of`;
     switch (env.kind) {
-      case "move": return `Moved ${p.qty} ${p.sku} ${p.from_location} → ${p.to_location}`;
-      case "receive": return `Received ${p.qty} ${p.sku} into ${p.to_location}${p.damaged ? ` (${p.damaged} damaged)` : ""}`;
+      case "move": return `Moved ${qty} ${item} ${p.from_location || p.from_bin} → ${p.to_location || p.to_bin}`;
+      case "receive": return `Received ${qty} ${item} into ${p.to_location || p.to_bin}${p.damaged ? ` (${p.damaged} damaged)` : ""}`;
       case "pick": return `Picked ${p.qty} ${p.item_code} from ${p.bin}`;
       case "count": return `Counted ${p.qty} ${p.item_code}`;
       case "count_finish": return `Finished count #${p.task_id}`;
-      case "adjust": return `Adjusted ${p.sku} by ${p.delta} in ${p.location}`;
+      case "adjust": return `Adjusted ${item} by ${p.delta} in ${p.location || p.bin}`;
       default: return `Scan ${env.seq}`;
     }
   }
