@@ -94,6 +94,12 @@ KEY_RE = re.compile(r'name="key" value="([^"]+)"')
 OK_MARK = 'data-feedback="ok"'
 ENVELOPE_RE = re.compile(r'<template data-envelope data-kind="(\w+)" data-payload="([^"]*)"')
 USER_RE = re.compile(r'data-user-id="(\d+)"')
+INPUT_RE = re.compile(r'<input[^>]*\bname="(\w+)"[^>]*\bvalue="([^"]*)"')
+
+
+def form_fields(page: str) -> dict[str, str]:
+    """The named inputs of a screen's answer (its state, hidden or shown), but the key and the CSRF token."""
+    return {k: html.unescape(v) for k, v in INPUT_RE.findall(page) if k not in ("key", "_csrf_token", "code")}
 
 
 # --- seed --------------------------------------------------------------------------------------
@@ -160,6 +166,7 @@ class Handheld:
         self.device_id = ""  # issued by the server at sign-in
         self.seq = 0
         self.user_id = 0
+        self.fields: dict[str, str] = {}  # the #flow form's fields as the last answer left them
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -178,6 +185,7 @@ class Handheld:
         r.raise_for_status()
         match = KEY_RE.search(r.text)
         self.key = match.group(1) if match else uuid.uuid4().hex
+        self.fields = form_fields(r.text)
         self.user_id = int(USER_RE.search(r.text).group(1))
 
     def _htmx_headers(self) -> dict[str, str]:
@@ -185,22 +193,19 @@ class Handheld:
                 "HX-Current-URL": f"{self.base}/floor/move", "x-csrftoken": self.csrf}
 
     def forms(self) -> list[dict[str, str]]:
-        """The three form posts of one move, in the order htmx serializes the #flow form."""
+        """The three scans of one move: each is posted with the #flow form's fields as the last answer left
+        them (`step`), as htmx serializes the form."""
         d = self.device
         src, dst = (d.bin_a, d.bin_b) if self.forward else (d.bin_b, d.bin_a)
-        base = {"_csrf_token": self.csrf}
-        return [
-            {**base, "key": "", "from_bin": "", "sku": "", "lot": "", "code": src},
-            {**base, "key": "", "from_bin": src, "sku": "", "lot": "", "code": d.sku},
-            {**base, "key": "", "from_bin": src, "sku": d.sku, "lot": "", "qty": "1", "code": dst},
-        ]
+        return [{"code": src}, {"code": d.sku}, {"code": dst}]
 
     async def step(self, form: dict[str, str]) -> httpx.Response:
-        form["key"] = self.key
-        r = await self.client.post("/floor/move", data=form, headers=self._htmx_headers())
+        data = {**self.fields, **form, "_csrf_token": self.csrf, "key": self.key}
+        r = await self.client.post("/floor/move", data=data, headers=self._htmx_headers())
         match = KEY_RE.search(r.text)
         if match:
             self.key = match.group(1)  # the next post carries the key the server rendered into the form
+        self.fields = form_fields(r.text)
         return r
 
     async def send(self, confirmed: str) -> tuple[httpx.Response, bool]:

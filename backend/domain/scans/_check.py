@@ -14,7 +14,14 @@ from backend.domain.errors import Availability, InsufficientStock, InvalidInput
 from backend.domain.fulfillment import service as fulfillment
 from backend.domain.ledger import commands as ledger
 from backend.domain.ledger.posting import ELSEWHERE_MAX
-from backend.domain.scans._interpret import Adjustment, MovePlan, ReceiptPlan, adjustment_of, move_of, receipt_of
+from backend.domain.scans._interpret import (
+    Adjustment,
+    MovePlan,
+    ReceiptPlan,
+    adjustment_of,
+    move_of,
+    receipt_of,
+)
 from backend.domain.scans._steps import Adjust, Count, FinishCount, Move, Pick, Receive
 
 

@@ -15,7 +15,11 @@ from datetime import date
 from backend.domain.catalog.service import ItemView, ScannedItem, resolve_item_codes
 from backend.domain.errors import InvalidInput, UnknownBarcode, UnknownLocation
 from backend.domain.ledger import commands as ledger
-from backend.domain.locations.service import STOCK_KINDS, LocationView, scanned_locations
+from backend.domain.locations.service import (
+    STOCK_KINDS,
+    LocationView,
+    scanned_locations,
+)
 from backend.domain.receiving.receipts import Receipt
 from backend.domain.scans._steps import (
     Adjust,

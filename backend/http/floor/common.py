@@ -79,7 +79,7 @@ async def read_step(request: Request, state_type: type[S]) -> Step[S]:
     except (ValueError, TypeError):
         history = ()
     if isinstance(state, Tally):
-        state = typed_qty(state)  # type: ignore[assignment]  # a Tally subtype stays its own type
+        state = typed_qty(state)  # a Tally subtype stays its own type
     return Step(state, code, key, str(form.get("action") or ""), history[-UNDO_DEPTH_MAX:])
 
 
