@@ -137,7 +137,7 @@ async def pg_fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
                         await conn.close()
                 async with eng.pool.acquire() as conn:
                     return await conn.fetchrow(sql, *args)
-            except Exception as exc:  # noqa: BLE001 - only transient errors are retried
+            except Exception as exc:  # only transient errors are retried
                 if attempt == WRITE_ATTEMPTS_MAX or not _is_transient(exc):
                     raise
                 await asyncio.sleep(_RETRY_BACKOFF_S * attempt)
@@ -234,7 +234,7 @@ async def run_in_transaction(work: Callable[[], Awaitable[T]]) -> T:
             try:
                 async with transaction(write=True):
                     result = await work()
-            except Exception as exc:  # noqa: BLE001 - only transient errors are retried
+            except Exception as exc:  # only transient errors are retried
                 if attempt == WRITE_ATTEMPTS_MAX or not _is_transient(exc):
                     raise
                 await asyncio.sleep(_RETRY_BACKOFF_S * attempt)

@@ -17,8 +17,18 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from backend import db
-from backend.http import health, observe, sync_routes, tablet, tablet_imports
-from backend.http import tablet_jobs, tablet_orders, tablet_purchasing, tablet_replenishment, webhooks
+from backend.http import (
+    health,
+    observe,
+    sync_routes,
+    tablet,
+    tablet_imports,
+    tablet_jobs,
+    tablet_orders,
+    tablet_purchasing,
+    tablet_replenishment,
+    webhooks,
+)
 from backend.http.app_paths import WEB_DIR
 from backend.http.boundary import check_request
 from backend.http.controllers.api import (

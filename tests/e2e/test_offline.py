@@ -219,7 +219,7 @@ def test_snapshot_is_compact_gzipped_and_guarded(handheld, server):
     mug = next(n for n, row in enumerate(snap["items"]) if row[0] == "MUG")
     assert {(code, factor) for code, item, factor in snap["barcodes"] if item == mug} == {
         (MUG_GTIN, 1), ("14006381333938", 24)}
-    assert ["A-01", "A-01", "bin", "WH1"] == snap["bins"][[b[0] for b in snap["bins"]].index("A-01")][:4]
+    assert snap["bins"][[b[0] for b in snap["bins"]].index("A-01")][:4] == ["A-01", "A-01", "bin", "WH1"]
 
 
 def test_service_worker_precaches_the_shell_but_not_the_camera_wasm(handheld, server):

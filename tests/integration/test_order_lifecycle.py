@@ -62,7 +62,7 @@ async def test_every_transition_in_the_table_moves_the_order_and_is_audited():
     for (status, event), target in o.TRANSITIONS.items():
         await _force(order_id, status)
         assert await _run(order_id, event) == target
-        [last] = [e for e in (await o.get_order_detail(order_id)).timeline][-1:]
+        [last] = list((await o.get_order_detail(order_id)).timeline)[-1:]
         assert (last.action, last.actor, last.before, last.after) == (f"order.{event}", "manager-1",
                                                                       {"status": status}, {"status": target})
 

@@ -59,7 +59,7 @@ def promise_functions() -> frozenset[str]:
 def async_reasons(predicate: str) -> list[str]:
     """Why the JavaScript `predicate` is asynchronous (empty when it is not)."""
     reasons = [why for pattern, why in ASYNC_SYNTAX if re.search(pattern, predicate)]
-    called = {m for m in re.findall(r"(?<![\w$])([A-Za-z_$][\w$]*)\s*\(", predicate)} & promise_functions()
+    called = set(re.findall(r"(?<![\w$])([A-Za-z_$][\w$]*)\s*\(", predicate)) & promise_functions()
     reasons += [f"{name}() returns a Promise" for name in sorted(called)]
     return reasons
 

@@ -125,7 +125,7 @@ async def set_region(spec: RegionSpec, actor: Actor) -> None:
     prefix = spec.postcode_prefix.strip().upper().replace(" ", "")
     if len(country) != COUNTRY_LENGTH or not country.isascii() or not country.isalpha():
         raise InvalidInput(f"Country must be a two-letter code such as US or DE, got {spec.country!r}.")
-    if len(prefix) > POSTCODE_PREFIX_LENGTH_MAX or not prefix.isalnum() and prefix:
+    if len(prefix) > POSTCODE_PREFIX_LENGTH_MAX or (not prefix.isalnum() and prefix):
         raise InvalidInput(f"A postcode prefix is at most {POSTCODE_PREFIX_LENGTH_MAX} letters and digits.")
     if not 0 <= spec.rank <= 1_000:
         raise InvalidInput("Rank must be 0–1000 (lower is nearer).")

@@ -81,7 +81,7 @@ def _balance(b: queries.BalanceRow) -> dict[str, Any]:
 
 class ItemController(Controller):
     path = "/items"
-    tags = ["catalog"]
+    tags = ("catalog",)
 
     @get("/", guards=[require_read], responses=openapi.READ_LIST)
     async def list_items(self, q: Q = "", cursor: Q = "", limit: Limit = 100) -> dict[str, Any]:
@@ -120,7 +120,7 @@ class ItemController(Controller):
 
 class LocationController(Controller):
     path = "/locations"
-    tags = ["locations"]
+    tags = ("locations",)
 
     @get("/", guards=[require_read], responses=openapi.READ_LIST)
     async def list_locations(self, kind: Q = "", cursor: IdCursor = "", limit: Limit = 100) -> dict[str, Any]:
@@ -140,7 +140,7 @@ class LocationController(Controller):
 
 class StockController(Controller):
     path = "/stock"
-    tags = ["ledger"]
+    tags = ("ledger",)
 
     @get("/", guards=[require_read], responses=openapi.READ_FILTERED)
     async def list_balances(
@@ -155,7 +155,7 @@ class StockController(Controller):
 
 class MovementController(Controller):
     path = "/movements"
-    tags = ["ledger"]
+    tags = ("ledger",)
 
     @get("/", guards=[require_read], responses=openapi.READ_FILTERED)
     async def list_movements(
@@ -172,7 +172,7 @@ class MovementController(Controller):
 
 class ReservationController(Controller):
     path = "/reservations"
-    tags = ["ledger"]
+    tags = ("ledger",)
 
     @get("/", guards=[require_read], responses=openapi.READ_LIST)
     async def list_reservations(

@@ -55,7 +55,7 @@ def _changed(change: orders.OrderChange, body: dict[str, Any], status: int = 200
 
 class OrderController(Controller):
     path = "/orders"
-    tags = ["orders"]
+    tags = ("orders",)
 
     @get("/", guards=[require_read], summary="Orders, newest first (filters: status, channel, hold)",
          responses=openapi.READ_LIST)
@@ -114,7 +114,7 @@ async def _channel(slug: str) -> channels.ChannelView:
 
 class ChannelController(Controller):
     path = "/channels"
-    tags = ["channels"]
+    tags = ("channels",)
 
     @get("/", guards=[require_read], summary="Channel accounts (secrets are never shown)", responses=openapi.READ_LIST)
     async def list_channels(self) -> dict[str, Any]:
