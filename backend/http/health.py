@@ -11,11 +11,12 @@ import asyncio
 from typing import Any
 
 import structlog
-from litestar import Request, get
+from litestar import get
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from backend import db
+from backend.http.connection import AppRequest
 from backend.migrations import pending_versions
 from backend.settings import Settings
 
@@ -61,7 +62,7 @@ async def _bounded(name: str, check: Any) -> str | None:
 
 
 @get("/readyz", name="readyz", include_in_schema=False, cache=False)
-async def readyz(request: Request) -> Response[dict[str, Any]]:
+async def readyz(request: AppRequest) -> Response[dict[str, Any]]:
     settings: Settings = request.app.state.settings
     checks = {"database": await _bounded("database", _database())}
     if settings.redis_url:

@@ -34,7 +34,7 @@ RETRY_S_MAX = 3600
 
 
 def retry_wait_s(attempts: int) -> int:
-    return min(RETRY_S_MAX, RETRY_S_BASE * 2 ** max(0, attempts - 1))
+    return min(RETRY_S_MAX, RETRY_S_BASE << max(0, attempts - 1))
 
 
 async def find_new_shipments() -> int:

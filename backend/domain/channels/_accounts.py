@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 
@@ -120,7 +121,7 @@ _SELECT = ("SELECT id, slug, kind, name, priority, allow_split, auto_release, ho
            " FROM channels")
 
 
-async def _view(row: dict) -> ChannelView:
+async def _view(row: dict[str, Any]) -> ChannelView:
     codes = await db.fetch("SELECT l.code FROM channel_warehouses cw JOIN locations l ON l.id = cw.warehouse_id"
                            " WHERE cw.channel_id = {} ORDER BY cw.rank", row["id"])
     return ChannelView(**{**row, "allow_split": bool(row["allow_split"]), "auto_release": bool(row["auto_release"]),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -281,7 +281,7 @@ async def _plan_reserve(c: Reserve, key: str) -> Plan:
     return plan
 
 
-async def _take_from_reservation(reservation_id: int, qty: int | None, final_status: str) -> tuple[dict, int]:
+async def _take_from_reservation(reservation_id: int, qty: int | None, final_status: str) -> tuple[dict[str, Any], int]:
     """Guarded decrement of a reservation's open quantity; returns (row, qty taken)."""
     row = await db.fetch_one(
         "SELECT id, item_id, location_id, lot, open_qty FROM reservations WHERE id = {} AND status = 'open'",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 
@@ -38,7 +39,7 @@ async def _regions(warehouse_ids: list[int]) -> list[Region]:
     return [Region(**r) for r in rows]
 
 
-async def _candidates(order: dict) -> list[tuple[int, str, int]]:
+async def _candidates(order: dict[str, Any]) -> list[tuple[int, str, int]]:
     """(id, code, rank) of the warehouses that may ship the order, in the channel's order."""
     if order["warehouse_pinned"]:
         rows = await db.fetch("SELECT id, code, 1 AS rank FROM locations WHERE id = {}", order["warehouse_id"])
