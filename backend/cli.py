@@ -82,7 +82,8 @@ def migrate() -> None:
     click.echo(f"applied {len(applied)} migration(s)" + "".join(f"\n  {m.version:04d} {m.name}" for m in applied))
 
 
-@main.command(help="Compare every balance with the ledger (movements since the last checkpoint); exit 1 listing any drift.")
+@main.command(help="Compare every balance with the ledger (movements since the last checkpoint);"
+                   " exit 1 listing any drift.")
 @click.option("--full", is_flag=True, help="Start the checkpoint over: sum every movement from the first.")
 def check(full: bool) -> None:
     from backend.domain.ledger.check import run_check

@@ -16,7 +16,8 @@
    (load from anything else on the machine falls on both alike), --seconds per operation and
    database in all, one request after another: a posting (`commands.execute(Move)`), each movement
    list the API serves (`queries.movements`: first page, by item, by a busy bin, by a quiet bin, by
-   doc_ref, one hour of created_at; pages of 100 + 1, by item and doc_ref 5: full at every size) and the approvals queue with its "moved during the count" check.
+   doc_ref, one hour of created_at; pages of 100 + 1, by item and doc_ref 5: full at every size) and the
+   approvals queue with its "moved during the count" check.
    Beside p50/p95: SQL statements, Python CPU and PostgreSQL CPU per operation, rows per answer.
    "before" lines run the old SQL of the location list (`from = x OR to = x`) on the same data.
 

@@ -48,7 +48,8 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
         await on_startup(ctx)
 
     options: dict[str, Any] = {
-        "functions": [import_channel_orders, allocate_backorders, tasks.expire_reservations, tasks.ledger_check, tasks.ledger_check_full,
+        "functions": [import_channel_orders, allocate_backorders, tasks.expire_reservations, tasks.ledger_check,
+                      tasks.ledger_check_full,
                       tasks.compact_command_log,
                       imports.import_catalogue, *schedule.FUNCTIONS],
         "cron_jobs": [

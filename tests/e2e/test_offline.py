@@ -31,7 +31,8 @@ STORED_USER_TIMEOUT_MS = 10000
 
 STORED_USER = """async (code) => {
   const db = await new Promise((ok, err) => { const r = indexedDB.open("stockline-offline", 1);
-    r.onupgradeneeded = () => r.result.createObjectStore("kv"); r.onsuccess = () => ok(r.result); r.onerror = () => err(r.error); });
+    r.onupgradeneeded = () => r.result.createObjectStore("kv");
+    r.onsuccess = () => ok(r.result); r.onerror = () => err(r.error); });
   return new Promise((ok) => { const g = db.transaction("kv").objectStore("kv").get("user:" + code.toLowerCase());
     g.onsuccess = () => ok(g.result || null); g.onerror = () => ok(null); });
 }"""

@@ -23,7 +23,8 @@ _PUT_OLD_IDENTITY = """async ([oldDevice, envelopes]) => {
     t.oncomplete = resolve; t.onerror = () => reject(t.error);
     t.objectStore("meta").put({key: "device_id", value: oldDevice});
     t.objectStore("meta").put({key: "seq", value: envelopes.length + 40});
-    envelopes.forEach((env, i) => t.objectStore("outbox").put({seq: 41 + i, envelope: {...env, device_id: oldDevice, seq: 41 + i}, queued_at: Date.now()}));
+    envelopes.forEach((env, i) => t.objectStore("outbox").put(
+      {seq: 41 + i, envelope: {...env, device_id: oldDevice, seq: 41 + i}, queued_at: Date.now()}));
   });
   db.close();
 }"""

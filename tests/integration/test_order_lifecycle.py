@@ -21,7 +21,8 @@ async def _order() -> int:
     bins = await warehouse()
     await item("MUG")
     await receive("MUG", 5, bins[0])
-    placed = await f.create_manual_order(f.NewManualOrder("SO-1", [f.OrderLineSpec("MUG", 1)]), key=key(), actor=MANAGER)
+    placed = await f.create_manual_order(f.NewManualOrder("SO-1", [f.OrderLineSpec("MUG", 1)]), key=key(),
+                                         actor=MANAGER)
     return placed.id
 
 

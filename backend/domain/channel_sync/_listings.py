@@ -61,7 +61,8 @@ async def read_all_levels(api: ChannelApi, channel_id: int,
             await on_page(seen)
         if cursor is None:
             break
-    await db.fetch("UPDATE channel_listings SET problem = {} WHERE channel_id = {} AND (read_at IS NULL OR read_at < {})",
+    await db.fetch("UPDATE channel_listings SET problem = {}"
+                   " WHERE channel_id = {} AND (read_at IS NULL OR read_at < {})",
                    GONE, channel_id, started)
     await resolve_items(channel_id)
     return seen

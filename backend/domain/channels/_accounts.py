@@ -67,7 +67,8 @@ def _check(spec: NewChannel) -> str:
     if not name or len(name) > NAME_LENGTH_MAX or not name.isprintable():
         raise InvalidInput(f"A channel name is 1–{NAME_LENGTH_MAX} printable characters.")
     secret = spec.secret
-    if not SECRET_LENGTH_MIN <= len(secret) <= SECRET_LENGTH_MAX or not secret.isprintable() or secret != secret.strip():
+    if (not SECRET_LENGTH_MIN <= len(secret) <= SECRET_LENGTH_MAX or not secret.isprintable()
+            or secret != secret.strip()):
         raise InvalidInput(f"The webhook secret must be {SECRET_LENGTH_MIN}–{SECRET_LENGTH_MAX} printable characters"
                            " (copy it from the channel's webhook settings).")
     if not 0 <= spec.priority <= PRIORITY_MAX:

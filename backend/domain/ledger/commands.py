@@ -137,7 +137,8 @@ class Reverse(_Cmd, frozen=True):
     reason: bounds.Reason
 
 
-Command = Receive | Move | Adjust | Quarantine | ReleaseQuarantine | Scrap | Reserve | ReleaseReservation | Pick | Ship | Reverse
+Command = (Receive | Move | Adjust | Quarantine | ReleaseQuarantine | Scrap | Reserve | ReleaseReservation | Pick | Ship
+           | Reverse)
 
 
 def _check_doc_ref(cmd: _Cmd) -> None:

@@ -61,7 +61,8 @@ def _reserve_lines(line: dict[str, Any], decision: LineDecision,
             for b, q in _take_bins(bins[(decision.item_id, warehouse_id)], qty)]
 
 
-async def _reserve_lines_of(order_id: int, order_ref: str, lines: dict[int, dict[str, Any]], decisions: list[LineDecision],
+async def _reserve_lines_of(order_id: int, order_ref: str, lines: dict[int, dict[str, Any]],
+                            decisions: list[LineDecision],
                             seq: int, bins: dict[tuple[int, int], list[BinStock]],
                             actor: Actor) -> dict[int, tuple[list[int], int]]:
     """Reserve every line's share in one ledger batch (each line under its own key); returns

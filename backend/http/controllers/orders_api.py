@@ -69,7 +69,8 @@ class OrderController(Controller):
         return {"items": msgspec.to_builtins(page),
                 "next_cursor": str(page[-1].id) if len(rows) > limit else None}
 
-    @get("/{order_id:int}", guards=[require_read], summary="One order: lines, reservations, timeline, allocation reasons",
+    @get("/{order_id:int}", guards=[require_read],
+         summary="One order: lines, reservations, timeline, allocation reasons",
          responses=openapi.READ_ONE)
     async def get_order(self, order_id: FromPath[int]) -> dict[str, Any]:
         return await _detail(await _existing(order_id))
