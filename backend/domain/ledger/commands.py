@@ -16,7 +16,8 @@ from backend.domain.catalog.service import ItemView, Sku, get_item, get_item_by_
 from backend.domain.errors import AlreadyReversed, Conflict, InvalidInput, UnknownMovement, UnknownReservation
 from backend.domain.idempotency import check_key, payload_hash
 from backend.domain.ledger import _onetrip
-from backend.domain.ledger._onetrip import AuditNote, Prepared
+from backend.domain.ledger._onetrip import AuditNote as AuditNote  # re-exported: sync replays name ledger.AuditNote
+from backend.domain.ledger._onetrip import Prepared as Prepared  # and ledger.Prepared
 from backend.domain.ledger.posting import CommandResult, Delta, Leg, Plan, post
 from backend.domain.locations.service import (
     LocationCode,
