@@ -97,7 +97,10 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
     )
     app = Litestar(
         route_handlers=[
-            api, *health.ROUTES, *webhooks.ROUTES, *tablet_orders.ROUTES, *observe.metrics_routes(settings.metrics_enabled), *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *tablet_imports.ROUTES, *tablet_jobs.ROUTES, *tablet_purchasing.ROUTES, *tablet_replenishment.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
+            api, *health.ROUTES, *webhooks.ROUTES, *tablet_orders.ROUTES,
+            *observe.metrics_routes(settings.metrics_enabled), *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES,
+            *counting.ROUTES, *tablet.ROUTES, *tablet_imports.ROUTES, *tablet_jobs.ROUTES, *tablet_purchasing.ROUTES,
+            *tablet_replenishment.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         lifespan=[lifespan],
