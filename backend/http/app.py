@@ -90,7 +90,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
         path="/api/v1",
         route_handlers=[
             ItemController, LocationController, StockController, MovementController, ReservationController,
-            resolve_barcode, *COMMAND_ROUTES, OrderController, ChannelController, SupplierController, PurchaseOrderController,
+            resolve_barcode, *COMMAND_ROUTES, OrderController, ChannelController, SupplierController,
+            PurchaseOrderController,
         ],
         include_in_schema=True,  # the OpenAPI document is the API's: screens and sync stay out of it
         security=[{"bearer": []}],

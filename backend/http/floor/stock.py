@@ -220,7 +220,8 @@ def _over(po: PurchaseOrderView | None, sku: str, qty: int) -> str | None:
     line = next((line for line in po.lines if line.sku == sku), None) if po else None
     if po is None or line is None or qty <= line.qty_open:
         return None
-    return f"{sku} × {qty}: only {line.qty_open} still expected on {po.number}. Check the count; extra units are received."
+    return (f"{sku} × {qty}: only {line.qty_open} still expected on {po.number}. "
+            "Check the count; extra units are received.")
 
 
 
