@@ -40,16 +40,17 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from backend.logging import configure_logging, uvicorn_log_config
 
     configure_logging(settings.log_level, settings.log_format)
-    options = {"host": host, "port": port, "log_level": settings.log_level, "access_log": False,
-               "log_config": uvicorn_log_config(settings.log_format)}
+    log_config = uvicorn_log_config(settings.log_format)
     if settings.web_workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level, access_log=False,
+                    log_config=log_config)
         return
     # Several processes: each builds its app from the same environment. The SQLite demo's generated
     # CSRF secret is written once here, before the processes start, so they all read the same one.
     settings.csrf_secret()
     with _metrics_shared_by_processes(settings):
-        uvicorn.run("backend.http.app:create_app", factory=True, workers=settings.web_workers, **options)
+        uvicorn.run("backend.http.app:create_app", factory=True, workers=settings.web_workers, host=host, port=port,
+                    log_level=settings.log_level, access_log=False, log_config=log_config)
 
 
 @contextlib.contextmanager
@@ -81,7 +82,8 @@ def migrate() -> None:
     click.echo(f"applied {len(applied)} migration(s)" + "".join(f"\n  {m.version:04d} {m.name}" for m in applied))
 
 
-@main.command(help="Compare every balance with the ledger (movements since the last checkpoint); exit 1 listing any drift.")
+@main.command(help="Compare every balance with the ledger (movements since the last checkpoint);"
+                   " exit 1 listing any drift.")
 @click.option("--full", is_flag=True, help="Start the checkpoint over: sum every movement from the first.")
 def check(full: bool) -> None:
     from backend.domain.ledger.check import run_check
@@ -124,9 +126,9 @@ def worker(burst: bool, check: bool) -> None:
     settings = Settings.from_env()
     options = worker_settings(settings, burst=burst)
     if check:
-        sys.exit(check_health(options))  # type: ignore[arg-type]
+        sys.exit(check_health(options))
     configure_logging(settings.log_level, settings.log_format)
-    run_worker(options)  # type: ignore[arg-type]
+    run_worker(options)
 
 
 @main.command(help="Exit 0 when the server on STOCKLINE_PORT is ready (GET /readyz); the image's HEALTHCHECK.")

@@ -3,16 +3,19 @@ are near which destinations. Registered on the main group by backend/cli.py."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from backend.domain.auth.audit import Actor
 
 CLI = Actor("system:cli")
+T = TypeVar("T")
 
 
-def _run(work):  # type: ignore[no-untyped-def]
+def _run(work: Callable[[], Awaitable[T]]) -> T:
     from backend.cli import _with_db
     from backend.domain.errors import DomainError
 

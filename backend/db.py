@@ -13,10 +13,10 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 import asyncpg
-from piccolo.engine.base import Engine
+import msgspec
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
@@ -24,6 +24,8 @@ from piccolo.querystring import QueryString
 from backend.settings import Settings
 
 T = TypeVar("T")
+# The two engines Stockline runs on (see the module docstring); nothing else is configured.
+Engine: TypeAlias = SQLiteEngine | PostgresEngine
 
 WRITE_ATTEMPTS_MAX = 8
 _RETRY_BACKOFF_S = 0.005
@@ -36,6 +38,14 @@ _after_commit: contextvars.ContextVar[list[Callable[[], None]] | None] = context
 
 class EngineNotConfigured(RuntimeError):
     pass
+
+
+class _Savepoint(Protocol):
+    """What run_in_transaction uses of a Piccolo savepoint (its methods carry no annotations)."""
+
+    async def rollback_to(self) -> None: ...
+
+    async def release(self) -> None: ...
 
 
 def _make_engine(settings: Settings) -> Engine:
@@ -93,7 +103,7 @@ async def disconnect() -> None:
         await eng.close_connection_pool()
 
 
-def _as_dicts(rows: Any) -> list[dict[str, Any]]:
+def _as_dicts(rows: Sequence[Any] | None) -> list[dict[str, Any]]:
     return [dict(r) for r in rows or []]
 
 
@@ -115,6 +125,18 @@ async def fetch_one(sql: str, *args: Any) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+async def fetch_as(row_type: type[T], sql: str, *args: Any) -> list[T]:
+    """`fetch`, each row converted to `row_type` (a msgspec Struct or a dataclass whose fields are the
+    statement's columns): a column that is missing or of the wrong type fails here, not in a template.
+    Lax conversion: SQLite has no boolean (0/1) and hands back what Piccolo stored for the rest."""
+    return [msgspec.convert(row, row_type, strict=False) for row in await fetch(sql, *args)]
+
+
+async def fetch_one_as(row_type: type[T], sql: str, *args: Any) -> T | None:
+    rows = await fetch_as(row_type, sql, *args)
+    return rows[0] if rows else None
+
+
 async def pg_fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
     """PostgreSQL: one statement with `$n` placeholders straight to asyncpg (prepared once per
     connection, no query building). Inside a transaction it joins it; outside, the statement is its own
@@ -124,20 +146,21 @@ async def pg_fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
     assert isinstance(eng, PostgresEngine), "pg_fetchrow is for PostgreSQL"
     current = eng.current_transaction.get()
     if current is not None:
-        return await current.connection.fetchrow(sql, *args)
+        connection: asyncpg.Connection = current.connection
+        return await connection.fetchrow(sql, *args)
 
     async def attempt_all() -> asyncpg.Record | None:
         for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
             try:
                 if eng.pool is None:
-                    conn = await eng.get_new_connection()
+                    conn: asyncpg.Connection = await eng.get_new_connection()
                     try:
                         return await conn.fetchrow(sql, *args)
                     finally:
                         await conn.close()
-                async with eng.pool.acquire() as conn:
-                    return await conn.fetchrow(sql, *args)
-            except Exception as exc:  # noqa: BLE001 - only transient errors are retried
+                async with eng.pool.acquire() as pooled:
+                    return await pooled.fetchrow(sql, *args)
+            except Exception as exc:  # only transient errors are retried
                 if attempt == WRITE_ATTEMPTS_MAX or not _is_transient(exc):
                     raise
                 await asyncio.sleep(_RETRY_BACKOFF_S * attempt)
@@ -214,7 +237,7 @@ async def run_in_transaction(work: Callable[[], Awaitable[T]]) -> T:
     if current is not None:
         # Nested: the outermost command owns the transaction and its retries; a savepoint keeps
         # this part all-or-nothing even if the caller catches its error and carries on.
-        savepoint = await current.savepoint()
+        savepoint: _Savepoint = await current.savepoint()
         pending = _after_commit.get()
         mark = len(pending) if pending is not None else 0
         try:
@@ -234,7 +257,7 @@ async def run_in_transaction(work: Callable[[], Awaitable[T]]) -> T:
             try:
                 async with transaction(write=True):
                     result = await work()
-            except Exception as exc:  # noqa: BLE001 - only transient errors are retried
+            except Exception as exc:  # only transient errors are retried
                 if attempt == WRITE_ATTEMPTS_MAX or not _is_transient(exc):
                     raise
                 await asyncio.sleep(_RETRY_BACKOFF_S * attempt)

@@ -52,7 +52,8 @@ async def _seed_suppliers() -> dict[str, int]:
         likes = " OR ".join("sku LIKE {}" for _ in products)
         await db.fetch(
             "INSERT INTO supplier_items (supplier_id, item_id, supplier_sku, unit_cost_minor, preferred, created_at,"
-            f" updated_at) SELECT {{}}, id, CAST({{}} AS TEXT) || sku, unit_cost_cents * 6 / 10, TRUE, {{}}, {{}} FROM items"
+            f" updated_at) SELECT {{}}, id, CAST({{}} AS TEXT) || sku, unit_cost_cents * 6 / 10, TRUE, {{}}, {{}}"
+            " FROM items"
             f" WHERE NOT is_kit AND ({likes})", made.id, f"{code[:3]}-", now, now, *[f"{c}-%" for c in products])
     # A second, dearer source for mugs: replenishment may pick either.
     await db.fetch(

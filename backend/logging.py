@@ -42,6 +42,8 @@ def _request_identity(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutab
 
 
 def _device_cookie(scope: dict[str, Any]) -> str | None:
+    name: bytes
+    value: bytes
     for name, value in scope.get("headers") or []:
         if name == b"cookie":
             for part in value.decode("latin-1").split(";"):

@@ -122,7 +122,7 @@ class Settings:
     def from_env(cls) -> Settings:
         defaults = cls()
         url = os.environ.get("STOCKLINE_DATABASE_URL") or defaults.database_url
-        if not (url.startswith("sqlite:") or url.startswith(("postgres://", "postgresql://"))):
+        if not url.startswith(("sqlite:", "postgres://", "postgresql://")):
             raise ValueError(
                 "STOCKLINE_DATABASE_URL must start with sqlite:/// or postgresql://, got " + url
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import re
@@ -340,10 +341,8 @@ async def pgbench_round(url: str, admin_url: str, database: str, clients: int, s
             pids = [r["pid"] for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)]
             for pid, cpu in pids_cpu_s(pids).items():
                 seen[pid] = max(seen.get(pid, 0.0), cpu)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(proc.wait(), 0.1)
-            except TimeoutError:
-                pass
     finally:
         await conn.close()
     out = (await proc.stdout.read()).decode() if proc.stdout else ""

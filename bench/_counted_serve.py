@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Statements  # noqa: E402 - after the path set-up above
+from _common import Statements  # after the path set-up above
 
 Statements.install()
 _target = Path(os.environ["STOCKLINE_BENCH_STATEMENTS_FILE"])

@@ -201,7 +201,8 @@ async def run(seconds: int, skus_n: int) -> None:
             rules = []
             for (kind, name, rule), mock in zip(CHANNELS, mocks, strict=True):
                 channel = await create_channel(NewChannel(kind=kind, name=name, secret="bench-secret-123"), ACTOR)  # type: ignore[arg-type]
-                spec = channel_sync.ConnectionSpec(api_url=mock.url, api_key="shpat_test" if kind == "shopify" else "ck_test",
+                spec = channel_sync.ConnectionSpec(api_url=mock.url,
+                                                   api_key="shpat_test" if kind == "shopify" else "ck_test",
                                                    api_secret="cs_test", location="1" if kind == "shopify" else "",
                                                    requests_per_s=CONNECTION_PER_S, **rule)
                 rules.append((await channel_sync.connect_channel(channel.slug, spec, ACTOR)).rule)
@@ -256,7 +257,8 @@ ADMIN_URL = ""
 async def main(seconds: int, admin_url: str, skus: int) -> None:
     global ADMIN_URL
     ADMIN_URL = admin_url
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(int(os.environ.get("BENCH_LOG_LEVEL", "30"))))
+    log_level = int(os.environ.get("BENCH_LOG_LEVEL", "30"))
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(log_level))
     url = await recreate_database(admin_url, BENCH_DB)
     try:
         async with migrated(url, pool_max=8):

@@ -127,7 +127,8 @@ async def replay_side(floor: Floor, users: list[UserView], seconds: float, statu
             for _ in range(OUTBOX_BATCH):
                 seq, move = floor.next_move(d)
                 batch.append({"txn_id": str(uuid.uuid4()), "device_id": device_id, "seq": seq, "user_id": user.id,
-                              "kind": "move", "payload": {"sku": move.sku, "qty": 1, "from_location": move.from_location,
+                              "kind": "move", "payload": {"sku": move.sku, "qty": 1,
+                                                          "from_location": move.from_location,
                                                           "to_location": move.to_location},
                               "scanned_at": scanned_at})
             results = await apply_batch(device_id, batch, user, session_device=device_id, pending_reported=len(batch))

@@ -215,7 +215,8 @@ class Handheld:
             raise RuntimeError("the confirm step answered without an envelope")
         self.seq += 1
         envelope = {"txn_id": str(uuid.uuid4()), "device_id": self.device_id, "seq": self.seq,
-                    "user_id": self.user_id, "kind": found.group(1), "payload": json.loads(html.unescape(found.group(2))),
+                    "user_id": self.user_id, "kind": found.group(1),
+                    "payload": json.loads(html.unescape(found.group(2))),
                     "scanned_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         r = await self.client.post("/sync/txns", json={"device_id": self.device_id, "envelopes": [envelope],
                                                        "pending": 1, "failed": 0},
@@ -470,7 +471,8 @@ class PhaseCost:
         ok = max(self.tally.ok, 1)
         return (f"{self.label}: {self.rate:.1f} {unit}/s ok ({self.tally.ok} in {self.tally.elapsed_s:.1f} s),"
                 f" {self.statements / ok:.2f} statements/{unit}, CPU per {unit}: server"
-                f" {self.per_request_ms(self.server_cpu_s):.2f} ms + PostgreSQL {self.per_request_ms(self.pg_cpu_s):.2f}"
+                f" {self.per_request_ms(self.server_cpu_s):.2f} ms"
+                f" + PostgreSQL {self.per_request_ms(self.pg_cpu_s):.2f}"
                 f" ms + load generator {self.per_request_ms(self.client_cpu_s):.2f} ms; load {self.load:.1f}")
 
 
@@ -499,7 +501,9 @@ def _merged(tallies: list[Tally]) -> Tally:
         for step, values in t.latencies_ms.items():
             merged.latencies_ms.setdefault(step, []).extend(values)
         merged.errors.update(t.errors)
-        merged.ok, merged.done, merged.elapsed_s = merged.ok + t.ok, merged.done + t.done, merged.elapsed_s + t.elapsed_s
+        merged.ok += t.ok
+        merged.done += t.done
+        merged.elapsed_s += t.elapsed_s
     return merged
 
 
@@ -560,16 +564,18 @@ async def main(args: argparse.Namespace) -> None:
     print(errors_line(all_scans))
     p95 = {s: pct(sorted(all_scans.latencies_ms[s]), 95) for s in STEPS}
     verdict = "met" if all(v < 50 for v in p95.values()) else "MISSED"
-    print(f"goal p95 < 50 ms per step at {d} devices: {verdict} (" + ", ".join(f"{s} {v:.0f} ms" for s, v in p95.items())
-          + ")")
+    steps = ", ".join(f"{s} {v:.0f} ms" for s, v in p95.items())
+    print(f"goal p95 < 50 ms per step at {d} devices: {verdict} ({steps})")
     mid_health = sorted(health, key=lambda p: p.rate)[(len(health) - 1) // 2]
     mid_scan = sorted(scans, key=lambda p: p.rate)[(len(scans) - 1) // 2]
     print(f"  median {mid_health.line('request')}")
     print(f"  median {mid_scan.line('step')}")
     print(f"scan steps/s ÷ healthz requests/s (median rounds; bound by the load generator, see RESULTS.md):"
           f" {mid_scan.rate / mid_health.rate:.2f}")
-    costs = [h.per_request_ms(h.server_cpu_s) / s.per_request_ms(s.server_cpu_s) for h, s in zip(health, scans, strict=True)]
-    print(f"server CPU per healthz request ÷ server CPU per scan step, per round: {', '.join(f'{x:.3f}' for x in costs)}")
+    costs = [h.per_request_ms(h.server_cpu_s) / s.per_request_ms(s.server_cpu_s)
+             for h, s in zip(health, scans, strict=True)]
+    ratios = ", ".join(f"{x:.3f}" for x in costs)
+    print(f"server CPU per healthz request ÷ server CPU per scan step, per round: {ratios}")
     print(f"ratio: {statistics.median(costs):.3f}")
 
 

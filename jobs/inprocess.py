@@ -22,7 +22,7 @@ class InProcessJobs:
         self.settings = settings
         self.tick_s = tick_s
         self.schedule = [Every(tasks.expire_reservations, tick_s), *(IN_PROCESS if schedule is None else schedule)]
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._loop(every), name=f"stockline-inprocess-{every.job.__name__}")

@@ -44,7 +44,7 @@ def observe_all(options: dict[str, Any]) -> dict[str, Any]:
 
     def wrap(entry: Any) -> Any:
         if isinstance(entry, (Function, CronJob)):
-            return dataclasses.replace(entry, coroutine=observed(entry.coroutine))  # type: ignore[arg-type]
+            return dataclasses.replace(entry, coroutine=observed(entry.coroutine))
         return observed(entry)
 
     return {**options, "functions": [wrap(f) for f in options.get("functions", [])],

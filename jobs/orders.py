@@ -8,6 +8,7 @@ count and time; what is left waits for the next run.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import structlog
 
@@ -22,7 +23,7 @@ MAPPED_ORDERS_MAX = 200
 BACKORDER_ORDERS_MAX = 200
 
 
-async def import_channel_orders(ctx: dict | None = None) -> dict[str, int]:
+async def import_channel_orders(ctx: dict[str, Any] | None = None) -> dict[str, int]:
     """Apply pending webhook deliveries until none are left (or the time bound), then continue the
     orders whose unmapped lines a mapping now names."""
     totals = {"applied": 0, "stale": 0, "waiting": 0, "failed": 0, "mapped_orders": 0}
@@ -40,7 +41,7 @@ async def import_channel_orders(ctx: dict | None = None) -> dict[str, int]:
     return totals
 
 
-async def allocate_backorders(ctx: dict | None = None) -> dict[str, int]:
+async def allocate_backorders(ctx: dict[str, Any] | None = None) -> dict[str, int]:
     """Reserve stock that arrived for backordered units: higher channel priority, then oldest promise first."""
     units = await orders.allocate_backorders(limit=BACKORDER_ORDERS_MAX, actor=orders.IMPORT_ACTOR)
     if units:

@@ -37,7 +37,7 @@ Job = Callable[..., Awaitable[Any]]
 
 def retry_defer_s(job_try: int) -> int:
     """Backoff between tries: 5, 10, 20, 40 s ... capped."""
-    return min(RETRY_DEFER_S_MAX, 5 * 2 ** max(0, job_try - 1))
+    return min(RETRY_DEFER_S_MAX, 5 << max(0, job_try - 1))
 
 
 def may_retry(ctx: dict[str, Any] | None) -> bool:

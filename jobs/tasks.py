@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 
@@ -16,7 +17,7 @@ log = structlog.get_logger("stockline.jobs")
 EXPIRE_BATCH_MAX = 500
 
 
-async def expire_reservations(ctx: dict | None = None) -> int:
+async def expire_reservations(ctx: dict[str, Any] | None = None) -> int:
     """Release reservations past their expiry. Each release is its own command, keyed by the
     reservation id, so a second run (or a concurrent worker) posts nothing twice. One reservation
     that cannot be released is logged and left for a person; the rest are still released."""
@@ -41,12 +42,12 @@ async def expire_reservations(ctx: dict | None = None) -> int:
     return released
 
 
-async def ledger_check(ctx: dict | None = None) -> int:
+async def ledger_check(ctx: dict[str, Any] | None = None) -> int:
     """The nightly check: incremental (movements since the last checkpoint, one snapshot)."""
     return await _check(full=False)
 
 
-async def ledger_check_full(ctx: dict | None = None) -> int:
+async def ledger_check_full(ctx: dict[str, Any] | None = None) -> int:
     """The weekly check: every movement summed again (it also sees what the incremental one trusts)."""
     return await _check(full=True)
 
@@ -60,7 +61,7 @@ async def _check(*, full: bool) -> int:
     return len(report.drifts)
 
 
-async def compact_command_log(ctx: dict | None = None) -> int:
+async def compact_command_log(ctx: dict[str, Any] | None = None) -> int:
     """Drop stored answers of idempotency keys past the retry window (keys stay; see ledger/retention.py)."""
     report = await retention.compact_command_log()
     log.info("jobs.command_log_compacted", keys=report.keys, caught_up=report.caught_up)

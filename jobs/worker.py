@@ -20,7 +20,7 @@ HEALTH_CHECK_INTERVAL_S = 30  # `stockline worker --check` fails once the key is
 log = structlog.get_logger("stockline.jobs")
 
 
-async def on_startup(ctx: dict) -> None:
+async def on_startup(ctx: dict[str, Any]) -> None:
     settings = ctx.get("settings") or Settings.from_env()
     await db.connect(settings)
     if settings.metrics_enabled:
@@ -32,23 +32,24 @@ async def on_startup(ctx: dict) -> None:
              metrics_port=settings.worker_metrics_port if settings.metrics_enabled else None)
 
 
-async def on_shutdown(ctx: dict) -> None:
+async def on_shutdown(ctx: dict[str, Any]) -> None:
     await db.disconnect()
     log.info("worker.stop", pid=os.getpid())
 
 
-def worker_settings(settings: Settings, *, burst: bool = False) -> dict:
+def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any]:
     if not settings.redis_url:
         raise SystemExit("stockline worker needs STOCKLINE_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
 
-    async def startup(ctx: dict) -> None:
+    async def startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
         ctx["job_names"] = [getattr(f, "name", None) or getattr(f, "__name__", "?") for f in options["functions"]]
         ctx["cron_names"] = [getattr(c, "name", "?") for c in options["cron_jobs"]]
         await on_startup(ctx)
 
     options: dict[str, Any] = {
-        "functions": [import_channel_orders, allocate_backorders, tasks.expire_reservations, tasks.ledger_check, tasks.ledger_check_full,
+        "functions": [import_channel_orders, allocate_backorders, tasks.expire_reservations, tasks.ledger_check,
+                      tasks.ledger_check_full,
                       tasks.compact_command_log,
                       imports.import_catalogue, *schedule.FUNCTIONS],
         "cron_jobs": [

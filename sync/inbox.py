@@ -133,10 +133,11 @@ async def record(c: Claim, status: str, reason: str, result: dict[str, Any]) -> 
     if db.is_postgres():
         row = await db.fetch_one(_INSERT_AND_NEXT_SEQ, *args, c.identity.seq, c.identity.device_id, c.identity.seq - 1)
         assert row is not None
-        server_seq, in_order = row["id"], bool(row["in_order"])
+        server_seq: int | None = row["id"]
+        in_order = bool(row["in_order"])
     else:
         inserted = await db.fetch_one(_INSERT, *args)
-        server_seq, in_order = (inserted["id"] if inserted else None), False
+        server_seq, in_order = (int(inserted["id"]) if inserted else None), False
     if server_seq is None:
         return None
     if not in_order:

@@ -81,7 +81,10 @@ async def apply_batch(device_id: str, envelopes: Sequence[Any], session_user: Us
     incoming = [_read(raw, device_id) for raw in envelopes]
     seen = await _refuse_reused_txn_ids(incoming)
     relay_id = session_user.user_id if isinstance(session_user, Actor) else session_user.id
-    touch = lambda: inbox.touch_device(device_id, relay_id, pending_reported, failed_reported)
+
+    async def touch() -> None:
+        await inbox.touch_device(device_id, relay_id, pending_reported, failed_reported)
+
     # PostgreSQL: one statement is its own transaction (no BEGIN/COMMIT round trips); SQLite takes the
     # write lock through run_in_transaction, which retries while another writer holds it.
     await (touch() if db.is_postgres() else db.run_in_transaction(touch))

@@ -24,8 +24,8 @@ async def supplier(code: str = "ACME", *, lead_time_days: int = 7, moq: int = 1,
 async def draft(supplier_id: int, warehouse_code: str, lines: dict[str, int]) -> int:
     wh = await get_location(warehouse_code)
     draft_lines = [p.DraftLine(item_id=(await get_item(sku)).id, qty=qty) for sku, qty in lines.items()]
-    [po_id] = await p.create_draft_orders([p.DraftOrder(supplier_id=supplier_id, warehouse_id=wh.id, lines=draft_lines)],
-                                          actor=MANAGER, key=key("draft"))
+    draft = p.DraftOrder(supplier_id=supplier_id, warehouse_id=wh.id, lines=draft_lines)
+    [po_id] = await p.create_draft_orders([draft], actor=MANAGER, key=key("draft"))
     return po_id
 
 

@@ -17,8 +17,18 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from backend import db
-from backend.http import health, observe, sync_routes, tablet, tablet_imports
-from backend.http import tablet_jobs, tablet_orders, tablet_purchasing, tablet_replenishment, webhooks
+from backend.http import (
+    health,
+    observe,
+    sync_routes,
+    tablet,
+    tablet_imports,
+    tablet_jobs,
+    tablet_orders,
+    tablet_purchasing,
+    tablet_replenishment,
+    webhooks,
+)
 from backend.http.app_paths import WEB_DIR
 from backend.http.boundary import check_request
 from backend.http.controllers.api import (
@@ -80,14 +90,18 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
         path="/api/v1",
         route_handlers=[
             ItemController, LocationController, StockController, MovementController, ReservationController,
-            resolve_barcode, *COMMAND_ROUTES, OrderController, ChannelController, SupplierController, PurchaseOrderController,
+            resolve_barcode, *COMMAND_ROUTES, OrderController, ChannelController, SupplierController,
+            PurchaseOrderController,
         ],
         include_in_schema=True,  # the OpenAPI document is the API's: screens and sync stay out of it
         security=[{"bearer": []}],
     )
     app = Litestar(
         route_handlers=[
-            api, *health.ROUTES, *webhooks.ROUTES, *tablet_orders.ROUTES, *observe.metrics_routes(settings.metrics_enabled), *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES, *counting.ROUTES, *tablet.ROUTES, *tablet_imports.ROUTES, *tablet_jobs.ROUTES, *tablet_purchasing.ROUTES, *tablet_replenishment.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
+            api, *health.ROUTES, *webhooks.ROUTES, *tablet_orders.ROUTES,
+            *observe.metrics_routes(settings.metrics_enabled), *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES,
+            *counting.ROUTES, *tablet.ROUTES, *tablet_imports.ROUTES, *tablet_jobs.ROUTES, *tablet_purchasing.ROUTES,
+            *tablet_replenishment.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         lifespan=[lifespan],

@@ -17,7 +17,6 @@ import re
 from typing import Any
 
 import msgspec
-from litestar import Request
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -25,6 +24,7 @@ from litestar.status_codes import (
 )
 
 from backend.domain import bounds
+from backend.http.connection import AppRequest
 from backend.http.errors import RequestRefused
 
 JSON_DEPTH_MAX = 32
@@ -36,7 +36,7 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _INNERMOST_PAIR = re.compile(rb"\[\]|\{\}")
 
 
-async def check_request(request: Request) -> None:
+async def check_request(request: AppRequest) -> None:
     _check_path_and_query(request)
     data_field = request.route_handler.parsed_data_field
     media_type = request.content_type[0]
@@ -50,7 +50,7 @@ async def check_request(request: Request) -> None:
                 _refuse_nul(value, f"The form field {name!r}")
 
 
-def _check_path_and_query(request: Request) -> None:
+def _check_path_and_query(request: AppRequest) -> None:
     for name, value in request.path_params.items():
         if isinstance(value, str):
             _refuse_nul(value, f"The path parameter {name!r}")
@@ -67,7 +67,7 @@ def _refuse_nul(value: str, what: str) -> None:
                              f"{what} contains a NUL character, which cannot be stored or searched for.")
 
 
-async def _check_json_body(request: Request, body_type: Any) -> None:
+async def _check_json_body(request: AppRequest, body_type: Any) -> None:
     if request.content_type[0] != JSON_MEDIA_TYPE:
         raise RequestRefused(HTTP_415_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                              "Send the body as JSON with the header 'Content-Type: application/json'.")

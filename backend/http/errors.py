@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 
 import asyncpg
 import structlog
-from litestar import Request, Response
+from litestar import Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
@@ -24,6 +25,7 @@ from litestar.status_codes import (
 
 from backend.domain import bounds
 from backend.domain import errors as e
+from backend.http.connection import AnyResponse, AppRequest
 from backend.http.guards import api_key
 
 log = structlog.get_logger("stockline.http")
@@ -57,11 +59,11 @@ class RequestRefused(Exception):
 _JSON_PREFIXES = ("/api/", "/sync/")
 
 
-def _wants_html(request: Request) -> bool:
+def _wants_html(request: AppRequest) -> bool:
     return not request.url.path.startswith(_JSON_PREFIXES)
 
 
-def _html(request: Request, message: str, status: int) -> Response:
+def _html(request: AppRequest, message: str, status: int) -> AnyResponse:
     """Screens: htmx gets the feedback partial swapped into #feedback (the half-done form stays);
     a plain form post gets an error page. 401 sends the person to sign in."""
     htmx = bool(request.headers.get("hx-request"))
@@ -77,22 +79,22 @@ def _html(request: Request, message: str, status: int) -> Response:
                     status_code=status)
 
 
-def _body(code: str, message: str, status: int, request: Request | None = None,
-          headers: dict[str, str] | None = None, **details: object) -> Response:
+def _body(code: str, message: str, status: int, request: AppRequest | None = None,
+          headers: Mapping[str, str] | None = None, details: Mapping[str, object] | None = None) -> AnyResponse:
     if request is not None and _wants_html(request):
         return _html(request, message, status)
-    error: dict[str, object] = {"code": code, "message": message, **details}
+    error: dict[str, object] = {"code": code, "message": message, **(details or {})}
     return Response({"error": error}, status_code=status, media_type="application/json", headers=headers)
 
 
-def domain_error(request: Request, exc: e.DomainError) -> Response:
+def domain_error(request: AppRequest, exc: e.DomainError) -> AnyResponse:
     if isinstance(exc, NotFound):
         return _body(exc.code, exc.message, HTTP_404_NOT_FOUND, request)
     status = next((s for cls, s in _DOMAIN_STATUS if isinstance(exc, cls)), HTTP_422_UNPROCESSABLE_ENTITY)
-    return _body(exc.code, _as_client_sent(request, exc), status, request, **exc.details())
+    return _body(exc.code, _as_client_sent(request, exc), status, request, details=exc.details())
 
 
-def _as_client_sent(request: Request, exc: e.DomainError) -> str:
+def _as_client_sent(request: AppRequest, exc: e.DomainError) -> str:
     """The ledger keeps an API client's Idempotency-Key in its token's namespace (`api:{token}:{key}`);
     a message about the key names it as the client sent it."""
     sent = request.headers.get("idempotency-key")
@@ -105,11 +107,11 @@ def _as_client_sent(request: Request, exc: e.DomainError) -> str:
     return exc.message.replace(repr(scoped), repr(sent)).replace(scoped, sent)
 
 
-def request_refused(request: Request, exc: RequestRefused) -> Response:
-    return _body(exc.code, exc.message, exc.status, request, **exc.details)
+def request_refused(request: AppRequest, exc: RequestRefused) -> AnyResponse:
+    return _body(exc.code, exc.message, exc.status, request, details=exc.details)
 
 
-def validation_error(request: Request, exc: ValidationException) -> Response:
+def validation_error(request: AppRequest, exc: ValidationException) -> AnyResponse:
     detail = str(exc.detail)
     if "malformed" in detail.lower():
         return _body("malformed_json", "The request body is not valid JSON.", HTTP_400_BAD_REQUEST, request)
@@ -123,9 +125,9 @@ def validation_error(request: Request, exc: ValidationException) -> Response:
     if in_request_line or any(f["source"] in ("header", "query", "path", "cookie") for f in fields):
         named = [f"{f['field']}: {f['message']}" if f["field"] else str(f["message"]) for f in fields]
         message = "; ".join(named) or detail
-        return _body("bad_request", message, HTTP_400_BAD_REQUEST, request, fields=fields)
+        return _body("bad_request", message, HTTP_400_BAD_REQUEST, request, details={"fields": fields})
     message = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or detail
-    return _body("validation_error", message, HTTP_422_UNPROCESSABLE_ENTITY, request, fields=fields)
+    return _body("validation_error", message, HTTP_422_UNPROCESSABLE_ENTITY, request, details={"fields": fields})
 
 
 _HTTP_CODES = {
@@ -138,7 +140,7 @@ _HTTP_CODES = {
 }
 
 
-def http_error(request: Request, exc: HTTPException) -> Response:
+def http_error(request: AppRequest, exc: HTTPException) -> AnyResponse:
     status = exc.status_code
     detail = str(exc.detail)
     if status == HTTP_400_BAD_REQUEST and "malformed" in detail.lower():
@@ -149,7 +151,7 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     return _body(_HTTP_CODES.get(status, "http_error"), detail, status, request, headers=exc.headers)
 
 
-def database_conflict(request: Request, exc: Exception) -> Response:
+def database_conflict(request: AppRequest, exc: Exception) -> AnyResponse:
     """A unique or CHECK constraint refused a write the domain had checked: another request changed
     the same thing in between. The transaction rolled back; reloading shows what is there now."""
     log.warning("http.database_conflict", path=request.url.path, error=type(exc).__name__)
@@ -164,7 +166,7 @@ _UNSTORABLE_VALUES = (
 )
 
 
-def unstorable_value(request: Request, exc: Exception) -> Response:
+def unstorable_value(request: AppRequest, exc: Exception) -> AnyResponse:
     """A value the database cannot hold reached it. The boundary (backend/http/boundary.py and the
     types in backend/domain/bounds.py) refuses these first; this is the net under a form field or a
     future route that was not bounded: a 422 for the client's value, never a 500."""
@@ -178,7 +180,7 @@ def unstorable_value(request: Request, exc: Exception) -> Response:
                  HTTP_422_UNPROCESSABLE_ENTITY, request)
 
 
-def unexpected_error(request: Request, exc: Exception) -> Response:
+def unexpected_error(request: AppRequest, exc: Exception) -> AnyResponse:
     log.exception("http.unhandled", path=request.url.path, error=type(exc).__name__)
     # Whether the work committed is unknown here (the failure may have come after the commit).
     return _body("internal_error", "Something went wrong on the server. Check the screen before trying again.",

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.tokens import TokenView, verify_token
 from backend.domain.idempotency import scoped_key
+from backend.http.connection import AppConnection
 
 
-async def _token(connection: ASGIConnection) -> TokenView:
+async def _token(connection: AppConnection) -> TokenView:
     header = connection.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value:
@@ -23,11 +23,11 @@ async def _token(connection: ASGIConnection) -> TokenView:
     return token
 
 
-async def require_read(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def require_read(connection: AppConnection, _: BaseRouteHandler) -> None:
     await _token(connection)
 
 
-async def require_write(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def require_write(connection: AppConnection, _: BaseRouteHandler) -> None:
     token = await _token(connection)
     if not token.allows("write"):
         raise PermissionDeniedException(f"Token {token.name!r} is read-only; this action needs a write token.")
@@ -37,13 +37,13 @@ require_read.scope = "read"  # type: ignore[attr-defined]  # read by the route-c
 require_write.scope = "write"  # type: ignore[attr-defined]
 
 
-def actor_of(connection: ASGIConnection) -> Actor:
+def actor_of(connection: AppConnection) -> Actor:
     """The integration behind the token, as recorded in the ledger and the audit log."""
     token: TokenView = connection.scope["state"]["token"]
     return Actor(f"token:{token.name}", device="api")
 
 
-def api_key(connection: ASGIConnection, key: str) -> str:
+def api_key(connection: AppConnection, key: str) -> str:
     """A client's Idempotency-Key in its token's own namespace."""
     token: TokenView = connection.scope["state"]["token"]
     return scoped_key(f"api:{token.id}", key)

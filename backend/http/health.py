@@ -11,13 +11,13 @@ import asyncio
 from typing import Any
 
 import structlog
-from litestar import Request, get
+from litestar import get
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from backend import db
+from backend.http.connection import AppRequest, settings_of
 from backend.migrations import pending_versions
-from backend.settings import Settings
 
 log = structlog.get_logger("stockline.health")
 CHECK_TIMEOUT_S = 2.0
@@ -61,8 +61,8 @@ async def _bounded(name: str, check: Any) -> str | None:
 
 
 @get("/readyz", name="readyz", include_in_schema=False, cache=False)
-async def readyz(request: Request) -> Response[dict[str, Any]]:
-    settings: Settings = request.app.state.settings
+async def readyz(request: AppRequest) -> Response[dict[str, Any]]:
+    settings = settings_of(request)
     checks = {"database": await _bounded("database", _database())}
     if settings.redis_url:
         checks["redis"] = await _bounded("redis", _redis(settings.redis_url))

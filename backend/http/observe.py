@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 from litestar import Litestar, get
+from litestar.enums import ScopeType
 from litestar.response import Response
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,7 +41,7 @@ def _request_id(scope: Scope) -> str:
 
 def observed(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         request_id = _request_id(scope)
@@ -61,7 +62,7 @@ def observed(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            route = scope.get("path_template") or metrics.UNMATCHED_ROUTE  # type: ignore[typeddict-item]
+            route = scope.get("path_template") or metrics.UNMATCHED_ROUTE
             method = str(scope.get("method", ""))
             metrics.observe_request(method, route, status, seconds)
             if scope["path"] not in _QUIET_PATHS:

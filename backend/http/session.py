@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from backend.domain.auth import users
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.permissions import allows
+from backend.http.connection import AppConnection, settings_of
 
 SESSION_COOKIE = "stockline_session"
 DEVICE_COOKIE = "stockline_device"  # the public device id, for the outbox to read
@@ -25,22 +25,28 @@ _PERMISSION_NAMES = {
 }
 
 
-async def load_session(connection: ASGIConnection) -> users.SessionView:
-    cached = connection.scope.get("stockline_session")
+def _loaded(connection: AppConnection) -> users.SessionView | None:
+    session = connection.scope.get("stockline_session")
+    return session if isinstance(session, users.SessionView) else None
+
+
+async def load_session(connection: AppConnection) -> users.SessionView:
+    cached = _loaded(connection)
     if cached is not None:
         return cached
-    idle_s = connection.app.state.settings.idle_signout_s
+    idle_s = settings_of(connection).idle_signout_s
     session = await users.session_for(connection.cookies.get(SESSION_COOKIE, ""), idle_s)
     if session is None:
         raise NotAuthorizedException("Please sign in.")
+    # Kept in the raw scope, where backend/logging.py finds it; Litestar's Scope type has no key for it.
     connection.scope["stockline_session"] = session  # type: ignore[typeddict-unknown-key]
     return session
 
 
-def requires(permission: str) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]:
+def requires(permission: str) -> Callable[[AppConnection, BaseRouteHandler], Awaitable[None]]:
     """Guard: a signed-in user whose role allows `permission`."""
 
-    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: AppConnection, _: BaseRouteHandler) -> None:
         session = await load_session(connection)
         if not allows(session.user.role, permission):
             what = _PERMISSION_NAMES.get(permission, permission)
@@ -50,10 +56,13 @@ def requires(permission: str) -> Callable[[ASGIConnection, BaseRouteHandler], Aw
     return guard
 
 
-def actor(connection: ASGIConnection) -> Actor:
-    session: users.SessionView = connection.scope["stockline_session"]  # type: ignore[typeddict-item]
+def actor(connection: AppConnection) -> Actor:
+    session = session_of(connection)
     return Actor(f"user:{session.user.code}", session.device_id, session.user.id, session.user.role)
 
 
-def session_of(connection: ASGIConnection) -> users.SessionView:
-    return connection.scope["stockline_session"]  # type: ignore[typeddict-item]
+def session_of(connection: AppConnection) -> users.SessionView:
+    """The session a `requires(...)` guard loaded for this request."""
+    session = _loaded(connection)
+    assert session is not None, "the route's guard loads the session"
+    return session

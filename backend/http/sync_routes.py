@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 
@@ -22,6 +22,7 @@ from backend.domain.auth import devices as handhelds
 from backend.domain.auth.permissions import allows
 from backend.domain.bounds import Count32
 from backend.domain.errors import UnknownReference
+from backend.http.connection import AppRequest
 from backend.http.errors import NotFound
 from backend.http.floor.common import floor_key, new_key
 from backend.http.session import actor, requires, session_of
@@ -43,7 +44,7 @@ class SyncResults(msgspec.Struct):
 
 
 @post("/sync/txns", name="sync_txns", guards=[requires("lookup")], status_code=200)
-async def sync_txns(request: Request, data: JSONBody[SyncBatch]) -> SyncResults:
+async def sync_txns(request: AppRequest, data: JSONBody[SyncBatch]) -> SyncResults:
     """Any signed-in floor user may relay the outbox of the device they signed in on (403 for another
     device's batch); each envelope is authorized as its own user."""
     session = session_of(request)
@@ -63,7 +64,7 @@ def _count(envelopes: list[Any], results: list[TxnResult]) -> None:
         metrics.sync_answered(r.status, kind if kind in KINDS else "other")  # a bounded label set
 
 
-async def _devices_page(request: Request, **extra: Any) -> Template:
+async def _devices_page(request: AppRequest, **extra: Any) -> Template:
     context = {"title": "Devices", "key": new_key(), "devices": await inbox.devices_overview(),
                "enrolled": await handhelds.list_devices(),
                "can_revoke": allows(session_of(request).user.role, "devices_manage"),
@@ -72,13 +73,13 @@ async def _devices_page(request: Request, **extra: Any) -> Template:
 
 
 @get("/tablet/devices", name="tablet_devices", guards=[requires("approvals_view")])
-async def devices(request: Request) -> Template:
+async def devices(request: AppRequest) -> Template:
     return await _devices_page(request)
 
 
 @post("/tablet/devices/exceptions/{exception_id:int}/resolve", name="tablet_sync_exception_resolve",
       guards=[requires("approve")])
-async def resolve(request: Request, exception_id: FromPath[int]) -> Template:
+async def resolve(request: AppRequest, exception_id: FromPath[int]) -> Template:
     form = await request.form()
     key = floor_key(request, str(form.get("key") or new_key()))
     resolved = await scan_exceptions.resolve_exception(exception_id, key, actor(request),
@@ -87,7 +88,7 @@ async def resolve(request: Request, exception_id: FromPath[int]) -> Template:
 
 
 @post("/tablet/devices/{device_id:str}/revoke", name="tablet_device_revoke", guards=[requires("devices_manage")])
-async def revoke(request: Request, device_id: FromPath[str]) -> Template:
+async def revoke(request: AppRequest, device_id: FromPath[str]) -> Template:
     """A lost or retired scanner: signed out now, and its scans are refused until it is signed in afresh."""
     try:
         revoked = await handhelds.revoke(device_id, actor(request))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Request, get, post
+from typing import Any
+
+from litestar import get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -21,6 +23,7 @@ from backend.domain.locations.service import (
     find_location,
     list_locations,
 )
+from backend.http.connection import AppRequest, settings_of
 from backend.http.floor.common import floor_key, new_key
 from backend.http.session import actor, requires, session_of
 
@@ -30,7 +33,7 @@ SEARCH_ITEMS_MAX = 500
 ORDER_LINES_MAX = 50
 
 
-def _page(template: str, title: str, **context) -> Template:
+def _page(template: str, title: str, **context: Any) -> Template:
     return Template(template_name=template, context={"title": title, "key": new_key(), **context},
                     headers={"Vary": "HX-Request"})
 
@@ -40,12 +43,12 @@ def error_status(exc: DomainError) -> int:
     return 403 if isinstance(exc, NotPermitted) else 409 if isinstance(exc, Conflict) else 422
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def _form(request: AppRequest) -> dict[str, str]:
     form = await request.form()
     return {k: str(v) for k, v in form.items()}
 
 
-async def _approvals(request: Request, status: int = 200, **context) -> Template:
+async def _approvals(request: AppRequest, status: int = 200, **context: Any) -> Template:
     page = _page("tablet/approvals.html", "Approvals", queue=await counts.approvals_queue(),
                  shorts=await f.short_picks(), **context)
     page.status_code = status
@@ -53,14 +56,14 @@ async def _approvals(request: Request, status: int = 200, **context) -> Template
 
 
 @get("/tablet/approvals", name="tablet_approvals", guards=[requires("approvals_view")])
-async def approvals(request: Request) -> Template:
+async def approvals(request: AppRequest) -> Template:
     return await _approvals(request)
 
 
-async def _needs_confirming(request: Request, kind: str, entry_id: int, form: dict[str, str]) -> str:
+async def _needs_confirming(request: AppRequest, kind: str, entry_id: int, form: dict[str, str]) -> str:
     """A decision that changes more value than STOCKLINE_APPROVAL_CONFIRM_VALUE_CENTS is taken only when
     the manager approved again with that very value on screen; the warning to show, or ""."""
-    most = request.app.state.settings.approval_confirm_value_cents
+    most = settings_of(request).approval_confirm_value_cents
     entry = next((e for e in await counts.approvals_queue() if (e.kind, e.id) == (kind, entry_id)), None)
     if entry is None or entry.value_cents <= most or form.get("confirm_value") == str(entry.value_cents):
         return ""
@@ -70,7 +73,7 @@ async def _needs_confirming(request: Request, kind: str, entry_id: int, form: di
 
 
 @post("/tablet/approvals/{kind:str}/{entry_id:int}", name="tablet_decide", guards=[requires("approve")])
-async def decide(request: Request, kind: FromPath[str], entry_id: FromPath[int]) -> Template:
+async def decide(request: AppRequest, kind: FromPath[str], entry_id: FromPath[int]) -> Template:
     """Approve, reject, or (a count) ask for a recount: a new blind count of the bin by another counter."""
     form = await _form(request)
     key, who, note = floor_key(request, form.get("key") or new_key()), actor(request), form.get("note", "")
@@ -99,7 +102,8 @@ async def decide(request: Request, kind: FromPath[str], entry_id: FromPath[int])
     return await _approvals(request, ok=done)
 
 
-async def _orders(request: Request, status: int = 200, typed: dict[str, str] | None = None, **context) -> Template:
+async def _orders(request: AppRequest, status: int = 200, typed: dict[str, str] | None = None,
+                  **context: Any) -> Template:
     warehouses = await list_locations(kind="warehouse")
     typed = typed or {"warehouse": warehouses[0].code if len(warehouses) == 1 else ""}
     page = _page("tablet/orders.html", "Orders & pick lists", pick_lists=await f.list_open_pick_lists(),
@@ -109,7 +113,7 @@ async def _orders(request: Request, status: int = 200, typed: dict[str, str] | N
 
 
 @get("/tablet/orders", name="tablet_orders", guards=[requires("create_pick_list")])
-async def orders(request: Request) -> Template:
+async def orders(request: AppRequest) -> Template:
     return await _orders(request)
 
 
@@ -124,12 +128,13 @@ def _order_lines(text: str) -> list[f.OrderLineSpec]:
 
 
 @post("/tablet/orders", name="tablet_order_create", guards=[requires("create_pick_list")])
-async def create_order(request: Request) -> Template:
+async def create_order(request: AppRequest) -> Template:
     """A manual order (lines 'SKU qty', one per line) from the chosen warehouse is reserved at once and gets
     a pick list. An error shows above the form, with everything typed still in it."""
     form = await _form(request)
     key, who = floor_key(request, form.get("key") or new_key()), actor(request)
-    typed = {"order_ref": form.get("order_ref", ""), "lines": form.get("lines", ""), "warehouse": form.get("warehouse", "")}
+    typed = {"order_ref": form.get("order_ref", ""), "lines": form.get("lines", ""),
+             "warehouse": form.get("warehouse", "")}
     try:
         spec = f.NewManualOrder(order_ref=typed["order_ref"], lines=_order_lines(typed["lines"]),
                                 warehouse=typed["warehouse"])
@@ -148,11 +153,12 @@ async def create_order(request: Request) -> Template:
 
 
 @get("/tablet/users", name="tablet_users", guards=[requires("users_view")])
-async def users_page(request: Request) -> Template:
+async def users_page(request: AppRequest) -> Template:
     return await _users(request)
 
 
-async def _users(request: Request, status: int = 200, typed: dict[str, str] | None = None, **context) -> Template:
+async def _users(request: AppRequest, status: int = 200, typed: dict[str, str] | None = None,
+                 **context: Any) -> Template:
     """Everyone who may see users sees the list; only who may manage them gets the controls to."""
     may_manage = allows(session_of(request).user.role, "users_manage")
     page = _page("tablet/users.html", "Users", users=await users.list_users(), roles=ROLES, may_manage=may_manage,
@@ -162,7 +168,7 @@ async def _users(request: Request, status: int = 200, typed: dict[str, str] | No
 
 
 @post("/tablet/users", name="tablet_user_create", guards=[requires("users_manage")])
-async def create_user(request: Request) -> Template | Redirect:
+async def create_user(request: AppRequest) -> Template | Redirect:
     form = await _form(request)
     typed = {"code": form.get("code", ""), "name": form.get("name", ""), "role": form.get("role", "")}
     try:
@@ -173,7 +179,7 @@ async def create_user(request: Request) -> Template | Redirect:
 
 
 @post("/tablet/users/{user_id:int}/role", name="tablet_user_role", guards=[requires("users_manage")])
-async def set_role(request: Request, user_id: FromPath[int]) -> Template:
+async def set_role(request: AppRequest, user_id: FromPath[int]) -> Template:
     form = await _form(request)
     try:
         await users.set_role(user_id, form.get("role", ""), actor(request))
@@ -183,21 +189,23 @@ async def set_role(request: Request, user_id: FromPath[int]) -> Template:
 
 
 @get("/tablet/stock", name="tablet_stock", guards=[requires("stock_search")])
-async def stock_search(request: Request, q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
+async def stock_search(request: AppRequest, q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
     """Find stock by SKU, barcode, bin or name: one row per item, bin and lot, with on hand, reserved and
     available, STOCK_PAGE_ROWS at a time."""
     q, page = q.strip(), max(1, min(page, STOCK_PAGES_MAX))
     if not q:
         return _page("tablet/stock.html", "Stock search", q="", rows=[], page=1, more=False, found="")
     loc = await find_by_barcode(q) or await find_location(q)
+    item_ids: list[int] | None = None
     if loc is not None:
-        found, where = f"{loc.kind} {loc.code}", {"location_id": loc.id}
+        found = f"{loc.kind} {loc.code}"
     else:
         scanned = await find_item_scan(q)
         items = [scanned.item] if scanned else await list_items(query=q, limit=SEARCH_ITEMS_MAX)
         found = f"item {scanned.item.sku}" if scanned else f"{len(items)} item(s) matching {q!r}"
-        where = {"item_ids": [i.id for i in items]}
-    rows = await stock_rows(**where, offset=(page - 1) * STOCK_PAGE_ROWS, limit=STOCK_PAGE_ROWS + 1)
+        item_ids = [i.id for i in items]
+    rows = await stock_rows(item_ids=item_ids, location_id=loc.id if loc is not None else 0,
+                            offset=(page - 1) * STOCK_PAGE_ROWS, limit=STOCK_PAGE_ROWS + 1)
     return _page("tablet/stock.html", "Stock search", q=q, rows=rows[:STOCK_PAGE_ROWS], page=page,
                  more=len(rows) > STOCK_PAGE_ROWS, found=found, first=(page - 1) * STOCK_PAGE_ROWS + 1)
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from backend.domain import channel_sync, job_runs
 from backend.domain.errors import InvalidInput
+from backend.http.connection import AppRequest, settings_of
 from backend.http.errors import NotFound
 from backend.http.session import actor, requires
 from jobs.runs import start_job, startable
@@ -20,7 +21,7 @@ RUNS_SHOWN = 50
 _FAILURES = {"": False, "yes": True}
 
 
-def _htmx_fragment(request: Request) -> bool:
+def _htmx_fragment(request: AppRequest) -> bool:
     return bool(request.headers.get("hx-request")) and not request.headers.get("hx-boosted")
 
 
@@ -33,7 +34,7 @@ async def _runs_context(failures: str) -> dict[str, Any]:
 
 
 @get("/tablet/jobs", name="tablet_jobs", guards=[requires("jobs_manage")])
-async def jobs_page(request: Request, failures: FromQuery[str] = "") -> Template:
+async def jobs_page(request: AppRequest, failures: FromQuery[str] = "") -> Template:
     context = await _runs_context(failures)
     if _htmx_fragment(request):
         return Template(template_name="tablet/_job_runs.html", context=context, headers={"Vary": "HX-Request"})
@@ -42,14 +43,14 @@ async def jobs_page(request: Request, failures: FromQuery[str] = "") -> Template
 
 
 @post("/tablet/jobs/start", name="tablet_job_start", guards=[requires("jobs_manage")])
-async def start(request: Request) -> Redirect:
+async def start(request: AppRequest) -> Redirect:
     form = await request.form()
-    run_id = await start_job(request.app.state.settings, str(form.get("kind") or ""), actor(request))
+    run_id = await start_job(settings_of(request), str(form.get("kind") or ""), actor(request))
     return Redirect(path=request.app.route_reverse("tablet_job_run", run_id=run_id), status_code=303)
 
 
 @get("/tablet/jobs/{run_id:int}", name="tablet_job_run", guards=[requires("jobs_manage")])
-async def run_page(request: Request, run_id: FromPath[int]) -> Template:
+async def run_page(request: AppRequest, run_id: FromPath[int]) -> Template:
     try:
         run = await job_runs.get_run(run_id)
     except job_runs.UnknownRun as exc:

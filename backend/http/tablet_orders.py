@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from backend.domain import channels, orders
 from backend.domain.errors import InvalidInput
+from backend.http.connection import AppRequest
 from backend.http.floor.common import floor_key, new_key
 from backend.http.session import actor, requires
 from jobs.dispatch import wake_order_import
@@ -22,20 +23,20 @@ LOG_ROWS = 100
 _HOLD_FILTERS = {"": None, "yes": True, "no": False}
 
 
-def _page(request: Request, template: str, title: str, partial: str = "", **context: Any) -> Template:
+def _page(request: AppRequest, template: str, title: str, partial: str = "", **context: Any) -> Template:
     """The page, or for htmx the partial it includes (same template either way)."""
     chosen = partial if partial and request.headers.get("hx-request") else template
     return Template(template_name=chosen, context={"title": title, "key": new_key(), "partial": partial, **context},
                     headers={"Vary": "HX-Request"})
 
 
-async def _form(request: Request) -> dict[str, Any]:
+async def _form(request: AppRequest) -> dict[str, Any]:
     form = await request.form()
     return dict(form.items())
 
 
 @get("/tablet/orders/all", name="tablet_order_list", guards=[requires("create_pick_list")])
-async def order_list(request: Request, status: FromQuery[str] = "", channel: FromQuery[str] = "",
+async def order_list(request: AppRequest, status: FromQuery[str] = "", channel: FromQuery[str] = "",
                      hold: FromQuery[str] = "", cursor: FromQuery[str] = "") -> Template:
     if hold not in _HOLD_FILTERS:
         raise InvalidInput("Hold filter is yes, no or empty.")
@@ -48,13 +49,13 @@ async def order_list(request: Request, status: FromQuery[str] = "", channel: Fro
 
 
 @get("/tablet/orders/{order_id:int}", name="tablet_order_detail", guards=[requires("create_pick_list")])
-async def order_detail(request: Request, order_id: FromPath[int], ok: FromQuery[str] = "") -> Template:
+async def order_detail(request: AppRequest, order_id: FromPath[int], ok: FromQuery[str] = "") -> Template:
     order = await orders.get_order_detail(order_id)
     return _page(request, "tablet/order_detail.html", f"Order {order.order_ref}", order=order, ok=ok[:200])
 
 
 @post("/tablet/orders/{order_id:int}/release", name="tablet_order_release", guards=[requires("approve")])
-async def release_order(request: Request, order_id: FromPath[int]) -> Template:
+async def release_order(request: AppRequest, order_id: FromPath[int]) -> Template:
     form = await _form(request)
     change = await orders.release_hold(order_id, str(form.get("note", "")),
                                        key=floor_key(request, str(form.get("key") or new_key())), actor=actor(request))
@@ -64,7 +65,7 @@ async def release_order(request: Request, order_id: FromPath[int]) -> Template:
 
 
 @post("/tablet/waves", name="tablet_waves", guards=[requires("create_pick_list")])
-async def build_waves(request: Request) -> Template:
+async def build_waves(request: AppRequest) -> Template:
     form = await _form(request)
     run = await orders.build_waves(warehouse=str(form.get("warehouse", "")),
                                    key=floor_key(request, str(form.get("key") or new_key())), actor=actor(request))
@@ -73,18 +74,18 @@ async def build_waves(request: Request) -> Template:
                  ok=f"{len(run.waves)} wave(s): {run.orders} order(s), {lists} pick list(s).")
 
 
-async def _channels_page(request: Request, **extra: Any) -> Template:
+async def _channels_page(request: AppRequest, **extra: Any) -> Template:
     return _page(request, "tablet/channels.html", "Channels", channels=await channels.list_channels(),
                  unmapped=await orders.unmapped_lines(), kinds=channels.KINDS, **extra)
 
 
 @get("/tablet/channels", name="tablet_channels", guards=[requires("approvals_view")])
-async def channel_list(request: Request) -> Template:
+async def channel_list(request: AppRequest) -> Template:
     return await _channels_page(request)
 
 
 @post("/tablet/channels", name="tablet_channel_create", guards=[requires("users_manage")])
-async def channel_create(request: Request) -> Template:
+async def channel_create(request: AppRequest) -> Template:
     form = await _form(request)
     priority = str(form.get("priority") or "100").strip()
     if not priority.isdigit():
@@ -98,7 +99,7 @@ async def channel_create(request: Request) -> Template:
 
 
 @post("/tablet/channels/{slug:str}/mappings", name="tablet_channel_mappings", guards=[requires("approve")])
-async def channel_mappings(request: Request, slug: FromPath[str]) -> Template:
+async def channel_mappings(request: AppRequest, slug: FromPath[str]) -> Template:
     upload = (await request.form()).get("file")
     if not isinstance(upload, UploadFile):
         raise InvalidInput("Choose a CSV file with the columns channel_sku and sku.")
@@ -109,7 +110,7 @@ async def channel_mappings(request: Request, slug: FromPath[str]) -> Template:
 
 
 @get("/tablet/webhooks", name="tablet_webhooks", guards=[requires("approvals_view")])
-async def webhook_log(request: Request, failures: FromQuery[str] = "", channel: FromQuery[str] = "",
+async def webhook_log(request: AppRequest, failures: FromQuery[str] = "", channel: FromQuery[str] = "",
                       before: FromQuery[str] = "") -> Template:
     rows = await channels.webhook_log(failures_only=failures == "yes", channel=channel.strip(),
                                       before_id=int(before) if before.isdigit() else 0, limit=LOG_ROWS)
@@ -118,7 +119,7 @@ async def webhook_log(request: Request, failures: FromQuery[str] = "", channel: 
 
 
 @get("/tablet/orders/find", name="tablet_order_find", guards=[requires("create_pick_list")])
-async def order_find(request: Request, ref: FromQuery[str] = "") -> Redirect:
+async def order_find(request: AppRequest, ref: FromQuery[str] = "") -> Redirect:
     order_id = await orders.find_order_id(ref)
     if order_id is None:
         raise InvalidInput(f"No order {ref.strip()!r}.")

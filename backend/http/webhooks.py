@@ -12,20 +12,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import structlog
-from litestar import Request, Response, post
+from litestar import Response, post
 from litestar.params import FromPath
 
 from backend.domain import channels
+from backend.http.connection import AppRequest
 from jobs.dispatch import wake_order_import
 
 log = structlog.get_logger("stockline.webhooks")
 
 
-def _answer(status: int, result: str, message: str) -> Response:
+def _answer(status: int, result: str, message: str) -> Response[dict[str, str]]:
     return Response({"result": result, "message": message}, status_code=status, media_type="application/json")
 
 
-async def _bounded_body(request: Request) -> bytes | None:
+async def _bounded_body(request: AppRequest) -> bytes | None:
     """The raw body, or None once it passes the limit (read no further than that)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > channels.WEBHOOK_BODY_BYTES_MAX:
@@ -41,7 +42,7 @@ async def _bounded_body(request: Request) -> bytes | None:
 
 @post("/webhooks/{kind:str}/{slug:str}", name="channel_webhook", include_in_schema=False,
       request_max_body_size=None, status_code=200)
-async def channel_webhook(request: Request, kind: FromPath[str], slug: FromPath[str]) -> Response:
+async def channel_webhook(request: AppRequest, kind: FromPath[str], slug: FromPath[str]) -> Response[dict[str, str]]:
     body = await _bounded_body(request)
     if body is None:
         log.warning("webhooks.too_large", kind=kind[:20], limit=channels.WEBHOOK_BODY_BYTES_MAX)

@@ -59,9 +59,9 @@ async def _seed(spec: dict[str, Any]) -> dict[str, Any]:
         create_manual_order,
         create_pick_list,
     )
+    from backend.domain.ledger import commands
     from backend.domain.locations.service import NewLocation, create_location
     from backend.settings import Settings
-    from backend.domain.ledger import commands
     from tests.factories import item
 
     await db.connect(Settings.from_env())

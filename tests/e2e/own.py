@@ -81,7 +81,8 @@ def own(server: Server, name: str, *items: Item, bins: int = 4, pick_qty: int = 
         made.append(OwnItem(sku, gtin, case))
     spec = {"zone": zone, "bins": bin_codes,
             "items": [{"sku": m.sku, "gtin": m.gtin, "case_gtin": m.case_gtin, "lot_tracked": s.lot_tracked,
-                       "unit_cost_cents": s.unit_cost_cents, "stock": [[bin_codes[b], q] for b, q in s.stock.items()]} for m, s in zip(made, items)],
+                       "unit_cost_cents": s.unit_cost_cents, "stock": [[bin_codes[b], q] for b, q in s.stock.items()]}
+                      for m, s in zip(made, items, strict=True)],
             "pick": [made[0].sku, pick_qty] if pick_qty else None}
     out = subprocess.run([sys.executable, "-m", "tests.e2e.own", json.dumps(spec)], env=server.env,
                          capture_output=True, text=True, timeout=120, check=False)

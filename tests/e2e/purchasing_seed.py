@@ -35,7 +35,8 @@ async def _main(action: str, spec: dict[str, Any]) -> dict[str, Any]:
     try:
         if action == "read":
             po = await p.get_order(int(spec["id"]))
-            return {"status": po.status, "lines": {line.sku: [line.qty_ordered, line.qty_received] for line in po.lines}}
+            lines = {line.sku: [line.qty_ordered, line.qty_received] for line in po.lines}
+            return {"status": po.status, "lines": lines}
         system, code = Actor("system:test"), spec["supplier"]
         supplier = await p.create_supplier(p.NewSupplier(code=code, name=f"Supplier {code}", currency="EUR"),
                                            actor=system, key=f"e2e:{code}")

@@ -67,7 +67,8 @@ def test_a_run_drops_its_leftover_databases_at_the_end_and_no_other_runs(tmp_pat
         child = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
              str(CHILD_RUN.relative_to(ROOT))],
-            cwd=ROOT, env={**os.environ, CHILD_FILE: str(out)}, capture_output=True, text=True, timeout=300, check=False)
+            cwd=ROOT, env={**os.environ, CHILD_FILE: str(out)}, capture_output=True, text=True, timeout=300,
+            check=False)
         assert child.returncode == 0, child.stdout[-3000:] + child.stderr[-3000:]
         left = out.read_text()
         assert left.startswith(DB_PREFIX) and not left.startswith(f"{DB_PREFIX}{RUN_ID}_")

@@ -53,7 +53,8 @@ def test_a_count_that_skipped_an_item_shows_totals_asks_twice_and_can_be_recount
     screenshot(tablet, "tablet-approvals-totals")
     entry.get_by_role("button", name="Approve").click()
     entry = approval_of(tablet, bin_code)
-    expect(entry.locator(".inline-error")).to_contain_text("changes -45 units worth 1,050.00. 1 item(s) were not counted.")
+    expect(entry.locator(".inline-error")).to_contain_text(
+        "changes -45 units worth 1,050.00. 1 item(s) were not counted.")
     expect(entry.get_by_role("button", name="Yes, approve")).to_be_visible()
     assert server.on_hand(skipped.sku, bin_code) == 30  # nothing posted yet
     entry.get_by_role("button", name="Recount").click()
@@ -116,7 +117,8 @@ def test_an_adjustment_beyond_on_hand_is_refused_at_entry_with_the_on_hand_figur
     wedge(handheld, bin_code)
     expect(feedback(handheld)).to_have_text(f"{bin_code}. Scan the item.")
     wedge(handheld, item.sku)
-    expect(feedback(handheld)).to_have_text(f"{item.sku}: 5 on hand in {bin_code}. Type the change and choose a reason.")
+    expect(feedback(handheld)).to_have_text(
+        f"{item.sku}: 5 on hand in {bin_code}. Type the change and choose a reason.")
     person_types(handheld, "#delta", "-99999")
     handheld.locator("#reason").select_option("damaged")
     wedge(handheld, other.sku)  # focus on the reason list: a second item is refused, not swapped in

@@ -148,7 +148,7 @@ def test_the_users_screen_shows_each_role_only_what_it_may_do(tablet):
 
 
 def test_stock_search_finds_by_sku_barcode_and_bin_and_pages(tablet, server):
-    spread = own(server, "TSS", Item(stock={n: 1 for n in range(55)}, barcodes=True), bins=55)
+    spread = own(server, "TSS", Item(stock=dict.fromkeys(range(55), 1), barcodes=True), bins=55)
     sign_in(tablet, "lead")
     tablet.set_viewport_size(TABLET)
     tablet.goto(f"/tablet/stock?q={spread.sku}")

@@ -31,7 +31,8 @@ STORED_USER_TIMEOUT_MS = 10000
 
 STORED_USER = """async (code) => {
   const db = await new Promise((ok, err) => { const r = indexedDB.open("stockline-offline", 1);
-    r.onupgradeneeded = () => r.result.createObjectStore("kv"); r.onsuccess = () => ok(r.result); r.onerror = () => err(r.error); });
+    r.onupgradeneeded = () => r.result.createObjectStore("kv");
+    r.onsuccess = () => ok(r.result); r.onerror = () => err(r.error); });
   return new Promise((ok) => { const g = db.transaction("kv").objectStore("kv").get("user:" + code.toLowerCase());
     g.onsuccess = () => ok(g.result || null); g.onerror = () => ok(null); });
 }"""
@@ -219,7 +220,7 @@ def test_snapshot_is_compact_gzipped_and_guarded(handheld, server):
     mug = next(n for n, row in enumerate(snap["items"]) if row[0] == "MUG")
     assert {(code, factor) for code, item, factor in snap["barcodes"] if item == mug} == {
         (MUG_GTIN, 1), ("14006381333938", 24)}
-    assert ["A-01", "A-01", "bin", "WH1"] == snap["bins"][[b[0] for b in snap["bins"]].index("A-01")][:4]
+    assert snap["bins"][[b[0] for b in snap["bins"]].index("A-01")][:4] == ["A-01", "A-01", "bin", "WH1"]
 
 
 def test_service_worker_precaches_the_shell_but_not_the_camera_wasm(handheld, server):

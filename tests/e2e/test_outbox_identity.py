@@ -23,7 +23,8 @@ _PUT_OLD_IDENTITY = """async ([oldDevice, envelopes]) => {
     t.oncomplete = resolve; t.onerror = () => reject(t.error);
     t.objectStore("meta").put({key: "device_id", value: oldDevice});
     t.objectStore("meta").put({key: "seq", value: envelopes.length + 40});
-    envelopes.forEach((env, i) => t.objectStore("outbox").put({seq: 41 + i, envelope: {...env, device_id: oldDevice, seq: 41 + i}, queued_at: Date.now()}));
+    envelopes.forEach((env, i) => t.objectStore("outbox").put(
+      {seq: 41 + i, envelope: {...env, device_id: oldDevice, seq: 41 + i}, queued_at: Date.now()}));
   });
   db.close();
 }"""
@@ -58,7 +59,7 @@ def test_scans_waiting_under_an_earlier_identity_are_renumbered_under_the_issued
     first = enqueue(handheld, "move", sku=sku, qty=1, from_location=b1, to_location=b2)
     drained(handheld)
     waiting = [{**first, "txn_id": txn, "payload": {**first["payload"], "to_location": b3}}
-               for txn in ("00000000-0000-4000-8000-%012d" % n for n in (1, 2))]
+               for txn in (f"00000000-0000-4000-8000-{n:012d}" for n in (1, 2))]
     handheld.evaluate(_PUT_OLD_IDENTITY, ["hh-before-enrolment", waiting])
     handheld.reload()
     drained(handheld)

@@ -36,7 +36,8 @@ def test_screens_open_offline_after_a_visit(handheld):
     try:
         handheld.reload()
         expect(handheld.locator("#prompt")).to_contain_text("Scan an item or a bin")
-        assert handheld.evaluate("getComputedStyle(document.querySelector('.bar')).backgroundColor") != "rgba(0, 0, 0, 0)"
+        bar_colour = handheld.evaluate("getComputedStyle(document.querySelector('.bar')).backgroundColor")
+        assert bar_colour != "rgba(0, 0, 0, 0)"
         handheld.goto("/floor/pick")  # never visited: the offline page, not the browser's error
         expect(handheld.locator(".feedback")).to_contain_text("No connection")
     finally:

@@ -117,7 +117,8 @@ async def test_two_reversals_of_one_movement_at_once_give_one_reversal_and_a_409
 @pytest.mark.parametrize(
     ("qty", "status", "code"),
     [(0, 422, "invalid_quantity"), (-1, 422, "invalid_quantity"), (1.5, 422, "validation_error"),
-     (10**30, 422, "invalid_quantity"), ("two", 422, "validation_error"), (True, 422, "validation_error"), (11, 409, "insufficient_stock")],
+     (10**30, 422, "invalid_quantity"), ("two", 422, "validation_error"), (True, 422, "validation_error"),
+     (11, 409, "insufficient_stock")],
 )
 async def test_bad_quantities(client, write_headers, stocked, qty, status, code):
     r = await post_move(client, write_headers, move_body(stocked, qty))

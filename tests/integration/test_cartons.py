@@ -33,7 +33,7 @@ async def test_an_order_has_one_open_carton_found_again_by_its_order():
     await f.pack_scan(first.id, "MUG", 2, key=key(), actor=PICKER)
     again, resumed = await f.carton_for_order("so-1", key=key(), actor=PICKER)
     assert (again.id, resumed, sum(line.qty for line in again.lines)) == (first.id, True, 2)
-    with pytest.raises(Exception, match="(?i)unique"):  # the database holds it even past the domain
+    with pytest.raises(Exception, match=r"(?i)unique"):  # the database holds it even past the domain
         await f.start_carton("SO-1", key=key(), actor=PICKER)
 
 

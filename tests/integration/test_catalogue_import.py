@@ -65,7 +65,7 @@ async def test_bad_item_rows_are_listed_by_line_and_nothing_is_written(ledger_db
     found = messages(report)
     assert sorted(found) == [3, 4, 5, 6, 8, 9, 10]
     assert "without spaces" in found[3]
-    assert "name" in found[4] and "empty" in found[4] or found[4] == "Item name is required."
+    assert ("name" in found[4] and "empty" in found[4]) or found[4] == "Item name is required."
     assert found[5] == "SKU GOOD-1 is also on line 2"
     assert found[6] == "case_pack must be a whole number, got 'x'"
     assert found[8] == "units must look like inner=6;case=24, got 'inner:6'"

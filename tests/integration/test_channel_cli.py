@@ -39,7 +39,8 @@ async def test_mappings_from_a_csv_and_warehouse_regions(ledger_db, tmp_path):
     csv = tmp_path / "map.csv"
     csv.write_text("channel_sku,sku,dropship\nWOO-MUG,MUG,\nWOO-MUG-DS,MUG,yes\n")
     mapped = stockline(ledger_db, "channel", "mappings", "woo", str(csv))
-    region = stockline(ledger_db, "channel", "region", "--warehouse", "WH1", "--country", "de", "--postcode-prefix", "10")
+    region = stockline(ledger_db, "channel", "region", "--warehouse", "WH1", "--country", "de",
+                       "--postcode-prefix", "10")
     assert (mapped.returncode, mapped.stdout.strip()) == (0, "set 2 mapping(s)")
     assert region.returncode == 0 and "WH1 serves DE 10 at rank 1" in region.stdout
     line = channels.ChannelLine("1", "WOO-MUG-DS", "", "", 1, 0)

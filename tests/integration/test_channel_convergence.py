@@ -40,7 +40,7 @@ async def _push_on_the_worker(settings: Settings) -> subprocess.CompletedProcess
         await redis.aclose()
     env = {**os.environ, "STOCKLINE_DATABASE_URL": settings.database_url, "STOCKLINE_REDIS_URL": REDIS_URL,
            "STOCKLINE_JOB_QUEUE": settings.job_queue}
-    worker = subprocess.run([sys.executable, "-m", "backend", "worker", "--burst"], env=env, capture_output=True,  # noqa: ASYNC221
+    worker = subprocess.run([sys.executable, "-m", "backend", "worker", "--burst"], env=env, capture_output=True,
                             text=True, timeout=WORKER_S_MAX, check=False)
     assert worker.returncode == 0, worker.stderr[-3000:]
     return worker
@@ -86,7 +86,7 @@ async def test_channels_converge_under_rate_limits_failures_and_their_own_sales(
         assert woo_levels(woo) == {sku: max(0, qty - 1) for sku, qty in expected.items()}
         assert shop.stats.updates - sent_before == 10 + 1  # the ten that changed, SKU-0002 once
 
-    tries = [r for r in await job_runs.recent_runs(kind="push_channel_stock", limit=20)]
+    tries = list(await job_runs.recent_runs(kind="push_channel_stock", limit=20))
     assert {r.status for r in tries} == {"done", "retrying"}
     assert any(r.status == "retrying" and "503" in r.error for r in tries)
     assert all(r.runner and r.finished_at for r in tries)

@@ -89,7 +89,8 @@ async def test_same_key_sent_concurrently_posts_once(ledger_db):
     results = await asyncio.gather(*(c.execute(move, key="one-scan", actor="h") for _ in range(20)))
     assert len({tuple(r.movement_ids) for r in results}) == 1
     assert sum(not r.replayed for r in results) == 1
-    row = await db.fetch_one("SELECT on_hand FROM balances WHERE location_id = (SELECT id FROM locations WHERE code = {})", b2)
+    row = await db.fetch_one("SELECT on_hand FROM balances"
+                             " WHERE location_id = (SELECT id FROM locations WHERE code = {})", b2)
     assert row["on_hand"] == 1
 
 

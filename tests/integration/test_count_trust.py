@@ -53,5 +53,6 @@ async def test_the_only_counter_may_recount_their_own_bin():
 
 async def test_an_adjustment_removing_more_than_the_bin_holds_is_refused_at_entry():
     b1, _ = await started_count({"MUG": 186})
-    with pytest.raises(errors.InvalidQuantity, match="Only 186 MUG on hand in WH1-B1: an adjustment can remove at most 186"):
+    with pytest.raises(errors.InvalidQuantity,
+                       match="Only 186 MUG on hand in WH1-B1: an adjustment can remove at most 186"):
         await counts.request_adjustment("MUG", b1, -99_999, "damaged", key(), MANAGER)

@@ -62,7 +62,7 @@ async def packed_carton(qty: int = 5) -> f.CartonView:
 # --- orders -------------------------------------------------------------------------------------
 
 async def test_order_reserves_in_walk_order_and_backorders_the_rest():
-    b1, b2, b3 = await warehouse()
+    b1, _b2, b3 = await warehouse()
     await create_location(NewLocation(code="WH1-Z9", kind="bin", parent="WH1-Z", walk_seq=0))
     await item("MUG")
     await receive("MUG", 3, b3)

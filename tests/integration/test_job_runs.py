@@ -168,7 +168,7 @@ async def test_a_job_started_on_the_tablet_runs_on_the_arq_worker(ledger_db):
     assert (await job_runs.get_run(run_id)).status == "queued"
     env = {**os.environ, "STOCKLINE_DATABASE_URL": settings.database_url, "STOCKLINE_REDIS_URL": REDIS_URL,
            "STOCKLINE_JOB_QUEUE": settings.job_queue}
-    worker = subprocess.run([sys.executable, "-m", "backend", "worker", "--burst"], env=env,  # noqa: ASYNC221
+    worker = subprocess.run([sys.executable, "-m", "backend", "worker", "--burst"], env=env,
                             capture_output=True, check=False, text=True, timeout=120)
     assert worker.returncode == 0, worker.stderr[-2000:]
     run = await job_runs.get_run(run_id)

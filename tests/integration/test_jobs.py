@@ -27,7 +27,8 @@ async def _expired_reservation(bin_code: str) -> int:
                              key=key("res"), actor="test")
     [rid] = result.reservation_ids
     # Reservations are mutable rows (only movements are append-only): age this one past its expiry.
-    await db.fetch("UPDATE reservations SET expires_at = {} WHERE id = {}", datetime.now(UTC) - timedelta(minutes=1), rid)
+    await db.fetch("UPDATE reservations SET expires_at = {} WHERE id = {}",
+                   datetime.now(UTC) - timedelta(minutes=1), rid)
     return rid
 
 

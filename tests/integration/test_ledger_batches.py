@@ -107,7 +107,8 @@ async def test_corrections_post_together_each_under_its_key(statements):
     with statements.counting() as sent:
         ids = await db.run_in_transaction(post)
     assert sorted(ids) == ["cnt-1", "cnt-2", "cnt-3"] and all(len(m) == 1 for m in ids.values())
-    rows = await db.fetch("SELECT command_key, qty, reason, doc_ref, actor FROM movements WHERE command_key LIKE 'cnt-%'"
+    rows = await db.fetch("SELECT command_key, qty, reason, doc_ref, actor FROM movements"
+                          " WHERE command_key LIKE 'cnt-%'"
                           " ORDER BY id")
     assert [(r["command_key"], r["qty"]) for r in rows] == [("cnt-1", 3), ("cnt-2", 4), ("cnt-3", 2)]
     assert {(r["reason"], r["doc_ref"], r["actor"]) for r in rows} == {("count_correction", "COUNT-1", "counter")}

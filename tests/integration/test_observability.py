@@ -53,7 +53,7 @@ async def test_requests_are_timed_by_route_and_postings_counted_once(metered):
     await warehouse()
     await item("MUG")
     token = {"Authorization": f"Bearer {await create_token('shop', 'write')}", "Idempotency-Key": "rcv-1"}
-    route = dict(method="POST", route="/api/v1/movements/receive", status="201")
+    route = {"method": "POST", "route": "/api/v1/movements/receive", "status": "201"}
     before = await _metrics(metered)
     body = {"sku": "MUG", "qty": 4, "to_location": "WH1-B1"}
     assert (await metered.post("/api/v1/movements/receive", json=body, headers=token)).status_code == 201

@@ -122,7 +122,8 @@ class Screen:
         scan = self.hh.scan(_Who(self.user_id), kind, **payload)  # type: ignore[arg-type]
         r = await self.client.post("/sync/txns", json={"device_id": self.hh.device_id, "envelopes": [scan]})
         assert r.status_code == 200, r.text
-        self.results += [x["status"] + (": " + x["reason"] if x["status"] == "rejected" else "") for x in r.json()["results"]]
+        self.results += [x["status"] + (": " + x["reason"] if x["status"] == "rejected" else "")
+                         for x in r.json()["results"]]
 
 
 @dataclass(frozen=True, slots=True)

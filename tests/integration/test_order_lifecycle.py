@@ -21,7 +21,8 @@ async def _order() -> int:
     bins = await warehouse()
     await item("MUG")
     await receive("MUG", 5, bins[0])
-    placed = await f.create_manual_order(f.NewManualOrder("SO-1", [f.OrderLineSpec("MUG", 1)]), key=key(), actor=MANAGER)
+    placed = await f.create_manual_order(f.NewManualOrder("SO-1", [f.OrderLineSpec("MUG", 1)]), key=key(),
+                                         actor=MANAGER)
     return placed.id
 
 
@@ -62,7 +63,7 @@ async def test_every_transition_in_the_table_moves_the_order_and_is_audited():
     for (status, event), target in o.TRANSITIONS.items():
         await _force(order_id, status)
         assert await _run(order_id, event) == target
-        [last] = [e for e in (await o.get_order_detail(order_id)).timeline][-1:]
+        [last] = list((await o.get_order_detail(order_id)).timeline)[-1:]
         assert (last.action, last.actor, last.before, last.after) == (f"order.{event}", "manager-1",
                                                                       {"status": status}, {"status": target})
 

@@ -129,7 +129,8 @@ async def test_mappings_name_an_existing_item_and_one_channel_reference(client, 
                             json={"mappings": [{"channel_sku": "X", "variant_id": "7", "sku": "MUG"}]})
     assert (unknown.status_code, both.status_code) == (422, 422)
     ok = await client.put("/api/v1/channels/shop/mappings", headers=write,
-                          json={"mappings": [{"variant_id": "7001", "sku": "MUG"}, {"channel_sku": "L", "sku": "LAMP"}]})
+                          json={"mappings": [{"variant_id": "7001", "sku": "MUG"},
+                                             {"channel_sku": "L", "sku": "LAMP"}]})
     assert ok.json() == {"channel": "shop", "set": 2}
     channels = (await client.get("/api/v1/channels", headers=write)).json()["items"]
     assert [c["slug"] for c in channels] == ["shop"] and "secret" not in channels[0]

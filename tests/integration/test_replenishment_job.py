@@ -39,7 +39,7 @@ async def test_replenishment_runs_on_the_arq_worker_and_records_its_result(ledge
     settings = dataclasses.replace(ledger_db, redis_url=REDIS_URL, job_queue=f"stockline:test:{uuid.uuid4().hex}")
     run_id = await start_job(settings, "replenish", MANAGER)
     assert (await job_runs.get_run(run_id)).status == "queued"
-    worker = subprocess.run([sys.executable, "-m", "backend", "worker", "--burst"],  # noqa: ASYNC221
+    worker = subprocess.run([sys.executable, "-m", "backend", "worker", "--burst"],
                             env=_env(settings.database_url, settings.job_queue), capture_output=True, check=False,
                             text=True, timeout=300)
     assert worker.returncode == 0, worker.stderr[-2000:]
@@ -54,7 +54,7 @@ async def test_replenishment_runs_on_the_arq_worker_and_records_its_result(ledge
 
 async def test_the_cli_runs_replenishment_and_prints_the_suggestions(ledger_db: Settings) -> None:
     await _demand()
-    done = subprocess.run([sys.executable, "-m", "backend", "replenish"],  # noqa: ASYNC221
+    done = subprocess.run([sys.executable, "-m", "backend", "replenish"],
                           env={**os.environ, "STOCKLINE_DATABASE_URL": ledger_db.database_url},
                           capture_output=True, check=False, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -16,7 +16,8 @@ from backend.domain.auth.users import create_user
 from backend.http.app import create_app
 
 # /signout stays open (CSRF-protected) so an idle handheld whose session already expired can still sign out.
-PUBLIC = {"/", "/signin", "/signout", "/healthz", "/readyz", "/metrics", "/sw.js", "/manifest.webmanifest", "/offline", "/static"}
+PUBLIC = {"/", "/signin", "/signout", "/healthz", "/readyz", "/metrics", "/sw.js", "/manifest.webmanifest", "/offline",
+          "/static"}
 PIN = "2468"
 
 

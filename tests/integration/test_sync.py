@@ -57,7 +57,8 @@ async def test_a_repeated_txn_returns_the_stored_result_and_posts_nothing():
     [first] = await hh.send(scan, relay=picker)
     movements = await table_count("movements")
     again = await hh.send(scan, scan, relay=picker)  # the response was lost: the client sends it again, twice
-    assert [(r.status, r.server_seq, r.original_status) for r in again] == [("duplicate", first.server_seq, "applied")] * 2
+    assert [(r.status, r.server_seq, r.original_status) for r in again] == [
+        ("duplicate", first.server_seq, "applied")] * 2
     assert await table_count("movements") == movements
     assert (await on_hand("MUG", B1), await on_hand("MUG", B2)) == (3, 2)
 
@@ -224,7 +225,8 @@ async def test_a_thousand_queued_scans_drain_in_order():
     scans = [hh.scan(receiver, "receive", sku="MUG", qty=1, to_location=B1)]
     ring = [B1, B2, B3]
     for n in range(999):  # each move takes the unit the previous one put down: out of order, it would conflict
-        scans.append(hh.scan(receiver, "move", sku="MUG", qty=1, from_location=ring[n % 3], to_location=ring[(n + 1) % 3]))
+        scans.append(hh.scan(receiver, "move", sku="MUG", qty=1, from_location=ring[n % 3],
+                             to_location=ring[(n + 1) % 3]))
     rng, results = random.Random(7), []
     for start in range(0, len(scans), SYNC_BATCH_MAX):
         batch = scans[start:start + SYNC_BATCH_MAX]
@@ -246,7 +248,8 @@ async def test_a_role_without_the_permission_is_rejected_and_the_rejection_is_fi
     ghost["user_id"] = 999_999
     results = by_txn(await hh.send(scan, ghost, relay=picker))
     assert results[scan["txn_id"]].status == "rejected" and "may not move stock" in results[scan["txn_id"]].reason
-    assert results[ghost["txn_id"]].status == "rejected" and "has not signed in on this scanner" in results[ghost["txn_id"]].reason
+    refused = results[ghost["txn_id"]]
+    assert refused.status == "rejected" and "has not signed in on this scanner" in refused.reason
     [again] = await hh.send(scan, relay=picker)
     assert (again.status, again.original_status) == ("duplicate", "rejected")
     assert await on_hand("MUG", B2) == 0

@@ -64,7 +64,8 @@ def _payload(op: tuple, ns: str) -> tuple[str, dict[str, Any]]:
     return "move", {"sku": f"{ns}-X", "qty": "two", "from_location": loc("B1"), "to_location": loc("B2")}
 
 
-async def _namespace(prefix: str, devices: list[list[tuple]], ample: bool, who: UserView) -> list[tuple[Handheld, list[dict]]]:
+async def _namespace(prefix: str, devices: list[list[tuple]], ample: bool,
+                     who: UserView) -> list[tuple[Handheld, list[dict]]]:
     """Per device: its own warehouse and item, and its scans as envelopes."""
     outboxes = []
     for d, device_ops in enumerate(devices):

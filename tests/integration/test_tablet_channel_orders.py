@@ -83,7 +83,8 @@ async def test_a_lead_builds_waves_that_feed_the_pick_lists(tablet):
 async def test_the_webhook_log_shows_failures_and_an_admin_connects_a_channel(tablet):
     shop = await make_channel("shopify", "Shop")
     broken = b'{"id": 1,'
-    await tablet.post(f"/webhooks/shopify/{shop.slug}", content=broken, headers=shopify_headers(broken, "orders/create"))
+    await tablet.post(f"/webhooks/shopify/{shop.slug}", content=broken,
+                      headers=shopify_headers(broken, "orders/create"))
     fine = body_of(shopify_order([("MUG", 1)]))
     await tablet.post(f"/webhooks/shopify/{shop.slug}", content=fine, headers=shopify_headers(fine, "orders/create"))
     await sign_in(tablet, "manager")

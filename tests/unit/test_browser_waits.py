@@ -59,7 +59,7 @@ def promise_functions() -> frozenset[str]:
 def async_reasons(predicate: str) -> list[str]:
     """Why the JavaScript `predicate` is asynchronous (empty when it is not)."""
     reasons = [why for pattern, why in ASYNC_SYNTAX if re.search(pattern, predicate)]
-    called = {m for m in re.findall(r"(?<![\w$])([A-Za-z_$][\w$]*)\s*\(", predicate)} & promise_functions()
+    called = set(re.findall(r"(?<![\w$])([A-Za-z_$][\w$]*)\s*\(", predicate)) & promise_functions()
     reasons += [f"{name}() returns a Promise" for name in sorted(called)]
     return reasons
 
@@ -215,7 +215,8 @@ def test_the_waits_kept_on_purpose_are_still_asynchronous():
 OLD_OFFLINE_WAITS = '''
 STORED_USER = """async (code) => {
   const db = await new Promise((ok, err) => { const r = indexedDB.open("stockline-offline", 1);
-    r.onupgradeneeded = () => r.result.createObjectStore("kv"); r.onsuccess = () => ok(r.result); r.onerror = () => err(r.error); });
+    r.onupgradeneeded = () => r.result.createObjectStore("kv");
+    r.onsuccess = () => ok(r.result); r.onerror = () => err(r.error); });
   return new Promise((ok) => { const g = db.transaction("kv").objectStore("kv").get("user:" + code.toLowerCase());
     g.onsuccess = () => ok(g.result || null); g.onerror = () => ok(null); });
 }"""
@@ -237,7 +238,8 @@ def test_the_old_offline_waits_are_found():
     assert [w.function for w in waits] == ["wait_until_sent", "test_scans_of_an_offline_session_are_sent_as_that_user"]
     sent, stored = waits
     assert ".then( gives a Promise" in sent.problems and "counts() returns a Promise" in sent.problems
-    assert "an async function returns a Promise" in stored.problems and "IndexedDB answers asynchronously" in stored.problems
+    assert "an async function returns a Promise" in stored.problems
+    assert "IndexedDB answers asynchronously" in stored.problems
 
 
 @pytest.mark.parametrize("predicate", [
@@ -267,7 +269,8 @@ def test_synchronous_predicates_pass(predicate):
 
 
 def test_a_predicate_that_cannot_be_read_is_refused():
-    source = "def t(page, make, predicate):\n    page.wait_for_function(make())\n    page.wait_for_function(predicate)\n"
+    source = ("def t(page, make, predicate):\n    page.wait_for_function(make())\n"
+              "    page.wait_for_function(predicate)\n")
     waits = waits_in(source, TESTS / "e2e" / "example.py")
     assert len(waits) == 2 and all("cannot be checked" in w.problems[0] for w in waits)
 

@@ -20,7 +20,7 @@ def test_tracking_numbers_of_4_to_40_letters_and_digits_are_accepted(tracking):
     assert check_tracking(tracking) == tracking.strip()
 
 
-@pytest.mark.parametrize("tracking", ["", "1Z9", "A" * 41, "1Z 999", "1Z-999", "１２３４", "ABC\n"])
+@pytest.mark.parametrize("tracking", ["", "1Z9", "A" * 41, "1Z 999", "1Z-999", "１２３４", "ABC\n"])  # noqa: RUF001 - full-width digits on purpose
 def test_other_tracking_numbers_are_refused(tracking):
     with pytest.raises(InvalidInput):
         check_tracking(tracking)

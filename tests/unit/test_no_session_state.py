@@ -30,5 +30,6 @@ def test_the_pattern_catches_session_level_statements():
     for sql in ('"SELECT pg_advisory_lock(1)"', '"LISTEN stock"', '"SET statement_timeout = 5"',
                 '"SET SESSION search_path TO x"', '"CREATE TEMP TABLE t (id int)"'):
         assert SESSION_STATE.search(sql), sql
-    for sql in ('"SELECT pg_advisory_xact_lock(1)"', '"UPDATE users SET failed_attempts = 0"', '"SET LOCAL lock_timeout = 1"'):
+    for sql in ('"SELECT pg_advisory_xact_lock(1)"', '"UPDATE users SET failed_attempts = 0"',
+                '"SET LOCAL lock_timeout = 1"'):
         assert not SESSION_STATE.search(sql), sql

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from backend import db
 from backend.domain.errors import InvalidInput
@@ -23,7 +24,7 @@ NAME_LENGTH_MAX = 80
 class TokenView:
     id: int
     name: str
-    scope: str
+    scope: Literal["read", "write"]  # the api_tokens CHECK
 
     def allows(self, needed: str) -> bool:
         return needed == "read" or self.scope == "write"
@@ -54,7 +55,6 @@ async def create_token(name: str, scope: str) -> str:
 async def verify_token(token: str) -> TokenView | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    row = await db.fetch_one(
-        "SELECT id, name, scope FROM api_tokens WHERE token_hash = {} AND revoked_at IS NULL", _digest(token)
+    return await db.fetch_one_as(
+        TokenView, "SELECT id, name, scope FROM api_tokens WHERE token_hash = {} AND revoked_at IS NULL", _digest(token)
     )
-    return TokenView(**row) if row else None

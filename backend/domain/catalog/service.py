@@ -78,7 +78,8 @@ class NewItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     serial_tracked: bool = False
     parent_sku: Sku | None = None
     variant_attrs: VariantAttrs = {}
-    components: Annotated[list[ComponentSpec], msgspec.Meta(max_length=bounds.LIST_LENGTH_MAX)] = []  # non-empty = a kit
+    # Non-empty: the item is a kit of these components.
+    components: Annotated[list[ComponentSpec], msgspec.Meta(max_length=bounds.LIST_LENGTH_MAX)] = []
     unit_cost_cents: Annotated[int, msgspec.Meta(ge=0, le=bounds.UNIT_COST_CENTS_MAX)] = 0
 
 
@@ -126,19 +127,42 @@ def _validate_barcode(code: str) -> str:
     return cleaned
 
 
-def _row_to_item(row: dict, units: dict[str, int]) -> ItemView:
+class _ItemRow(msgspec.Struct, frozen=True):
+    """An items row as read: `_ITEM_COLUMNS` (and `sku_key` where the query selects it)."""
+
+    id: int
+    sku: str
+    name: str
+    base_unit: str
+    active: bool
+    lot_tracked: bool
+    serial_tracked: bool
+    is_kit: bool
+    unit_cost_cents: int
+    parent_id: int | None
+    variant_attrs: str  # JSON text
+    sku_key: str = ""
+
+
+class _UnitRow(msgspec.Struct, frozen=True):
+    item_id: int
+    unit: str
+    factor: int
+
+
+def _row_to_item(row: _ItemRow, units: dict[str, int]) -> ItemView:
     return ItemView(
-        id=row["id"],
-        sku=row["sku"],
-        name=row["name"],
-        base_unit=row["base_unit"],
-        active=bool(row["active"]),
-        lot_tracked=bool(row["lot_tracked"]),
-        serial_tracked=bool(row["serial_tracked"]),
-        is_kit=bool(row["is_kit"]),
-        unit_cost_cents=row["unit_cost_cents"],
-        parent_id=row["parent_id"],
-        variant_attrs=json.loads(row["variant_attrs"] or "{}"),
+        id=row.id,
+        sku=row.sku,
+        name=row.name,
+        base_unit=row.base_unit,
+        active=row.active,
+        lot_tracked=row.lot_tracked,
+        serial_tracked=row.serial_tracked,
+        is_kit=row.is_kit,
+        unit_cost_cents=row.unit_cost_cents,
+        parent_id=row.parent_id,
+        variant_attrs=json.loads(row.variant_attrs or "{}"),
         units=units,
     )
 
@@ -154,8 +178,9 @@ async def _units_for(item_ids: list[int]) -> dict[int, dict[str, int]]:
     if not item_ids:
         return units
     marks = ", ".join("{}" for _ in item_ids)
-    for r in await db.fetch(f"SELECT item_id, unit, factor FROM item_units WHERE item_id IN ({marks})", *item_ids):
-        units[r["item_id"]][r["unit"]] = r["factor"]
+    for r in await db.fetch_as(_UnitRow, f"SELECT item_id, unit, factor FROM item_units WHERE item_id IN ({marks})",
+                               *item_ids):
+        units[r.item_id][r.unit] = r.factor
     return units
 
 
@@ -165,9 +190,10 @@ async def items_by_sku_key(keys: list[str]) -> dict[str, ItemView]:
     for start in range(0, len(keys), LOOKUP_BATCH_MAX):
         batch = keys[start:start + LOOKUP_BATCH_MAX]
         marks = ", ".join("{}" for _ in batch)
-        rows = await db.fetch(f"SELECT {_ITEM_COLUMNS}, sku_key FROM items WHERE sku_key IN ({marks})", *batch)
-        units = await _units_for([r["id"] for r in rows])
-        found.update({r["sku_key"]: _row_to_item(r, units[r["id"]]) for r in rows})
+        rows = await db.fetch_as(_ItemRow, f"SELECT {_ITEM_COLUMNS}, sku_key FROM items WHERE sku_key IN ({marks})",
+                                 *batch)
+        units = await _units_for([r.id for r in rows])
+        found.update({r.sku_key: _row_to_item(r, units[r.id]) for r in rows})
     return found
 
 
@@ -177,17 +203,17 @@ async def items_by_id(ids: list[int]) -> dict[int, ItemView]:
     for start in range(0, len(ids), LOOKUP_BATCH_MAX):
         batch = ids[start:start + LOOKUP_BATCH_MAX]
         marks = ", ".join("{}" for _ in batch)
-        rows = await db.fetch(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id IN ({marks})", *batch)
-        units = await _units_for([r["id"] for r in rows])
-        found.update({r["id"]: _row_to_item(r, units[r["id"]]) for r in rows})
+        rows = await db.fetch_as(_ItemRow, f"SELECT {_ITEM_COLUMNS} FROM items WHERE id IN ({marks})", *batch)
+        units = await _units_for([r.id for r in rows])
+        found.update({r.id: _row_to_item(r, units[r.id]) for r in rows})
     return found
 
 
 async def find_item(sku: str) -> ItemView | None:
-    row = await db.fetch_one(f"SELECT {_ITEM_COLUMNS} FROM items WHERE sku_key = {{}}", sku_key(sku))
+    row = await db.fetch_one_as(_ItemRow, f"SELECT {_ITEM_COLUMNS} FROM items WHERE sku_key = {{}}", sku_key(sku))
     if row is None:
         return None
-    return _row_to_item(row, (await _units_for([row["id"]]))[row["id"]])
+    return _row_to_item(row, (await _units_for([row.id]))[row.id])
 
 
 async def get_item(sku: str) -> ItemView:
@@ -198,7 +224,7 @@ async def get_item(sku: str) -> ItemView:
 
 
 async def get_item_by_id(item_id: int) -> ItemView:
-    row = await db.fetch_one(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = {{}}", item_id)
+    row = await db.fetch_one_as(_ItemRow, f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = {{}}", item_id)
     if row is None:
         raise UnknownItem(f"#{item_id}")
     return _row_to_item(row, (await _units_for([item_id]))[item_id])
@@ -206,7 +232,8 @@ async def get_item_by_id(item_id: int) -> ItemView:
 
 async def list_items(after_sku_key: str = "", limit: int = 50, query: str = "") -> list[ItemView]:
     pattern = f"%{query.casefold()}%"
-    rows = await db.fetch(
+    rows = await db.fetch_as(
+        _ItemRow,
         f"SELECT {_ITEM_COLUMNS}, sku_key FROM items WHERE sku_key > {{}}"
         " AND (sku_key LIKE {} OR LOWER(name) LIKE {}) ORDER BY sku_key LIMIT {}",
         after_sku_key,
@@ -214,8 +241,8 @@ async def list_items(after_sku_key: str = "", limit: int = 50, query: str = "") 
         pattern,
         limit,
     )
-    units = await _units_for([r["id"] for r in rows])
-    return [_row_to_item(r, units[r["id"]]) for r in rows]
+    units = await _units_for([r.id for r in rows])
+    return [_row_to_item(r, units[r.id]) for r in rows]
 
 
 async def barcodes_of(item_id: int) -> list[dict[str, str]]:
@@ -341,7 +368,8 @@ async def add_barcode(sku: str, spec: BarcodeSpec, actor: audit.Actor = SYSTEM) 
 async def add_barcode_once(sku: str, spec: BarcodeSpec, actor: audit.Actor, *, key: str | None) -> Outcome[ItemView]:
     """add_barcode once per idempotency key: a retry is answered, not refused as a barcode in use."""
     payload = {"sku": sku, **msgspec.to_builtins(spec)}
-    return await run_keyed("ItemAddBarcode", payload, key=key, actor=actor.label, work=_adding_barcode(sku, spec, actor),
+    return await run_keyed("ItemAddBarcode", payload, key=key, actor=actor.label,
+                           work=_adding_barcode(sku, spec, actor),
                            again=lambda stored: get_item_by_id(stored["id"]))
 
 
@@ -396,10 +424,13 @@ async def _items_for_forms(forms: list[str], sku_keys: list[str]) -> tuple[dict[
     """Items by barcode (with the barcode's unit) and by SKU key, with their units, in one statement."""
     if not forms and not sku_keys:
         return {}, {}
+    def marks(values: list[str]) -> str:
+        return ", ".join("{}" for _ in values)
+
     by_barcode = " UNION ALL ".join(
         part for part, args in (
-            (f"SELECT code AS scanned, item_id, unit, 0 AS via FROM barcodes WHERE code IN ({', '.join('{}' for _ in forms)})", forms),
-            (f"SELECT sku_key, id, base_unit, 1 FROM items WHERE sku_key IN ({', '.join('{}' for _ in sku_keys)})", sku_keys),
+            (f"SELECT code AS scanned, item_id, unit, 0 AS via FROM barcodes WHERE code IN ({marks(forms)})", forms),
+            (f"SELECT sku_key, id, base_unit, 1 FROM items WHERE sku_key IN ({marks(sku_keys)})", sku_keys),
         ) if args
     )
     cols = ", ".join(f"i.{c.strip()}" for c in _ITEM_COLUMNS.split(","))
@@ -416,7 +447,7 @@ async def _items_for_forms(forms: list[str], sku_keys: list[str]) -> tuple[dict[
     barcodes: dict[str, tuple[ItemView, str]] = {}
     skus: dict[str, ItemView] = {}
     for r in rows:
-        item = _row_to_item(r, units[r["id"]])
+        item = _row_to_item(msgspec.convert(r, _ItemRow, strict=False), units[r["id"]])
         if r["via"] == 0:
             barcodes[r["scanned"]] = (item, r["scanned_unit"])
         else:

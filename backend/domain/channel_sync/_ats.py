@@ -124,6 +124,6 @@ async def listing_availability(channel_id: int, *, cache: StockCache | None = No
         available = sum(stock.get(item, {}).values())
         if item in kits:
             available += kit_available(kits[item], stock, warehouses)
-        out.append(ListingStock(int(r["id"]), r["remote_id"], None if r["channel_qty"] is None else int(r["channel_qty"]),
-                                available))
+        channel_qty = None if r["channel_qty"] is None else int(r["channel_qty"])
+        out.append(ListingStock(int(r["id"]), r["remote_id"], channel_qty, available))
     return out

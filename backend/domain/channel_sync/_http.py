@@ -91,7 +91,7 @@ def retry_after_s(response: httpx.Response, attempt: int) -> float:
 
 
 def backoff_s(attempt: int) -> float:
-    return min(BACKOFF_S_MAX, BACKOFF_S_BASE * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+    return min(BACKOFF_S_MAX, BACKOFF_S_BASE * 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)
 
 
 class ChannelHttp:

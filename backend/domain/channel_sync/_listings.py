@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from backend import db
 from backend.domain.catalog.service import sku_key
@@ -21,9 +22,10 @@ UPSERT_ROWS_MAX = 400  # 8 values a row: far below either database's limit of bo
 LISTING_PAGES_MAX = 10_000
 NOT_STOCKED = "not stocked at this location on the channel"
 GONE = "no longer on the channel"
+T = TypeVar("T")
 
 
-def _chunks(rows: list, size: int) -> Iterable[list]:
+def _chunks(rows: list[T], size: int) -> Iterable[list[T]]:
     for start in range(0, len(rows), size):
         yield rows[start:start + size]
 
@@ -59,7 +61,8 @@ async def read_all_levels(api: ChannelApi, channel_id: int,
             await on_page(seen)
         if cursor is None:
             break
-    await db.fetch("UPDATE channel_listings SET problem = {} WHERE channel_id = {} AND (read_at IS NULL OR read_at < {})",
+    await db.fetch("UPDATE channel_listings SET problem = {}"
+                   " WHERE channel_id = {} AND (read_at IS NULL OR read_at < {})",
                    GONE, channel_id, started)
     await resolve_items(channel_id)
     return seen

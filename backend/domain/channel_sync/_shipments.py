@@ -34,7 +34,7 @@ RETRY_S_MAX = 3600
 
 
 def retry_wait_s(attempts: int) -> int:
-    return min(RETRY_S_MAX, RETRY_S_BASE * 2 ** max(0, attempts - 1))
+    return min(RETRY_S_MAX, RETRY_S_BASE << max(0, attempts - 1))
 
 
 async def find_new_shipments() -> int:
@@ -55,7 +55,8 @@ async def find_new_shipments() -> int:
 async def _claim_due(channel_id: int, limit: int) -> list[int]:
     now = datetime.now(UTC)
     due = await db.fetch("SELECT shipment_id FROM channel_confirmations WHERE status = 'pending'"
-                         " AND channel_id = {} AND next_attempt_at <= {} ORDER BY next_attempt_at, shipment_id LIMIT {}",
+                         " AND channel_id = {} AND next_attempt_at <= {}"
+                         " ORDER BY next_attempt_at, shipment_id LIMIT {}",
                          channel_id, now, limit)
     claimed = []
     for row in due:  # one guarded update each: a second worker finds it claimed
@@ -84,7 +85,8 @@ async def _record(shipment_id: int, *, accepted: str = "", error: str = "", atte
     now = datetime.now(UTC)
     if accepted:
         await db.fetch("UPDATE channel_confirmations SET status = 'accepted', accepted_at = {}, remote_ref = {},"
-                       " last_error = '' WHERE shipment_id = {} AND status = 'pending'", now, accepted[:200], shipment_id)
+                       " last_error = '' WHERE shipment_id = {} AND status = 'pending'",
+                       now, accepted[:200], shipment_id)
         return
     await db.fetch("UPDATE channel_confirmations SET next_attempt_at = {}, last_error = {} WHERE shipment_id = {}"
                    " AND status = 'pending'", now + timedelta(seconds=retry_wait_s(attempts)), error[:500], shipment_id)

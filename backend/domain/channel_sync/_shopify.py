@@ -216,7 +216,8 @@ class ShopifyApi:
     async def _graphql(self, document: str, variables: dict[str, Any], shape: type[T]) -> T:
         for _ in range(REQUEST_TRIES_MAX):
             response = await self.http.send("POST", "/graphql.json", json={"query": document, "variables": variables})
-            answer = decode(response, _Answer[shape])  # type: ignore[valid-type]
+            # msgspec validates against the caller's shape at run time; mypy cannot take a variable as a type.
+            answer: _Answer[T] = decode(response, _Answer[shape])  # type: ignore[valid-type]
             throttled = [e for e in answer.errors if e.extensions.get("code") == "THROTTLED"]
             if throttled:
                 self.http.throttled(_throttle_wait_s(throttled[0]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 
@@ -66,7 +67,8 @@ def _check(spec: NewChannel) -> str:
     if not name or len(name) > NAME_LENGTH_MAX or not name.isprintable():
         raise InvalidInput(f"A channel name is 1–{NAME_LENGTH_MAX} printable characters.")
     secret = spec.secret
-    if not SECRET_LENGTH_MIN <= len(secret) <= SECRET_LENGTH_MAX or not secret.isprintable() or secret != secret.strip():
+    if (not SECRET_LENGTH_MIN <= len(secret) <= SECRET_LENGTH_MAX or not secret.isprintable()
+            or secret != secret.strip()):
         raise InvalidInput(f"The webhook secret must be {SECRET_LENGTH_MIN}–{SECRET_LENGTH_MAX} printable characters"
                            " (copy it from the channel's webhook settings).")
     if not 0 <= spec.priority <= PRIORITY_MAX:
@@ -120,7 +122,7 @@ _SELECT = ("SELECT id, slug, kind, name, priority, allow_split, auto_release, ho
            " FROM channels")
 
 
-async def _view(row: dict) -> ChannelView:
+async def _view(row: dict[str, Any]) -> ChannelView:
     codes = await db.fetch("SELECT l.code FROM channel_warehouses cw JOIN locations l ON l.id = cw.warehouse_id"
                            " WHERE cw.channel_id = {} ORDER BY cw.rank", row["id"])
     return ChannelView(**{**row, "allow_split": bool(row["allow_split"]), "auto_release": bool(row["auto_release"]),

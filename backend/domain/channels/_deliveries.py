@@ -94,7 +94,7 @@ async def receive_webhook(kind: str, slug: str, headers: Mapping[str, str], body
     assert len(body) <= WEBHOOK_BODY_BYTES_MAX
     if kind not in KINDS:
         return _UNAUTHORIZED
-    channel_kind: ChannelKind = kind  # type: ignore[assignment]
+    channel_kind: ChannelKind = kind
     account = await webhook_account(channel_kind, slug)
     if account is None or not verify(channel_kind, account[1], body, headers.get(SIGNATURE_HEADERS[channel_kind]),
                                      now.timestamp()):

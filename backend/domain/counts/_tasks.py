@@ -41,7 +41,7 @@ async def insert_task(bin_: LocationView, item: ItemView | None, reason: str, co
         command_key, bin_.id, item.id if item else None, reason, recount_of, actor.label, now(),
     )
     if row is not None:
-        return row["id"]
+        return int(row["id"])
     live = await db.fetch_one(
         f"SELECT id FROM count_tasks WHERE bin_id = {{}} AND status IN {_ACTIVE_SQL}", bin_.id
     )

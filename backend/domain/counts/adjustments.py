@@ -103,7 +103,7 @@ async def _insert_request(key: str, c: Correction, reason: str, direct: bool, ac
         "posted" if direct else "pending_approval", actor.label, actor.user_id, at, *decider,
     )
     assert row is not None
-    return row["id"]
+    return int(row["id"])
 
 
 async def check_adjustment(sku: str, location: str, delta: int, reason: str, lot: str = "") -> None:

@@ -12,7 +12,7 @@ Blind count: nothing the counter's screen calls (`counter_view`, `record_count`,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from backend import db
 from backend.domain.auth import audit
@@ -202,7 +202,7 @@ async def _scanned(code: str) -> tuple[ItemView, int, str]:
     return scan.item, scan.factor * scan.count, scan.lot or scan.serial
 
 
-async def _line_identity(task: dict, code: str, lot: str) -> tuple[ItemView, int, str]:
+async def _line_identity(task: dict[str, Any], code: str, lot: str) -> tuple[ItemView, int, str]:
     item, per_unit, scanned_lot = await _scanned(code)
     if item.is_kit:
         raise InvalidInput(f"{item.sku} is a kit and has no stock of its own. Count its components.")
@@ -225,7 +225,7 @@ async def _on_hand_now(bin_id: int, item_id: int, lot: str) -> int:
     return int(row["on_hand"]) if row else 0
 
 
-async def _upsert_line(task: dict, item: ItemView, lot: str, qty: int, mode: Mode) -> int:
+async def _upsert_line(task: dict[str, Any], item: ItemView, lot: str, qty: int, mode: Mode) -> int:
     """Add the scan to its line; the line's first scan also fixes its expected quantity.
 
     The expected quantity is written on insert only: later scans of the line keep the one
@@ -324,12 +324,14 @@ async def _fill_uncounted(task_id: int, bin_id: int) -> None:
         )
     await db.fetch(
         "INSERT INTO count_lines (task_id, item_id, lot, counted_qty, expected_qty, entered, status)"
-        " SELECT s.task_id, s.item_id, s.lot, 0, COALESCE(b.on_hand, 0), FALSE, 'counted'" + _unscanned_sql("LEFT JOIN"),
+        " SELECT s.task_id, s.item_id, s.lot, 0, COALESCE(b.on_hand, 0), FALSE, 'counted'"
+        + _unscanned_sql("LEFT JOIN"),
         bin_id, task_id,
     )
 
 
-async def submit_count(task_id: int, key: str, actor: Actor, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> CountOutcome:
+async def submit_count(task_id: int, key: str, actor: Actor,
+                       thresholds: Thresholds = DEFAULT_THRESHOLDS) -> CountOutcome:
     """Finish counting: small variances post now (count_correction), larger ones wait for a manager.
 
     Each line's variance is counted − expected at its first scan, applied to the current balance.

@@ -120,7 +120,8 @@ async def _remove_from_line(carton_id: int, order_line_id: int, lot: str, qty: i
         await db.fetch("DELETE FROM carton_lines WHERE carton_id = {} AND order_line_id = {} AND lot = {}",
                        carton_id, order_line_id, lot)
     else:
-        await db.fetch("UPDATE carton_lines SET qty = qty - {} WHERE carton_id = {} AND order_line_id = {} AND lot = {}",
+        await db.fetch("UPDATE carton_lines SET qty = qty - {}"
+                       " WHERE carton_id = {} AND order_line_id = {} AND lot = {}",
                        qty, carton_id, order_line_id, lot)
     updated = await db.fetch(
         "UPDATE order_lines SET packed_qty = packed_qty - {} WHERE id = {} AND packed_qty >= {} RETURNING id",

@@ -55,7 +55,7 @@ async def _insert_carton(order_id: int, warehouse_id: int, key: str) -> int:
     )
     assert row is not None
     await db.fetch("UPDATE cartons SET code = {} WHERE id = {}", carton_code(row["id"]), row["id"])
-    return row["id"]
+    return int(row["id"])
 
 
 async def start_carton(order_ref: str, *, key: str, actor: Actor) -> CartonView:
@@ -193,7 +193,7 @@ async def _warehouse_of(carton_id: int) -> int:
     row = await db.fetch_one("SELECT c.warehouse_id, o.warehouse_id AS order_warehouse_id FROM cartons c"
                              " JOIN orders o ON o.id = c.order_id WHERE c.id = {}", carton_id)
     assert row is not None
-    return row["warehouse_id"] or row["order_warehouse_id"]
+    return int(row["warehouse_id"] or row["order_warehouse_id"])
 
 
 async def _packed_when_done(order_ref: str, actor: Actor) -> None:

@@ -82,7 +82,7 @@ async def _insert_pick_list(warehouse_id: int, lines: list[PickCandidate], key: 
             " lot, qty) VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
             row["id"], seq, c.order_line_id, c.reservation_id, c.item_id, c.location_id, c.lot, c.qty,
         )
-    return row["id"]
+    return int(row["id"])
 
 
 async def create_pick_list(order_refs: str | Sequence[str], *, key: str, actor: Actor) -> PickListView:

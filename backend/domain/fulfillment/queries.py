@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from backend import db
 from backend.domain.errors import UnknownReference
@@ -11,6 +12,10 @@ from backend.domain.fulfillment.documents import CartonLabel, PackingSlip, SlipL
 from backend.domain.fulfillment.rules import order_ref_key, pick_list_code
 
 LIST_LIMIT_MAX = 500
+# The CHECKs of pick_lists, pick_list_lines and cartons (m0004_fulfillment).
+PickListStatus = Literal["open", "done"]
+PickLineStatus = Literal["open", "picked", "short"]
+CartonStatus = Literal["open", "closed", "shipped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +64,7 @@ class PickLineView:
     picked_qty: int
     short_qty: int
     short_reason: str
-    status: str  # open | picked | short
+    status: PickLineStatus
 
     @property
     def remaining(self) -> int:
@@ -70,7 +75,7 @@ class PickLineView:
 class PickListView:
     id: int
     warehouse: str
-    status: str  # open | done
+    status: PickListStatus
     lines: tuple[PickLineView, ...]
 
     @property
@@ -118,7 +123,7 @@ class CartonView:
     id: int
     code: str
     order_ref: str
-    status: str  # open | closed | shipped
+    status: CartonStatus
     shipment_id: int | None
     lines: tuple[CartonLineView, ...]
 
@@ -137,13 +142,13 @@ def _limit(limit: int) -> int:
 
 
 async def _order_lines(order_id: int) -> tuple[OrderLineView, ...]:
-    rows = await db.fetch(
+    return tuple(await db.fetch_as(
+        OrderLineView,
         "SELECT ol.id, ol.line_no, i.sku, i.name AS item_name, ol.qty, ol.backordered_qty, ol.picked_qty,"
         " ol.short_qty, ol.packed_qty, ol.shipped_qty FROM order_lines ol JOIN items i ON i.id = ol.item_id"
         " WHERE ol.order_id = {} ORDER BY ol.line_no",
         order_id,
-    )
-    return tuple(OrderLineView(**r) for r in rows)
+    ))
 
 
 _ORDER_SELECT = (
@@ -180,35 +185,44 @@ _PICK_LINE_SELECT = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _PickListHead:
+    id: int
+    warehouse: str
+    status: PickListStatus
+
+
 async def get_pick_list(pick_list_id: int) -> PickListView:
-    row = await db.fetch_one(
+    head = await db.fetch_one_as(
+        _PickListHead,
         "SELECT p.id, w.code AS warehouse, p.status FROM pick_lists p JOIN locations w ON w.id = p.warehouse_id"
         " WHERE p.id = {}",
         pick_list_id,
     )
-    if row is None:
+    if head is None:
         raise UnknownReference(f"No pick list #{pick_list_id}.")
-    lines = await db.fetch(f"{_PICK_LINE_SELECT} WHERE pl.pick_list_id = {{}} ORDER BY pl.seq", pick_list_id)
-    return PickListView(**row, lines=tuple(PickLineView(**r) for r in lines))
+    lines = await db.fetch_as(PickLineView, f"{_PICK_LINE_SELECT} WHERE pl.pick_list_id = {{}} ORDER BY pl.seq",
+                              pick_list_id)
+    return PickListView(head.id, head.warehouse, head.status, tuple(lines))
 
 
 async def get_pick_line(pick_list_id: int, line_id: int) -> PickLineView:
-    row = await db.fetch_one(f"{_PICK_LINE_SELECT} WHERE pl.id = {{}} AND pl.pick_list_id = {{}}",
-                             line_id, pick_list_id)
-    if row is None:
+    line = await db.fetch_one_as(PickLineView, f"{_PICK_LINE_SELECT} WHERE pl.id = {{}} AND pl.pick_list_id = {{}}",
+                                 line_id, pick_list_id)
+    if line is None:
         raise UnknownReference(f"Line #{line_id} is not on pick list #{pick_list_id}. Reload the pick list.")
-    return PickLineView(**row)
+    return line
 
 
 async def next_pick_line(pick_list_id: int, *, besides: int = 0) -> PickLineView | None:
     """The first line still to pick, in walk order, other than line `besides`; None when the list is done."""
     await get_pick_list(pick_list_id)  # raises for an unknown list
-    row = await db.fetch_one(
+    return await db.fetch_one_as(
+        PickLineView,
         f"{_PICK_LINE_SELECT} WHERE pl.pick_list_id = {{}} AND pl.status = 'open' AND pl.id <> {{}}"
         " ORDER BY pl.seq LIMIT 1",
         pick_list_id, besides,
     )
-    return PickLineView(**row) if row else None
 
 
 async def list_open_pick_lists(limit: int = 100) -> list[PickListSummary]:
@@ -259,13 +273,14 @@ async def _carton(where: str, value: object) -> CartonView | None:
     )
     if row is None:
         return None
-    lines = await db.fetch(
+    lines = await db.fetch_as(
+        CartonLineView,
         "SELECT cl.order_line_id, i.sku, i.name AS item_name, cl.lot, cl.qty FROM carton_lines cl"
         " JOIN order_lines ol ON ol.id = cl.order_line_id JOIN items i ON i.id = ol.item_id"
         " WHERE cl.carton_id = {} ORDER BY ol.line_no, cl.lot",
         row["id"],
     )
-    return CartonView(**row, lines=tuple(CartonLineView(**r) for r in lines))
+    return CartonView(**row, lines=tuple(lines))
 
 
 async def get_carton(carton_id: int) -> CartonView:

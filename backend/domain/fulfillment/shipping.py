@@ -69,7 +69,7 @@ async def _insert_shipment(order: OrderView, cartons: list[CartonView], carrier:
         )
         if not updated:
             raise Conflict(f"Carton {c.code} changed while you worked. Scan it again.")
-    return row["id"]
+    return int(row["id"])
 
 
 async def _staging_codes(order: OrderView, cartons: list[CartonView]) -> dict[int, str]:

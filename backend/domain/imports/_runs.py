@@ -143,7 +143,7 @@ async def run_import(run_id: int, actor: audit.Actor) -> Report | None:
     except (InvalidFile, DomainError) as exc:
         await _finish(run_id, "invalid", [{"line": 0, "message": exc.message}], 1, exc.message)
         return None
-    except Exception as exc:  # noqa: BLE001 - recorded on the run, then raised for the job's own log
+    except Exception as exc:  # recorded on the run, then raised for the job's own log
         await _finish(run_id, "failed", [], 0, f"The import failed ({type(exc).__name__}); nothing was imported.")
         raise
     errors = [{"line": e.line, "message": e.message} for e in report.errors]

@@ -166,8 +166,8 @@ async def heartbeat(run_id: int) -> None:
 
 
 async def report_progress(run_id: int, done: int, total: int, note: str = "") -> None:
-    assert 0 <= done
-    assert 0 <= total
+    assert done >= 0
+    assert total >= 0
     await db.fetch(
         "UPDATE job_runs SET progress_done = {}, progress_total = {}, progress_note = {}, heartbeat_at = {},"
         " status = 'running' WHERE id = {} AND status IN ('running', 'stuck')",

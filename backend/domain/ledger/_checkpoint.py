@@ -47,7 +47,8 @@ _KINDS = ", ".join(f"'{k}'" for k in STOCK_KINDS)
 
 def _lot_weight(lot: str) -> str:
     if db.is_postgres():
-        return f"CASE WHEN {lot} = '' THEN 0 ELSE CAST(CAST('x' || SUBSTR(MD5({lot}), 1, 7) AS BIT(28)) AS INTEGER) + 1 END"
+        return (f"CASE WHEN {lot} = '' THEN 0"
+                f" ELSE CAST(CAST('x' || SUBSTR(MD5({lot}), 1, 7) AS BIT(28)) AS INTEGER) + 1 END")
     # SQLite has no hash function: length and the first and last four characters.
     chars = " + ".join(f"COALESCE(UNICODE(SUBSTR({lot}, {pos}, 1)), 0) * {mul}"
                        for pos, mul in ((1, 31), (2, 961), (3, 29791), (4, 923521),

@@ -140,7 +140,8 @@ def _args_for(command: msgspec.Struct, now: datetime) -> _Args | None:
                 return None
             lines = command.lines
             return _Args("reserve", [sku_key(li.sku) for li in lines], [li.unit or "" for li in lines],
-                         [li.lot.strip() for li in lines], [li.qty for li in lines], [_loc(li.location) for li in lines],
+                         [li.lot.strip() for li in lines], [li.qty for li in lines],
+                         [_loc(li.location) for li in lines],
                          src_stock=[True] * len(lines), order_ref=command.order_ref or command.doc_ref,
                          expires_at=now + timedelta(minutes=command.ttl_min) if command.ttl_min else None)
         case c.ReleaseReservation():

@@ -179,7 +179,8 @@ async def _reserve(taken: list[_Line], keys: list[str], orders: Sequence[OrderLi
         expires_at = now + timedelta(minutes=o.ttl_min) if o.ttl_min else None
         rows.append((n, keys[line.order], line.item.id, line.location.id, line.lot, line.qty, o.order_ref or o.doc_ref,
                      expires_at))
-    table, args = db.values_table((("n", "bigint"), ("key", "text"), ("item", "bigint"), ("loc", "bigint"), ("lot", "text"),
+    table, args = db.values_table((("n", "bigint"), ("key", "text"), ("item", "bigint"), ("loc", "bigint"),
+                                   ("lot", "text"),
                          ("qty", "bigint"), ("ref", "text"), ("expires", "timestamptz")), rows)
     inserted = await db.fetch(
         "INSERT INTO reservations (command_key, item_id, location_id, lot, qty, open_qty, status, order_ref,"
@@ -268,7 +269,8 @@ async def _apply_deltas(deltas: list[Delta]) -> None:
             "INSERT INTO balances (item_id, location_id, lot, on_hand, reserved, quarantined, damaged)"
             f" SELECT u.item, u.loc, u.lot, u.oh, u.res, u.q, u.dm FROM {table} WHERE TRUE"
             " ON CONFLICT (item_id, location_id, lot) DO UPDATE SET on_hand = balances.on_hand + excluded.on_hand,"
-            " reserved = balances.reserved + excluded.reserved, quarantined = balances.quarantined + excluded.quarantined,"
+            " reserved = balances.reserved + excluded.reserved,"
+            " quarantined = balances.quarantined + excluded.quarantined,"
             " damaged = balances.damaged + excluded.damaged", *args,
         )
     if guarded:
@@ -295,7 +297,8 @@ async def _insert_movements(batch: list[Planned], actor: str, now: datetime) -> 
         for i, leg in enumerate(p.plan.legs):
             rows.append((len(rows), f"{p.key}#{i}", p.key, leg.item.id, leg.lot, leg.qty, leg.src.id, leg.dst.id,
                          leg.src_state, leg.dst_state, leg.reason, p.plan.doc_ref, leg.reversal_of))
-    table, args = db.values_table((("n", "bigint"), ("mkey", "text"), ("ckey", "text"), ("item", "bigint"), ("lot", "text"),
+    table, args = db.values_table((("n", "bigint"), ("mkey", "text"), ("ckey", "text"), ("item", "bigint"),
+                                   ("lot", "text"),
                          ("qty", "bigint"), ("src", "bigint"), ("dst", "bigint"), ("src_state", "text"),
                          ("dst_state", "text"), ("reason", "text"), ("doc_ref", "text"), ("rev", "bigint")), rows)
     inserted = await db.fetch(

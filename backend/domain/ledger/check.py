@@ -81,7 +81,8 @@ FROM (
   SELECT item_id, location_id, lot, on_hand, 0 AS reserved, quarantined, damaged
   FROM ledger_checkpoint_balances{rows}
   UNION ALL
-  SELECT item_id, location_id, lot, on_hand, 0, quarantined, damaged FROM ({stock_sides_sql("m.id > {}", outside)}) recent
+  SELECT item_id, location_id, lot, on_hand, 0, quarantined, damaged
+  FROM ({stock_sides_sql("m.id > {}", outside)}) recent
   UNION ALL
   SELECT item_id, location_id, lot, 0, open_qty, 0, 0 FROM reservations WHERE status = 'open'
   UNION ALL

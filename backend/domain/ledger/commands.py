@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -16,7 +16,8 @@ from backend.domain.catalog.service import ItemView, Sku, get_item, get_item_by_
 from backend.domain.errors import AlreadyReversed, Conflict, InvalidInput, UnknownMovement, UnknownReservation
 from backend.domain.idempotency import check_key, payload_hash
 from backend.domain.ledger import _onetrip
-from backend.domain.ledger._onetrip import AuditNote, Prepared
+from backend.domain.ledger._onetrip import AuditNote as AuditNote  # re-exported: sync replays name ledger.AuditNote
+from backend.domain.ledger._onetrip import Prepared as Prepared  # and ledger.Prepared
 from backend.domain.ledger.posting import CommandResult, Delta, Leg, Plan, post
 from backend.domain.locations.service import (
     LocationCode,
@@ -137,7 +138,8 @@ class Reverse(_Cmd, frozen=True):
     reason: bounds.Reason
 
 
-Command = Receive | Move | Adjust | Quarantine | ReleaseQuarantine | Scrap | Reserve | ReleaseReservation | Pick | Ship | Reverse
+Command = (Receive | Move | Adjust | Quarantine | ReleaseQuarantine | Scrap | Reserve | ReleaseReservation | Pick | Ship
+           | Reverse)
 
 
 def _check_doc_ref(cmd: _Cmd) -> None:
@@ -281,7 +283,7 @@ async def _plan_reserve(c: Reserve, key: str) -> Plan:
     return plan
 
 
-async def _take_from_reservation(reservation_id: int, qty: int | None, final_status: str) -> tuple[dict, int]:
+async def _take_from_reservation(reservation_id: int, qty: int | None, final_status: str) -> tuple[dict[str, Any], int]:
     """Guarded decrement of a reservation's open quantity; returns (row, qty taken)."""
     row = await db.fetch_one(
         "SELECT id, item_id, location_id, lot, open_qty FROM reservations WHERE id = {} AND status = 'open'",

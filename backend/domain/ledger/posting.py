@@ -197,7 +197,7 @@ async def _insert_movement(key: str, index: int, leg: Leg, actor: str, doc_ref: 
         leg.src_state, leg.dst_state, leg.reason, actor, doc_ref, leg.reversal_of, now,
     )
     assert row is not None
-    return row["id"]
+    return int(row["id"])
 
 
 async def post(key: str, kind: str, plan: Plan, actor: str) -> CommandResult:

@@ -35,7 +35,8 @@ def _limit(limit: int) -> int:
 async def balances(
     *, item_id: int | None = None, location_id: int | None = None, after_id: int = 0, limit: int = 100
 ) -> list[BalanceRow]:
-    rows = await db.fetch(
+    return await db.fetch_as(
+        BalanceRow,
         "SELECT b.id, i.sku, i.name AS item_name, l.code AS location, b.lot, b.on_hand, b.reserved,"
         " b.quarantined, b.damaged FROM balances b JOIN items i ON i.id = b.item_id"
         " JOIN locations l ON l.id = b.location_id"
@@ -43,7 +44,6 @@ async def balances(
         " AND b.on_hand > 0 ORDER BY b.id LIMIT {}",
         after_id, item_id or 0, item_id or 0, location_id or 0, location_id or 0, _limit(limit),
     )
-    return [BalanceRow(**r) for r in rows]
 
 
 async def available_by_item(item_id: int) -> int:

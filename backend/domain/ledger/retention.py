@@ -75,7 +75,8 @@ async def _compact_slice(start: datetime, end: datetime) -> int:
     return done
 
 
-async def compact_command_log(*, keep_days: int = RESULT_RETENTION_DAYS, now: datetime | None = None) -> CompactionReport:
+async def compact_command_log(*, keep_days: int = RESULT_RETENTION_DAYS,
+                              now: datetime | None = None) -> CompactionReport:
     """Compact keys created more than `keep_days` ago, oldest first, one slice of time per transaction,
     at most COMPACT_KEYS_PER_RUN_MAX keys per run. Safe to run twice or concurrently (a key is
     compacted once; the mark only moves forward)."""

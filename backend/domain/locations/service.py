@@ -15,9 +15,11 @@ from backend.domain.auth.audit import SYSTEM
 from backend.domain.errors import AlreadyExists, InvalidInput, UnknownLocation
 from backend.domain.idempotency import Outcome, run_keyed
 
+LocationKind = Literal["warehouse", "zone", "bin", "staging", "supplier", "customer", "in_transit", "adjustment",
+                       "scrap"]  # the locations table's CHECK
 # Kinds that hold stock (have balances). Supplier, customer and adjustment are the ledger's
 # outside world: stock appears from them and disappears into them.
-STOCK_KINDS = ("bin", "staging", "in_transit", "scrap")
+STOCK_KINDS: tuple[LocationKind, ...] = ("bin", "staging", "in_transit", "scrap")
 VIRTUAL_CODES = {
     "supplier": "SUPPLIER",
     "customer": "CUSTOMER",
@@ -49,7 +51,7 @@ class LocationView:
     code: str
     barcode: str
     name: str
-    kind: str
+    kind: LocationKind
     parent_id: int | None
     warehouse_id: int | None
     walk_seq: int
@@ -62,13 +64,14 @@ class LocationView:
 _COLUMNS = "id, code, barcode, name, kind, parent_id, warehouse_id, walk_seq"
 
 
-def _view(row: dict) -> LocationView:
-    return LocationView(**{k: row[k] for k in LocationView.__slots__})
+@dataclass(frozen=True, slots=True)
+class _KeyedLocation(LocationView):
+    code_key: str
 
 
 async def find_location(code: str) -> LocationView | None:
-    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM locations WHERE code_key = {{}}", code.strip().casefold())
-    return _view(row) if row else None
+    return await db.fetch_one_as(LocationView, f"SELECT {_COLUMNS} FROM locations WHERE code_key = {{}}",
+                                 code.strip().casefold())
 
 
 async def locations_by_code_key(keys: list[str]) -> dict[str, LocationView]:
@@ -77,8 +80,9 @@ async def locations_by_code_key(keys: list[str]) -> dict[str, LocationView]:
     for start in range(0, len(keys), LOOKUP_BATCH_MAX):
         batch = keys[start:start + LOOKUP_BATCH_MAX]
         marks = ", ".join("{}" for _ in batch)
-        rows = await db.fetch(f"SELECT {_COLUMNS}, code_key FROM locations WHERE code_key IN ({marks})", *batch)
-        found.update({r["code_key"]: _view(r) for r in rows})
+        rows = await db.fetch_as(
+            _KeyedLocation, f"SELECT {_COLUMNS}, code_key FROM locations WHERE code_key IN ({marks})", *batch)
+        found.update({r.code_key: r for r in rows})
     return found
 
 
@@ -90,15 +94,14 @@ async def get_location(code: str) -> LocationView:
 
 
 async def get_location_by_id(location_id: int) -> LocationView:
-    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM locations WHERE id = {{}}", location_id)
-    if row is None:
+    loc = await db.fetch_one_as(LocationView, f"SELECT {_COLUMNS} FROM locations WHERE id = {{}}", location_id)
+    if loc is None:
         raise UnknownLocation(f"#{location_id}")
-    return _view(row)
+    return loc
 
 
 async def find_by_barcode(code: str) -> LocationView | None:
-    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM locations WHERE barcode = {{}}", code.strip())
-    return _view(row) if row else None
+    return await db.fetch_one_as(LocationView, f"SELECT {_COLUMNS} FROM locations WHERE barcode = {{}}", code.strip())
 
 
 async def scanned_locations(codes: list[str]) -> dict[str, LocationView]:
@@ -108,12 +111,13 @@ async def scanned_locations(codes: list[str]) -> dict[str, LocationView]:
     if not wanted:
         return {}
     marks = ", ".join("{}" for _ in wanted)
-    rows = await db.fetch(
+    rows = await db.fetch_as(
+        _KeyedLocation,
         f"SELECT {_COLUMNS}, code_key FROM locations WHERE barcode IN ({marks}) OR code_key IN ({marks})",
         *wanted, *(c.casefold() for c in wanted),
     )
-    by_barcode = {r["barcode"]: _view(r) for r in rows}
-    by_code = {r["code_key"]: _view(r) for r in rows}
+    by_barcode: dict[str, LocationView] = {r.barcode: r for r in rows}
+    by_code: dict[str, LocationView] = {r.code_key: r for r in rows}
     found = {c: by_barcode.get(c) or by_code.get(c.casefold()) for c in wanted}
     return {c: loc for c, loc in found.items() if loc is not None}
 
@@ -128,17 +132,19 @@ async def virtual(kind: str) -> LocationView:
 
 
 async def staging_of(warehouse_id: int) -> LocationView:
-    row = await db.fetch_one(
+    staging = await db.fetch_one_as(
+        LocationView,
         f"SELECT {_COLUMNS} FROM locations WHERE warehouse_id = {{}} AND kind = 'staging' ORDER BY id LIMIT 1",
         warehouse_id,
     )
-    if row is None:
+    if staging is None:
         raise UnknownLocation(f"staging area of warehouse #{warehouse_id}")
-    return _view(row)
+    return staging
 
 
 async def list_locations(kind: str | None = None, after_id: int = 0, limit: int = 100) -> list[LocationView]:
-    rows = await db.fetch(
+    return await db.fetch_as(
+        LocationView,
         f"SELECT {_COLUMNS} FROM locations WHERE id > {{}} AND ({{}} = '' OR kind = {{}})"
         " ORDER BY id LIMIT {}",
         after_id,
@@ -146,7 +152,6 @@ async def list_locations(kind: str | None = None, after_id: int = 0, limit: int 
         kind or "",
         limit,
     )
-    return [_view(r) for r in rows]
 
 
 def _check_code(code: str) -> str:
@@ -161,7 +166,8 @@ def check_code(code: str) -> str:
     return _check_code(code)
 
 
-async def _insert(code: str, barcode: str, name: str, kind: str, parent_id, warehouse_id, walk_seq: int) -> int:
+async def _insert(code: str, barcode: str, name: str, kind: LocationKind, parent_id: int | None,
+                  warehouse_id: int | None, walk_seq: int) -> int:
     if await find_location(code) is not None:
         raise AlreadyExists(f"Location {code} already exists.")
     taken = await db.fetch_one(
@@ -184,7 +190,7 @@ async def _insert(code: str, barcode: str, name: str, kind: str, parent_id, ware
         walk_seq,
     )
     assert row is not None
-    return row["id"]
+    return int(row["id"])
 
 
 async def create_in_transaction(spec: NewLocation) -> LocationView:
@@ -206,7 +212,8 @@ async def create_in_transaction(spec: NewLocation) -> LocationView:
         raise InvalidInput(f"A {spec.kind} needs a parent {expected_parent}.")
     parent = await get_location(spec.parent)
     if parent.kind != expected_parent:
-        raise InvalidInput(f"The parent of a {spec.kind} must be a {expected_parent}; {parent.code} is a {parent.kind}.")
+        raise InvalidInput(
+            f"The parent of a {spec.kind} must be a {expected_parent}; {parent.code} is a {parent.kind}.")
     new_id = await _insert(code, barcode, spec.name, spec.kind, parent.id, parent.warehouse_id, spec.walk_seq)
     return await get_location_by_id(new_id)
 

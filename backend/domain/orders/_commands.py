@@ -96,7 +96,8 @@ async def _placement(spec: NewOrder, channel_label: str) -> Placement:
     for n, line in enumerate(spec.lines, start=1):
         item = await get_item(line.sku)
         if item.is_kit or not item.active:
-            raise InvalidInput(f"Line {n}: {item.sku} is {'a kit: order its components' if item.is_kit else 'inactive'}.")
+            why = "a kit: order its components" if item.is_kit else "inactive"
+            raise InvalidInput(f"Line {n}: {item.sku} is {why}.")
         if not 0 <= line.price_cents <= 10**13:
             raise InvalidInput(f"Line {n}: price_cents must be 0 or more.")
         lines.append(PlacedLine(n, item.id, line.qty, line.dropship, str(n), line.price_cents))

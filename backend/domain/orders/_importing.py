@@ -14,6 +14,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 
@@ -57,7 +58,7 @@ async def _default_warehouse(channel: ChannelView) -> int:
         row = await db.fetch_one("SELECT id FROM locations WHERE kind = 'warehouse' AND active ORDER BY id LIMIT 1")
     if row is None:
         raise InvalidInput("Set up a warehouse before taking channel orders.")
-    return row["id"]
+    return int(row["id"])
 
 
 def _order_refs(channel: ChannelView, o: ChannelOrder) -> tuple[str, str]:
@@ -190,7 +191,7 @@ async def _update(channel: ChannelView, known: _Known, version: int, o: ChannelO
     return await advance(known.id, actor=actor, status=status) if status in ("imported", "validated") else status
 
 
-def _covers(refund_lines: dict[str, int], lines: list[dict]) -> bool:
+def _covers(refund_lines: dict[str, int], lines: list[dict[str, Any]]) -> bool:
     return bool(lines) and all(refund_lines.get(li["channel_line_ref"], 0) >= li["qty"] for li in lines)
 
 

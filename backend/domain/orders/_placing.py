@@ -117,7 +117,7 @@ async def insert_order(p: Placement, *, key: str, actor: Actor, check_lines: boo
                        {"order_ref": ref, "channel": p.channel, "status": "imported", "lines": len(p.lines),
                         "unmapped_lines": len(p.waiting), "external_ref": p.external_ref})
     await add_holds(row["id"], list(p.holds), actor)
-    return row["id"]
+    return int(row["id"])
 
 
 async def _unmapped_lines(order_id: int) -> int:

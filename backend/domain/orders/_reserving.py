@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
+from typing import Any
 
 from backend import db
 from backend.domain.auth.audit import Actor
@@ -52,7 +53,7 @@ def _take_bins(bins: list[BinStock], qty: int) -> list[tuple[BinStock, int]]:
     return allocation.takes
 
 
-def _reserve_lines(line: dict, decision: LineDecision,
+def _reserve_lines(line: dict[str, Any], decision: LineDecision,
                    bins: dict[tuple[int, int], list[BinStock]]) -> list[ledger.ReserveLine]:
     """The line's share, bin by bin in walk order."""
     return [ledger.ReserveLine(sku=line["sku"], qty=q, location=b.location, lot=b.lot)
@@ -60,7 +61,8 @@ def _reserve_lines(line: dict, decision: LineDecision,
             for b, q in _take_bins(bins[(decision.item_id, warehouse_id)], qty)]
 
 
-async def _reserve_lines_of(order_id: int, order_ref: str, lines: dict[int, dict], decisions: list[LineDecision],
+async def _reserve_lines_of(order_id: int, order_ref: str, lines: dict[int, dict[str, Any]],
+                            decisions: list[LineDecision],
                             seq: int, bins: dict[tuple[int, int], list[BinStock]],
                             actor: Actor) -> dict[int, tuple[list[int], int]]:
     """Reserve every line's share in one ledger batch (each line under its own key); returns
@@ -80,7 +82,7 @@ async def _reserve_lines_of(order_id: int, order_ref: str, lines: dict[int, dict
     return reserved
 
 
-async def _record(order_id: int, lines: dict[int, dict], decisions: list[LineDecision],
+async def _record(order_id: int, lines: dict[int, dict[str, Any]], decisions: list[LineDecision],
                   reserved: dict[int, tuple[list[int], int]], prefix: str) -> None:
     now = datetime.now(UTC)
     links = [(lines[d.line_no]["id"], rid) for d in decisions for rid in reserved[d.line_no][0]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 
@@ -38,7 +39,7 @@ async def _regions(warehouse_ids: list[int]) -> list[Region]:
     return [Region(**r) for r in rows]
 
 
-async def _candidates(order: dict) -> list[tuple[int, str, int]]:
+async def _candidates(order: dict[str, Any]) -> list[tuple[int, str, int]]:
     """(id, code, rank) of the warehouses that may ship the order, in the channel's order."""
     if order["warehouse_pinned"]:
         rows = await db.fetch("SELECT id, code, 1 AS rank FROM locations WHERE id = {}", order["warehouse_id"])
@@ -125,7 +126,7 @@ async def set_region(spec: RegionSpec, actor: Actor) -> None:
     prefix = spec.postcode_prefix.strip().upper().replace(" ", "")
     if len(country) != COUNTRY_LENGTH or not country.isascii() or not country.isalpha():
         raise InvalidInput(f"Country must be a two-letter code such as US or DE, got {spec.country!r}.")
-    if len(prefix) > POSTCODE_PREFIX_LENGTH_MAX or not prefix.isalnum() and prefix:
+    if len(prefix) > POSTCODE_PREFIX_LENGTH_MAX or (not prefix.isalnum() and prefix):
         raise InvalidInput(f"A postcode prefix is at most {POSTCODE_PREFIX_LENGTH_MAX} letters and digits.")
     if not 0 <= spec.rank <= 1_000:
         raise InvalidInput("Rank must be 0–1000 (lower is nearer).")

@@ -130,7 +130,7 @@ async def build_waves(*, warehouse: str = "", key: str, actor: Actor) -> WaveRun
         waves = [await _wave(n, g, key, now) for n, g in enumerate(groups, start=1)]
         order_ids = sorted({oid for g in groups for oid in g.promised})
         for status in ("released", "packed"):
-            await transition_many(order_ids, "pick", status, actor=actor)  # type: ignore[arg-type]
+            await transition_many(order_ids, "pick", status, actor=actor)
         lines = sum(len(g.candidates) for g in groups)
         for w in waves:
             await audit.record(actor, "wave.create", "wave", w.id, None,

@@ -279,10 +279,12 @@ async def send_order_once(po_id: int, *, actor: audit.Actor, key: str,
             expected = datetime.combine(expected_on, time(12), UTC)
         else:
             expected = now + timedelta(days=(await get_supplier(po.supplier_id)).lead_time_days)
-        await transition(po.id, po.number, po.status, "send", actor=actor, extra={"sent_at": now, "expected_at": expected})
+        await transition(po.id, po.number, po.status, "send", actor=actor,
+                         extra={"sent_at": now, "expected_at": expected})
         return po.id
 
-    return await _keyed("PurchaseOrderSend", {"po_id": po_id, "expected_on": expected_on.isoformat() if expected_on else ""}, key, actor, work)
+    payload = {"po_id": po_id, "expected_on": expected_on.isoformat() if expected_on else ""}
+    return await _keyed("PurchaseOrderSend", payload, key, actor, work)
 
 
 async def cancel_order(po_id: int, *, actor: audit.Actor, key: str, reason: str = "") -> PurchaseOrderView:
@@ -290,7 +292,8 @@ async def cancel_order(po_id: int, *, actor: audit.Actor, key: str, reason: str 
     return (await cancel_order_once(po_id, actor=actor, key=key, reason=reason)).value
 
 
-async def cancel_order_once(po_id: int, *, actor: audit.Actor, key: str, reason: str = "") -> Outcome[PurchaseOrderView]:
+async def cancel_order_once(po_id: int, *, actor: audit.Actor, key: str,
+                            reason: str = "") -> Outcome[PurchaseOrderView]:
 
     async def work() -> int:
         po = await get_order(po_id)

@@ -128,7 +128,8 @@ async def lead_time_observations(*, supplier_id: int | None = None, item_ids: li
         args.extend(item_ids)
     orders = await db.fetch(
         "SELECT DISTINCT p.id AS purchase_order_id, p.number, p.supplier_id, p.warehouse_id, p.sent_at"
-        f" FROM purchase_orders p JOIN purchase_order_lines l ON l.purchase_order_id = p.id WHERE {' AND '.join(where)}",
+        " FROM purchase_orders p JOIN purchase_order_lines l ON l.purchase_order_id = p.id"
+        f" WHERE {' AND '.join(where)}",
         *args)
     sent = {o.purchase_order_id: o for o in msgspec.convert(orders, list[_SentLine], strict=False)}
     wanted = set(item_ids) if item_ids is not None else None

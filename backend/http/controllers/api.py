@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.domain.catalog import service as catalog
@@ -16,6 +16,7 @@ from backend.domain.idempotency import Outcome
 from backend.domain.ledger import queries
 from backend.domain.locations import service as locations
 from backend.http import openapi
+from backend.http.connection import AppRequest
 from backend.http.errors import NotFound
 from backend.http.guards import actor_of, api_key, require_read, require_write
 
@@ -66,7 +67,7 @@ def _int_cursor(cursor: str) -> int:
     return int(cursor) if cursor else 0  # IdCursor: digits only, and few enough to fit an id
 
 
-def _scoped(request: Request, idempotency_key: str | None) -> str | None:
+def _scoped(request: AppRequest, idempotency_key: str | None) -> str | None:
     return None if idempotency_key is None else api_key(request, idempotency_key)
 
 
@@ -81,7 +82,7 @@ def _balance(b: queries.BalanceRow) -> dict[str, Any]:
 
 class ItemController(Controller):
     path = "/items"
-    tags = ["catalog"]
+    tags = ("catalog",)
 
     @get("/", guards=[require_read], responses=openapi.READ_LIST)
     async def list_items(self, q: Q = "", cursor: Q = "", limit: Limit = 100) -> dict[str, Any]:
@@ -89,7 +90,7 @@ class ItemController(Controller):
         return _page(rows, lambda r: catalog.sku_key(r.sku), limit)
 
     @post("/", guards=[require_write], responses=openapi.WRITE, response_headers=openapi.REPLAYED)
-    async def create_item(self, request: Request, data: JSONBody[catalog.NewItem],
+    async def create_item(self, request: AppRequest, data: JSONBody[catalog.NewItem],
                           idempotency_key: openapi.OptionalIdempotencyKey = None) -> Response[dict[str, Any]]:
         done = await catalog.create_item_once(data, actor_of(request), key=_scoped(request, idempotency_key))
         return _created(done, await self._detail(done.value))
@@ -100,7 +101,7 @@ class ItemController(Controller):
 
     @post("/{sku:str}/barcodes", guards=[require_write], responses=openapi.WRITE_UNDER,
           response_headers=openapi.REPLAYED)
-    async def add_barcode(self, request: Request, sku: FromPath[str], data: JSONBody[catalog.BarcodeSpec],
+    async def add_barcode(self, request: AppRequest, sku: FromPath[str], data: JSONBody[catalog.BarcodeSpec],
                           idempotency_key: openapi.OptionalIdempotencyKey = None) -> Response[dict[str, Any]]:
         item = await _item_or_404(sku)
         done = await catalog.add_barcode_once(item.sku, data, actor_of(request),
@@ -120,7 +121,7 @@ class ItemController(Controller):
 
 class LocationController(Controller):
     path = "/locations"
-    tags = ["locations"]
+    tags = ("locations",)
 
     @get("/", guards=[require_read], responses=openapi.READ_LIST)
     async def list_locations(self, kind: Q = "", cursor: IdCursor = "", limit: Limit = 100) -> dict[str, Any]:
@@ -128,7 +129,7 @@ class LocationController(Controller):
         return _page(rows, lambda r: r.id, limit)
 
     @post("/", guards=[require_write], responses=openapi.WRITE, response_headers=openapi.REPLAYED)
-    async def create_location(self, request: Request, data: JSONBody[locations.NewLocation],
+    async def create_location(self, request: AppRequest, data: JSONBody[locations.NewLocation],
                               idempotency_key: openapi.OptionalIdempotencyKey = None) -> Response[dict[str, Any]]:
         done = await locations.create_location_once(data, actor_of(request), key=_scoped(request, idempotency_key))
         return _created(done, asdict(done.value))
@@ -140,7 +141,7 @@ class LocationController(Controller):
 
 class StockController(Controller):
     path = "/stock"
-    tags = ["ledger"]
+    tags = ("ledger",)
 
     @get("/", guards=[require_read], responses=openapi.READ_FILTERED)
     async def list_balances(
@@ -155,7 +156,7 @@ class StockController(Controller):
 
 class MovementController(Controller):
     path = "/movements"
-    tags = ["ledger"]
+    tags = ("ledger",)
 
     @get("/", guards=[require_read], responses=openapi.READ_FILTERED)
     async def list_movements(
@@ -172,7 +173,7 @@ class MovementController(Controller):
 
 class ReservationController(Controller):
     path = "/reservations"
-    tags = ["ledger"]
+    tags = ("ledger",)
 
     @get("/", guards=[require_read], responses=openapi.READ_LIST)
     async def list_reservations(

@@ -6,13 +6,14 @@ the ledger stores them as `api:{token_id}:{key}`, so two integrations never coll
 """
 
 import msgspec
-from litestar import Request, Response, post
+from litestar import Response, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
 from backend.domain.ledger import commands as c
 from backend.domain.ledger.audited import execute_as
 from backend.http import openapi
+from backend.http.connection import AppRequest
 from backend.http.guards import actor_of, api_key, require_write
 
 
@@ -25,7 +26,7 @@ class CommandAnswer(msgspec.Struct):
 
 
 def _command_route(path: str, command_type: type, name: str, summary: str) -> HTTPRouteHandler:
-    async def handler(request: Request, data: JSONBody[command_type],  # type: ignore[valid-type]
+    async def handler(request: AppRequest, data: JSONBody[command_type],  # type: ignore[valid-type]  # one route per command type
                       idempotency_key: openapi.IdempotencyKey) -> Response[CommandAnswer]:
         result = await execute_as(data, key=api_key(request, idempotency_key), actor=actor_of(request))
         headers = {"Idempotent-Replayed": "true"} if result.replayed else {}

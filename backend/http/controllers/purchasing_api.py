@@ -105,8 +105,8 @@ class PurchaseOrderController(Controller):
           responses=openapi.WRITE_UNDER, response_headers=openapi.REPLAYED)
     async def send(self, request: Request[Any, Any, Any], po_id: FromPath[int], data: JSONBody[SendOrder],
                    idempotency_key: IdempotencyKey) -> Response[dict[str, Any]]:
-        return _answer(await p.send_order_once(await _existing(po_id), actor=actor_of(request), key=api_key(request, idempotency_key),
-                                               expected_on=data.expected_on))
+        return _answer(await p.send_order_once(await _existing(po_id), actor=actor_of(request),
+                                               key=api_key(request, idempotency_key), expected_on=data.expected_on))
 
     @post("/{po_id:int}/cancel", guards=[require_write], summary="Cancel a draft or sent order (nothing received)",
           status_code=200, responses=openapi.WRITE_UNDER, response_headers=openapi.REPLAYED)
@@ -119,4 +119,5 @@ class PurchaseOrderController(Controller):
           responses=openapi.WRITE_UNDER, response_headers=openapi.REPLAYED)
     async def close(self, request: Request[Any, Any, Any], po_id: FromPath[int],
                     idempotency_key: IdempotencyKey) -> Response[dict[str, Any]]:
-        return _answer(await p.close_order_once(await _existing(po_id), actor=actor_of(request), key=api_key(request, idempotency_key)))
+        return _answer(await p.close_order_once(await _existing(po_id), actor=actor_of(request),
+                                                key=api_key(request, idempotency_key)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NoRouteMatchFoundException
 from litestar.response import Redirect, Template
@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 from backend.domain.auth import users
 from backend.domain.auth.permissions import permissions_of
 from backend.domain.errors import DomainError
+from backend.http.connection import AppRequest, settings_of
 from backend.http.session import (
     DEVICE_COOKIE,
     DEVICE_KEY_COOKIE,
@@ -42,14 +43,14 @@ async def signin_screen() -> Template:
 
 
 @post("/signin", name="signin_post")
-async def signin(request: Request) -> Template | Redirect:
+async def signin(request: AppRequest) -> Template | Redirect:
     form = await request.form()
     code, pin = str(form.get("code") or "").strip(), str(form.get("pin") or "")
     try:
         signed_in = await users.sign_in(code, pin, request.cookies.get(DEVICE_KEY_COOKIE, ""))
     except DomainError as exc:
         return _signin(exc.message, code, status=401)
-    secure = request.app.state.settings.cookies_secure
+    secure = settings_of(request).cookies_secure
     cookies = [Cookie(key=SESSION_COOKIE, value=signed_in.token, httponly=True, samesite="strict", secure=secure,
                       path="/")]
     if signed_in.device_key:  # enrolled just now: the handheld's identity, issued by the server
@@ -62,7 +63,7 @@ async def signin(request: Request) -> Template | Redirect:
 
 
 @post("/signout", name="signout")
-async def signout(request: Request) -> Redirect:
+async def signout(request: AppRequest) -> Redirect:
     """Sign out (also 'switch user': the next person scans their badge)."""
     await users.end_session(request.cookies.get(SESSION_COOKIE, ""))
     return Redirect(path=request.app.route_reverse("signin"), status_code=303,
@@ -70,7 +71,7 @@ async def signout(request: Request) -> Redirect:
 
 
 @get("/floor", name="floor_home", guards=[requires("lookup")])
-async def floor_home(request: Request) -> Template:
+async def floor_home(request: AppRequest) -> Template:
     session = session_of(request)
     allowed = permissions_of(session.user.role)
     actions = []
@@ -84,7 +85,7 @@ async def floor_home(request: Request) -> Template:
 
 
 @get("/", name="home", include_in_schema=False)
-async def root(request: Request) -> Redirect:
+async def root(request: AppRequest) -> Redirect:
     try:
         await load_session(request)
     except Exception:  # noqa: BLE001 - not signed in

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import msgspec
-from litestar import Request
 from litestar.response import Template
 
 from backend.domain import scans
@@ -30,10 +29,12 @@ from backend.domain.errors import (
 )
 from backend.domain.idempotency import scoped_key
 from backend.domain.locations.service import LocationView, find_scanned_location
+from backend.http.connection import AppRequest, settings_of
 from backend.http.session import session_of
 from backend.settings import Settings
 
 S = TypeVar("S", bound=msgspec.Struct)
+E = TypeVar("E", bound=msgspec.Struct)  # what an undo entry holds (a screen's state, or what one scan did)
 T = TypeVar("T", bound="Tally")
 SCAN_LENGTH_MAX = 200
 UNDO_DEPTH_MAX = 10  # scans a task screen can take back, newest first
@@ -44,7 +45,7 @@ def new_key() -> str:
     return uuid.uuid4().hex
 
 
-async def read_form(request: Request, state_type: type[S]) -> tuple[S, str, str]:
+async def read_form(request: AppRequest, state_type: type[S]) -> tuple[S, str, str]:
     """(state, scanned code, idempotency key) from a posted screen form."""
     form = await request.form()
     fields = {name: form.get(name) for name in state_type.__struct_fields__ if form.get(name) not in (None, "")}
@@ -70,7 +71,7 @@ class Step(Generic[S]):
     history: tuple[str, ...]
 
 
-async def read_step(request: Request, state_type: type[S]) -> Step[S]:
+async def read_step(request: AppRequest, state_type: type[S]) -> Step[S]:
     state, code, key = await read_form(request, state_type)
     form = await request.form()
     raw = str(form.get("undo") or "")
@@ -94,23 +95,24 @@ def forget(step: Step[S]) -> str:
     return json.dumps(list(step.history)) if step.history else ""
 
 
-def take_back(step: Step[S], state_type: type[S]) -> tuple[S, str] | None:
-    """The state before the last scan and the undo field under it; None when nothing is left to undo."""
+def take_back(step: Step[S], entry_type: type[E]) -> tuple[E, str] | None:
+    """The last undo entry (the state before the last scan, or what that scan did) and the undo field
+    under it; None when nothing is left to undo."""
     if not step.history:
         return None
     try:
-        state = msgspec.json.decode(step.history[-1], type=state_type)
+        entry = msgspec.json.decode(step.history[-1], type=entry_type)
     except msgspec.ValidationError:
         return None
     rest = list(step.history[:-1])
-    return state, json.dumps(rest) if rest else ""
+    return entry, json.dumps(rest) if rest else ""
 
 
-def limits(request: Request) -> Settings:
-    return request.app.state.settings
+def limits(request: AppRequest) -> Settings:
+    return settings_of(request)
 
 
-def check_scan_qty(request: Request, qty: int, what: str) -> None:
+def check_scan_qty(request: AppRequest, qty: int, what: str) -> None:
     """One scan or one typed quantity stands for at most STOCKLINE_SCAN_QTY_MAX units."""
     if qty < 0:
         raise InvalidQuantity(f"{what}: {qty} is not a quantity. Type a number of units.")
@@ -120,7 +122,7 @@ def check_scan_qty(request: Request, qty: int, what: str) -> None:
                               "Check the quantity.")
 
 
-def check_line_qty(request: Request, qty: int, sku: str) -> None:
+def check_line_qty(request: AppRequest, qty: int, sku: str) -> None:
     """One line (a receipt, move, putaway or adjustment) adds up to at most STOCKLINE_LINE_QTY_MAX units."""
     most = limits(request).line_qty_max
     if qty > most:
@@ -128,7 +130,7 @@ def check_line_qty(request: Request, qty: int, sku: str) -> None:
                               "Split it, or ask a lead.")
 
 
-def needs_confirming(request: Request, qty: int, target: str, confirmed: str) -> bool:
+def needs_confirming(request: AppRequest, qty: int, target: str, confirmed: str) -> bool:
     """A line above STOCKLINE_CONFIRM_QTY_OVER is sent only once its target was scanned twice."""
     return qty > limits(request).confirm_qty_over and confirmed != target
 
@@ -138,12 +140,12 @@ def unknown_code(code: str) -> str:
     return f"Code {code} is not known: it is no item, bin or order label in Stockline. Check the label."
 
 
-def floor_key(request: Request, key: str) -> str:
+def floor_key(request: AppRequest, key: str) -> str:
     """The idempotency key of a screen's form, in the signed-in user's own namespace."""
     return scoped_key(f"floor:{session_of(request).user.id}", key)
 
 
-def screen(request: Request, page: str, partial: str, prompt: str, **context: Any) -> Template:
+def screen(request: AppRequest, page: str, partial: str, prompt: str, **context: Any) -> Template:
     """The full page, or only the partial for htmx (same template either way). `prompt` tells the
     worker what to scan next; htmx updates it out of band, the scan field itself is never swapped."""
     context.setdefault("key", new_key())

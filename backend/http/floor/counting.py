@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromQuery
 from litestar.response import Template
 
@@ -20,6 +21,7 @@ from backend.domain.locations.service import (
     find_location,
     get_location,
 )
+from backend.http.connection import AppRequest, settings_of
 from backend.http.floor.common import (
     UNDO_DEPTH_MAX,
     Step,
@@ -40,9 +42,9 @@ from backend.http.session import actor, requires
 from backend.settings import Settings
 
 
-def thresholds(request: Request) -> counts.Thresholds:
+def thresholds(request: AppRequest) -> counts.Thresholds:
     """The adjustment approval limits in force (settings), for counts, adjustments and offline scans."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = settings_of(request)
     return counts.Thresholds(units=settings.adjust_approval_units, value_cents=settings.adjust_approval_value_cents)
 
 
@@ -61,8 +63,8 @@ class CountBack(msgspec.Struct):
     counted: int
 
 
-async def _count(request: Request, state: CountState, view: counts.CounterView | None = None, undo: str = "",
-                 **extra) -> Template:
+async def _count(request: AppRequest, state: CountState, view: counts.CounterView | None = None, undo: str = "",
+                 **extra: Any) -> Template:
     """The bin's count so far: the database's, or `view` when the step shows what its envelope leads to."""
     view = view or (await counts.counter_view(state.task_id) if state.task_id else None)
     tasks = [] if view else await counts.open_count_tasks()
@@ -73,7 +75,7 @@ async def _count(request: Request, state: CountState, view: counts.CounterView |
 
 
 @get("/floor/count", name="floor_count", guards=[requires("count")])
-async def count_screen(request: Request, task_id: FromQuery[int] = 0) -> Template:
+async def count_screen(request: AppRequest, task_id: FromQuery[int] = 0) -> Template:
     """`task_id`: the bin being counted (the outbox reloads it after a counted item's answer); a count
     finished or cancelled meanwhile shows the bins to count instead."""
     view = await counts.counter_view(task_id) if task_id else None
@@ -83,7 +85,7 @@ async def count_screen(request: Request, task_id: FromQuery[int] = 0) -> Templat
 
 
 @post("/floor/count", name="floor_count_scan", guards=[requires("count")])
-async def count_scan(request: Request) -> Template:
+async def count_scan(request: AppRequest) -> Template:
     """Scan the bin (starts its open task, or a new one), then each item: every scan adds its unit
     quantity; a typed quantity sets the count for the next scanned item. Expected quantities are never shown."""
     step = await read_step(request, CountState)
@@ -117,7 +119,8 @@ async def count_scan(request: Request) -> Template:
         if loc is not None:
             raise InvalidInput(f"That is {loc.code}: you are counting {view.bin}. Scan its items, or finish it first.")
         raise InvalidInput(unknown_code(code))
-    mode, qty = ("set", state.qty) if state.qty > 0 else ("add", 1)
+    mode: counts.Mode = "set" if state.qty > 0 else "add"
+    qty = state.qty if state.qty > 0 else 1
 
     before = await counts.counter_view(state.task_id)
     step_made = scans.Count(task_id=state.task_id, item_code=code, qty=qty, mode=mode)
@@ -132,9 +135,9 @@ async def count_scan(request: Request) -> Template:
                         envelope=envelope("count", step_made, f"{line.sku}: {line.counted} counted", refresh=refresh))
 
 
-async def _count_undo(request: Request, step: Step[CountState]) -> Template:
+async def _count_undo(request: AppRequest, step: Step[CountState]) -> Template:
     """Undo last scan: the item's count goes back to what it was before (a `set` count, sent like any)."""
-    taken = take_back(step, CountBack)  # type: ignore[arg-type]
+    taken = take_back(step, CountBack)
     if taken is None or taken[0].task_id != step.state.task_id:
         return await _count(request, step.state, warn="Nothing to undo on this count.")
     back, undo = taken
@@ -143,11 +146,12 @@ async def _count_undo(request: Request, step: Step[CountState]) -> Template:
     view, _ = await scans.check_count(step_made, actor(request))
     refresh = request.app.route_reverse("floor_count") + f"?task_id={back.task_id}"
     return await _count(request, CountState(task_id=back.task_id), view=view, undo=undo, saving="Saving…",
-                        envelope=envelope("count", step_made, f"Took back the last scan: {back.sku} {back.counted} counted",
+                        envelope=envelope("count", step_made,
+                                          f"Took back the last scan: {back.sku} {back.counted} counted",
                                           refresh=refresh))
 
 
-async def _start(request: Request, code: str, key: str) -> Template:
+async def _start(request: AppRequest, code: str, key: str) -> Template:
     loc = await scan_bin(code)
     if loc is None:
         raise InvalidInput("Scan a bin label to start counting." if await find_scanned_item(code)
@@ -182,23 +186,25 @@ async def _on_hand(sku: str, bin_code: str) -> int:
     return sum(r.on_hand for r in rows)
 
 
-async def _adjust(request: Request, state: AdjustState, undo: str = "", **extra) -> Template:
+async def _adjust(request: AppRequest, state: AdjustState, undo: str = "", **extra: Any) -> Template:
     if not state.bin:
         prompt = "Scan the bin"
+    elif not state.sku:
+        prompt = "Scan the item"
     else:
-        prompt = "Scan the item" if not state.sku else "Set the change and reason"
+        prompt = "Set the change and reason"
     on_hand = await _on_hand(state.sku, state.bin) if state.sku and state.bin else None
     return screen(request, "floor/page.html", "floor/adjust.html", prompt, title="Adjust", s=state,
                   reasons=MANUAL_REASONS, on_hand=on_hand, undo=undo, cancellable=bool(state.bin), **extra)
 
 
 @get("/floor/adjust", name="floor_adjust", guards=[requires("adjust")])
-async def adjust_screen(request: Request) -> Template:
+async def adjust_screen(request: AppRequest) -> Template:
     return await _adjust(request, AdjustState())
 
 
 @post("/floor/adjust", name="floor_adjust_scan", guards=[requires("adjust")])
-async def adjust_scan(request: Request) -> Template:
+async def adjust_scan(request: AppRequest) -> Template:
     step = await read_step(request, AdjustState)
     state, code = step.state, step.code
     if step.action == "cancel":
@@ -232,7 +238,7 @@ def _adjust_missing(state: AdjustState) -> str:
     return ""
 
 
-async def _adjust_scan_code(request: Request, step: Step[AdjustState]) -> Template:
+async def _adjust_scan_code(request: AppRequest, step: Step[AdjustState]) -> Template:
     state, code = step.state, step.code
     loc = await find_by_barcode(code) or await find_location(code)
     scanned = None if loc else await find_scanned_item(code)
@@ -246,16 +252,18 @@ async def _adjust_scan_code(request: Request, step: Step[AdjustState]) -> Templa
         raise InvalidInput(f"You are adjusting in {state.bin}. Tap Cancel to adjust in {loc.code} instead.")
     assert scanned is not None
     if state.sku and scanned.item.sku != state.sku:
-        raise InvalidInput(f"You are adjusting {state.sku}. Send that, or tap Cancel, before scanning {scanned.item.sku}.")
+        raise InvalidInput(f"You are adjusting {state.sku}. Send that, or tap Cancel, "
+                           f"before scanning {scanned.item.sku}.")
     if state.sku:
-        return await _adjust(request, state, forget(step), ok=f"Still {state.sku}. Type the change and choose a reason.")
+        return await _adjust(request, state, forget(step),
+                             ok=f"Still {state.sku}. Type the change and choose a reason.")
     new = msgspec.structs.replace(state, sku=scanned.item.sku, item_code=code)
     on_hand = await _on_hand(new.sku, new.bin)
     return await _adjust(request, new, remember(step),
                          ok=f"{new.sku}: {on_hand} on hand in {new.bin}. Type the change and choose a reason.")
 
 
-async def _adjust_post(request: Request, step: Step[AdjustState]) -> Template:
+async def _adjust_post(request: AppRequest, step: Step[AdjustState]) -> Template:
     state = step.state
     check_line_qty(request, abs(state.delta), state.sku)
     on_hand = await _on_hand(state.sku, state.bin)
@@ -264,7 +272,8 @@ async def _adjust_post(request: Request, step: Step[AdjustState]) -> Template:
     target = f"{state.sku}|{state.delta}"
     if needs_confirming(request, abs(state.delta), target, state.confirm):
         return await _adjust(request, msgspec.structs.replace(state, confirm=target), forget(step),
-                             warn=f"{state.delta:+,d} {state.sku} is a large change. Check it, then tap Adjust stock again.")
+                             warn=f"{state.delta:+,d} {state.sku} is a large change. "
+                                  "Check it, then tap Adjust stock again.")
     step_made = scans.Adjust(bin=state.bin, item_code=state.item_code or state.sku, delta=state.delta,
                              reason=state.reason)
     await scans.check_adjust(step_made)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
@@ -15,6 +16,7 @@ from backend.domain.fulfillment import service as f
 from backend.domain.fulfillment.queries import PickLineView
 from backend.domain.fulfillment.rules import PICK_LIST_CODE_PREFIX, check_tracking
 from backend.domain.locations.service import find_by_barcode, find_location
+from backend.http.connection import AnyResponse, AppRequest
 from backend.http.floor.common import (
     UNDO_DEPTH_MAX,
     Step,
@@ -36,18 +38,18 @@ CARRIERS = ("DHL", "UPS", "FedEx", "USPS", "Royal Mail", "DPD", "GLS", "Other")
 
 
 @get("/floor/pick", name="floor_pick", guards=[requires("pick")])
-async def pick_lists(request: Request) -> Template:
+async def pick_lists(request: AppRequest) -> Template:
     return await _pick_lists(request)
 
 
-async def _pick_lists(request: Request, **extra) -> Template:
+async def _pick_lists(request: AppRequest, **extra: Any) -> Template:
     lists = await f.list_open_pick_lists()
     return screen(request, "floor/page.html", "floor/pick_lists.html", "Scan a bin or an order, or tap a pick list",
                   title="Pick", lists=lists, **extra)
 
 
 @post("/floor/pick", name="floor_pick_menu_scan", guards=[requires("pick")])
-async def pick_menu_scan(request: Request) -> Template | Response:
+async def pick_menu_scan(request: AppRequest) -> Template | Response[str]:
     """A scan on the menu opens the pick list with an open line in that bin, for that order or of that
     item, or says there is none."""
     _, code, _ = await read_form(request, NoState)
@@ -90,8 +92,8 @@ class PickState(msgspec.Struct):
 _UNSET = object()
 
 
-async def _pick(request: Request, pick_list_id: int, state: PickState, line: object = _UNSET, undo: str = "",
-                **extra) -> Template:
+async def _pick(request: AppRequest, pick_list_id: int, state: PickState, line: object = _UNSET, undo: str = "",
+                **extra: Any) -> Template:
     """The pick list's next line: the database's, or `line` when the step shows what its envelope leads to."""
     line = await f.next_pick_line(pick_list_id) if line is _UNSET else line
     assert line is None or isinstance(line, PickLineView)
@@ -109,13 +111,13 @@ async def _pick(request: Request, pick_list_id: int, state: PickState, line: obj
 
 
 @get("/floor/pick/{pick_list_id:int}", name="floor_pick_list", guards=[requires("pick")])
-async def pick_screen(request: Request, pick_list_id: FromPath[int]) -> Template:
+async def pick_screen(request: AppRequest, pick_list_id: FromPath[int]) -> Template:
     await f.get_pick_list(pick_list_id)
     return await _pick(request, pick_list_id, PickState())
 
 
 @post("/floor/pick/{pick_list_id:int}", name="floor_pick_scan", guards=[requires("pick")])
-async def pick_scan(request: Request, pick_list_id: FromPath[int]) -> Template:
+async def pick_scan(request: AppRequest, pick_list_id: FromPath[int]) -> Template:
     """Scan the bin (wrong bin is blocked), then the item: each scan picks its unit quantity;
     or type a quantity; or record a short pick with a reason."""
     step = await read_step(request, PickState)
@@ -167,7 +169,7 @@ async def pick_scan(request: Request, pick_list_id: FromPath[int]) -> Template:
                        envelope=envelope("pick", step_made, msg, refresh=refresh))
 
 
-async def _pick_bin(request: Request, pick_list_id: int, step: Step[PickState], line: PickLineView) -> Template:
+async def _pick_bin(request: AppRequest, pick_list_id: int, step: Step[PickState], line: PickLineView) -> Template:
     state, code = step.state, step.code
     if not code:
         return await _pick(request, pick_list_id, state, undo=forget(step), warn=f"Go to {line.bin} and scan the bin.")
@@ -196,12 +198,12 @@ class PackedScan(msgspec.Struct):
     units: int
 
 
-def _pack_url(request: Request, carton: f.CartonView | None) -> str:
+def _pack_url(request: AppRequest, carton: f.CartonView | None) -> str:
     base = request.app.route_reverse("floor_pack")
     return f"{base}?carton={carton.code}" if carton is not None else base
 
 
-async def _pack(request: Request, state: PackState, undo: str = "", **extra) -> Template:
+async def _pack(request: AppRequest, state: PackState, undo: str = "", **extra: Any) -> Template:
     view = await f.pack_view(state.carton_id) if state.carton_id else None
     carton = view.carton if view else None
     if carton is None:
@@ -220,7 +222,7 @@ async def _pack(request: Request, state: PackState, undo: str = "", **extra) -> 
 
 
 @get("/floor/pack", name="floor_pack", guards=[requires("pack")])
-async def pack_screen(request: Request, carton: FromQuery[str] = "") -> Template:
+async def pack_screen(request: AppRequest, carton: FromQuery[str] = "") -> Template:
     found = await f.find_carton_by_code(carton) if carton else None
     if carton and found is None:
         return await _pack(request, PackState(), warn=f"No carton {carton}: it was cancelled or never made.")
@@ -228,7 +230,7 @@ async def pack_screen(request: Request, carton: FromQuery[str] = "") -> Template
 
 
 @post("/floor/pack", name="floor_pack_scan", guards=[requires("pack")])
-async def pack_scan(request: Request) -> Template:
+async def pack_scan(request: AppRequest) -> Template:
     step = await read_step(request, PackState)
     state, code, key = step.state, step.code, step.key
     who = actor(request)
@@ -256,12 +258,13 @@ async def pack_scan(request: Request) -> Template:
     return await _pack_item(request, step, carton)
 
 
-async def _pack_start(request: Request, step: Step[PackState]) -> Template:
+async def _pack_start(request: AppRequest, step: Step[PackState]) -> Template:
     code = step.code
     found = await f.find_carton_by_code(code)
     if found is not None:
         if found.status == "open":
-            return await _pack(request, PackState(carton_id=found.id), ok=f"Carton {found.code} for {found.order_ref}: go on packing.")
+            return await _pack(request, PackState(carton_id=found.id),
+                               ok=f"Carton {found.code} for {found.order_ref}: go on packing.")
         return await _pack(request, PackState(carton_id=found.id), warn=f"Carton {found.code} is {found.status}.")
     order = await f.find_order(code)
     if order is None:
@@ -273,11 +276,12 @@ async def _pack_start(request: Request, step: Step[PackState]) -> Template:
     if resumed:
         units = sum(line.qty for line in carton.lines)
         return await _pack(request, PackState(carton_id=carton.id),
-                           ok=f"Carton {carton.code} for {carton.order_ref} is open with {units} unit(s): go on packing.")
+                           ok=f"Carton {carton.code} for {carton.order_ref} is open with {units} unit(s): "
+                              "go on packing.")
     return await _pack(request, PackState(carton_id=carton.id), ok=f"Carton {carton.code} for {carton.order_ref}.")
 
 
-async def _pack_item(request: Request, step: Step[PackState], carton: f.CartonView) -> Template:
+async def _pack_item(request: AppRequest, step: Step[PackState], carton: f.CartonView) -> Template:
     code = step.code
     # An order number or carton label is never read as an item.
     other = await f.find_carton_by_code(code)
@@ -301,8 +305,8 @@ async def _pack_item(request: Request, step: Step[PackState], carton: f.CartonVi
                        ok=f"Packed into {packed.code}: {units} {scanned.item.sku} ({in_carton} in it).")
 
 
-async def _pack_undo(request: Request, step: Step[PackState], carton: f.CartonView) -> Template:
-    taken = take_back(step, PackedScan)  # type: ignore[arg-type]
+async def _pack_undo(request: AppRequest, step: Step[PackState], carton: f.CartonView) -> Template:
+    taken = take_back(step, PackedScan)
     if taken is None or not isinstance(taken[0], PackedScan) or taken[0].carton_id != carton.id:
         return await _pack(request, step.state, warn="Nothing to undo in this carton.")
     back, undo = taken
@@ -310,7 +314,7 @@ async def _pack_undo(request: Request, step: Step[PackState], carton: f.CartonVi
     return await _pack(request, step.state, undo, ok=f"Took {back.units} back out of {carton.code}: put it aside.")
 
 
-async def _document(carton_id: int, kind: str) -> Response:
+async def _document(carton_id: int, kind: str) -> AnyResponse:
     if kind == "slip.pdf":
         return Response(f.packing_slip_pdf(await f.packing_slip(carton_id)), media_type="application/pdf")
     label = await f.carton_label(carton_id)
@@ -321,7 +325,7 @@ async def _document(carton_id: int, kind: str) -> Response:
 
 
 @get("/floor/cartons/{carton_id:int}/{kind:str}", name="carton_document", guards=[requires("pack")])
-async def carton_document(carton_id: FromPath[int], kind: FromPath[str]) -> Response:
+async def carton_document(carton_id: FromPath[int], kind: FromPath[str]) -> AnyResponse:
     if kind not in ("slip.pdf", "label.pdf", "label.zpl"):
         raise InvalidInput("Documents are slip.pdf, label.pdf and label.zpl.")
     return await _document(carton_id, kind)
@@ -333,7 +337,7 @@ class ShipState(msgspec.Struct):
     tracking: str = ""
 
 
-async def _ship(request: Request, state: ShipState, undo: str = "", **extra) -> Template:
+async def _ship(request: AppRequest, state: ShipState, undo: str = "", **extra: Any) -> Template:
     if not state.carton:
         prompt = "Scan the carton label"
     elif not state.carrier:
@@ -345,12 +349,12 @@ async def _ship(request: Request, state: ShipState, undo: str = "", **extra) -> 
 
 
 @get("/floor/ship", name="floor_ship", guards=[requires("ship")])
-async def ship_screen(request: Request) -> Template:
+async def ship_screen(request: AppRequest) -> Template:
     return await _ship(request, ShipState())
 
 
 @post("/floor/ship", name="floor_ship_scan", guards=[requires("ship")])
-async def ship_scan(request: Request) -> Template:
+async def ship_scan(request: AppRequest) -> Template:
     """Scan the carton (checked at once: finished, not shipped, nothing of its order left unpacked), choose
     the carrier, scan the tracking number: it ships. Cancel at every step."""
     step = await read_step(request, ShipState)
@@ -383,7 +387,7 @@ async def ship_scan(request: Request) -> Template:
                        done=True)
 
 
-async def _ship_what(request: Request, step: Step[ShipState]) -> Template:
+async def _ship_what(request: AppRequest, step: Step[ShipState]) -> Template:
     """The carton (or order) scanned is checked now, before carrier and tracking are asked for."""
     code = step.code
     carton = await f.find_carton_by_code(code)
@@ -392,8 +396,8 @@ async def _ship_what(request: Request, step: Step[ShipState]) -> Template:
             raise InvalidInput(f"Carton {carton.code} is not finished. Finish packing it before shipping.")
         if carton.status == "shipped":
             raise InvalidInput(f"Carton {carton.code} has already shipped.")
-        order = await f.get_order(carton.order_ref)
-        blocked = await f.shipping_blockers(order.id, order.order_ref)
+        carton_order = await f.get_order(carton.order_ref)
+        blocked = await f.shipping_blockers(carton_order.id, carton_order.order_ref)
         if blocked:
             raise InvalidInput(blocked)
         units = sum(line.qty for line in carton.lines)
@@ -411,4 +415,5 @@ async def _ship_what(request: Request, step: Step[ShipState]) -> Template:
                        ok=f"Order {order.order_ref}: all its finished cartons. Choose the carrier.")
 
 
-ROUTES = [pick_lists, pick_menu_scan, pick_screen, pick_scan, pack_screen, pack_scan, carton_document, ship_screen, ship_scan]
+ROUTES = [pick_lists, pick_menu_scan, pick_screen, pick_scan, pack_screen, pack_scan, carton_document, ship_screen,
+          ship_scan]

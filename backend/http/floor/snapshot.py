@@ -6,16 +6,17 @@ from __future__ import annotations
 import gzip
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Response, get
 
 from backend.domain.offline.snapshot import build_snapshot
+from backend.http.connection import AppRequest
 from backend.http.session import requires
 
 GZIP_LEVEL = 6
 
 
 @get("/floor/snapshot.json", name="floor_snapshot", guards=[requires("lookup")], include_in_schema=False)
-async def snapshot(request: Request) -> Response[bytes]:
+async def snapshot(request: AppRequest) -> Response[bytes]:
     body = msgspec.json.encode(await build_snapshot())
     # Private and never stored by a shared cache: it lists the open work of the floor.
     headers = {"Cache-Control": "private, no-store", "Vary": "Accept-Encoding"}

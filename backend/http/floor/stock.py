@@ -8,9 +8,10 @@ only when its target is scanned a second time.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.response import Template
 
 from backend.domain import scans
@@ -26,7 +27,9 @@ from backend.domain.locations.service import (
 )
 from backend.domain.purchasing import PurchaseOrderView, po_number_of
 from backend.domain.receiving.putaway import PUTAWAY_REASONS, suggest_bin
+from backend.http.connection import AppRequest
 from backend.http.floor.common import (
+    S,
     Step,
     Tally,
     add_scan,
@@ -64,12 +67,12 @@ class NoState(msgspec.Struct):
 
 
 @get("/floor/lookup", name="floor_lookup", guards=[requires("lookup")])
-async def lookup_screen(request: Request) -> Template:
+async def lookup_screen(request: AppRequest) -> Template:
     return screen(request, "floor/page.html", "floor/lookup.html", LOOKUP_PROMPT, title="Lookup")
 
 
 @post("/floor/lookup", name="floor_lookup_scan", guards=[requires("lookup")])
-async def lookup_scan(request: Request) -> Template:
+async def lookup_scan(request: AppRequest) -> Template:
     _, code, _ = await read_form(request, NoState)
     if not code:
         return screen(request, "floor/page.html", "floor/lookup.html", LOOKUP_PROMPT, title="Lookup",
@@ -114,8 +117,8 @@ def _lot_word(item: ItemView) -> str:
     return "serial number" if item.serial_tracked else "lot"
 
 
-async def _receive(request: Request, state: ReceiveState, undo: str = "", sent: tuple[str, int] = ("", 0),
-                   **extra) -> Template:
+async def _receive(request: AppRequest, state: ReceiveState, undo: str = "", sent: tuple[str, int] = ("", 0),
+                   **extra: Any) -> Template:
     item = await get_item(state.sku) if state.sku else None
     if not state.sku:
         prompt = "Scan an item"
@@ -134,12 +137,12 @@ async def _receive(request: Request, state: ReceiveState, undo: str = "", sent: 
 
 
 @get("/floor/receive", name="floor_receive", guards=[requires("receive")])
-async def receive_screen(request: Request) -> Template:
+async def receive_screen(request: AppRequest) -> Template:
     return await _receive(request, ReceiveState())
 
 
-async def undo_step(request: Request, step: Step, state_type: type, show: Callable[..., Awaitable[Template]],
-                    **keep) -> Template:
+async def undo_step(request: AppRequest, step: Step[S], state_type: type[S], show: Callable[..., Awaitable[Template]],
+                    **keep: Any) -> Template:
     """Undo last scan: the state before it, or a word that there is nothing to take back."""
     back = take_back(step, state_type)
     if back is None:
@@ -149,7 +152,7 @@ async def undo_step(request: Request, step: Step, state_type: type, show: Callab
 
 
 @post("/floor/receive", name="floor_receive_scan", guards=[requires("receive")])
-async def receive_scan(request: Request) -> Template:
+async def receive_scan(request: AppRequest) -> Template:
     """Scan items (each scan adds its unit quantity), the lot when the item asks for one, then the bin
     to receive into."""
     step = await read_step(request, ReceiveState)
@@ -162,7 +165,8 @@ async def receive_scan(request: Request) -> Template:
     if not code:  # Enter in a field: the typed values are kept
         if not state.sku:
             return await _receive(request, state, forget(step), warn="Scan an item to receive.")
-        return await _receive(request, state, forget(step), ok=f"{state.sku} × {state.qty}. Scan the bin to receive into.")
+        return await _receive(request, state, forget(step),
+                              ok=f"{state.sku} × {state.qty}. Scan the bin to receive into.")
     if po_number_of(code) is not None:
         po = await select_order(code, state.sku)
         return await _receive(request, ReceiveState(doc_ref=po.number), remember(step),
@@ -173,7 +177,7 @@ async def receive_scan(request: Request) -> Template:
     return await _receive_into(request, step, loc)
 
 
-def _check_receipt_entries(request: Request, state: ReceiveState) -> None:
+def _check_receipt_entries(request: AppRequest, state: ReceiveState) -> None:
     if not state.sku:
         return
     check_scan_qty(request, state.damaged, "Damaged")
@@ -184,7 +188,7 @@ def _check_receipt_entries(request: Request, state: ReceiveState) -> None:
         raise InvalidQuantity(f"{state.damaged} damaged is more than the {state.qty} {state.sku} received.")
 
 
-async def _receive_item(request: Request, step: Step[ReceiveState]) -> Template:
+async def _receive_item(request: AppRequest, step: Step[ReceiveState]) -> Template:
     state, code = step.state, step.code
     scanned = await find_scanned_item(code)
     if scanned is None:
@@ -213,11 +217,12 @@ def _over(po: PurchaseOrderView | None, sku: str, qty: int) -> str | None:
     line = next((line for line in po.lines if line.sku == sku), None) if po else None
     if po is None or line is None or qty <= line.qty_open:
         return None
-    return f"{sku} × {qty}: only {line.qty_open} still expected on {po.number}. Check the count; extra units are received."
+    return (f"{sku} × {qty}: only {line.qty_open} still expected on {po.number}. "
+            "Check the count; extra units are received.")
 
 
 
-async def _receive_into(request: Request, step: Step[ReceiveState], loc: LocationView) -> Template:
+async def _receive_into(request: AppRequest, step: Step[ReceiveState], loc: LocationView) -> Template:
     state = step.state
     if not state.sku:
         raise InvalidInput("Scan the item first, then the bin.")
@@ -247,7 +252,7 @@ class MoveState(Tally):
     confirm: str = ""
 
 
-async def _move(request: Request, state: MoveState, undo: str = "", **extra) -> Template:
+async def _move(request: AppRequest, state: MoveState, undo: str = "", **extra: Any) -> Template:
     if not state.from_bin:
         prompt = "Scan the bin to take from"
     elif not state.sku:
@@ -261,12 +266,12 @@ async def _move(request: Request, state: MoveState, undo: str = "", **extra) -> 
 
 
 @get("/floor/move", name="floor_move", guards=[requires("move")])
-async def move_screen(request: Request) -> Template:
+async def move_screen(request: AppRequest) -> Template:
     return await _move(request, MoveState())
 
 
 @post("/floor/move", name="floor_move_scan", guards=[requires("move")])
-async def move_scan(request: Request) -> Template:
+async def move_scan(request: AppRequest) -> Template:
     """Scan the from-bin, the item (each scan adds), then the to-bin: the move is checked and handed to
     the outbox as an envelope (it posts when the server applies that)."""
     step = await read_step(request, MoveState)
@@ -325,7 +330,7 @@ class PutawayState(Tally):
     confirm: str = ""
 
 
-async def _putaway(request: Request, state: PutawayState, undo: str = "", **extra) -> Template:
+async def _putaway(request: AppRequest, state: PutawayState, undo: str = "", **extra: Any) -> Template:
     if not state.from_bin:
         prompt = "Scan where the stock is now: dock, tote or staging"
     elif not state.sku:
@@ -337,7 +342,7 @@ async def _putaway(request: Request, state: PutawayState, undo: str = "", **extr
 
 
 @get("/floor/putaway", name="floor_putaway", guards=[requires("putaway")])
-async def putaway_screen(request: Request) -> Template:
+async def putaway_screen(request: AppRequest) -> Template:
     return await _putaway(request, PutawayState())
 
 
@@ -352,7 +357,7 @@ async def _scan_source(code: str) -> LocationView | None:
 
 
 @post("/floor/putaway", name="floor_putaway_scan", guards=[requires("putaway")])
-async def putaway_scan(request: Request) -> Template:
+async def putaway_scan(request: AppRequest) -> Template:
     """Scan where the stock is (dock, tote or staging), the item: Stockline suggests a bin; scan it to
     confirm, or override with a reason."""
     step = await read_step(request, PutawayState)
@@ -393,7 +398,7 @@ def _putaway_next(state: PutawayState) -> str:
     return "Scan the item." if not state.sku else f"Scan bin {state.suggested or 'to put it in'}."
 
 
-async def _putaway_item(request: Request, step: Step[PutawayState]) -> Template:
+async def _putaway_item(request: AppRequest, step: Step[PutawayState]) -> Template:
     state, code = step.state, step.code
     scanned = await find_scanned_item(code)
     if scanned is None:
@@ -411,7 +416,8 @@ async def _putaway_item(request: Request, step: Step[PutawayState]) -> Template:
     return await _putaway(request, new, remember(step), ok=f"{new.sku} × {new.qty}. {hint}")
 
 
-async def _putaway_post(request: Request, step: Step[PutawayState], bin_code: str, override: bool = False) -> Template:
+async def _putaway_post(request: AppRequest, step: Step[PutawayState], bin_code: str,
+                        override: bool = False) -> Template:
     state = step.state
     if override and state.reason not in PUTAWAY_REASONS:
         raise InvalidInput("Choose why you put it in another bin.")
