@@ -8,7 +8,8 @@ answered from the command log instead of posting twice.
 What a failure means for a scan that already happened on the floor:
 * the scan does not describe a valid action (unknown SKU or bin, wrong bin for the pick line, lot
   missing...) or its user may not do it → `rejected`, with the domain's own message;
-* stock the ledger no longer has where the scan took it → found stock, `needs_review` (conflicts.py);
+* stock the ledger no longer has where the scan took it → found stock, `needs_review`
+  (backend/domain/scan_exceptions);
 * any other state conflict (line already picked, count already submitted, bin being counted) →
   `needs_review` with a manager exception and nothing posted: a person decides.
 """
@@ -27,6 +28,7 @@ from backend.domain.auth.permissions import allows
 from backend.domain.errors import Conflict, InvalidInput, NotPermitted, UnknownReference
 from backend.domain.fulfillment import service as fulfillment
 from backend.domain.fulfillment.queries import get_pick_line
+from backend.domain.idempotency import scoped_key
 from backend.domain.ledger import commands as ledger
 from backend.domain.ledger.audited import execute_as
 from backend.domain.receiving.receipts import post_receipt
@@ -87,7 +89,7 @@ class ScanRefused(Exception):
 
 
 def ledger_key(txn_id: str) -> str:
-    return f"sync:{txn_id}"
+    return scoped_key("sync", txn_id)
 
 
 UsersSeen = dict[int, users.UserView | None]

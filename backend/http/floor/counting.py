@@ -15,6 +15,7 @@ from backend.domain import counts, scans
 from backend.domain.catalog.service import get_item
 from backend.domain.counts.adjustments import MANUAL_REASONS
 from backend.domain.errors import InvalidInput, InvalidQuantity
+from backend.domain.idempotency import derived_key
 from backend.domain.ledger import queries
 from backend.domain.locations.service import (
     find_by_barcode,
@@ -39,13 +40,11 @@ from backend.http.floor.common import (
     unknown_code,
 )
 from backend.http.session import actor, requires
-from backend.settings import Settings
 
 
 def thresholds(request: AppRequest) -> counts.Thresholds:
     """The adjustment approval limits in force (settings), for counts, adjustments and offline scans."""
-    settings: Settings = settings_of(request)
-    return counts.Thresholds(units=settings.adjust_approval_units, value_cents=settings.adjust_approval_value_cents)
+    return counts.Thresholds.from_settings(settings_of(request))
 
 
 class CountState(msgspec.Struct):
@@ -160,10 +159,10 @@ async def _start(request: AppRequest, code: str, key: str) -> Template:
 
     async def open_and_start() -> int:
         task = next((t for t in await counts.open_count_tasks() if t.bin == loc.code), None)
-        task_id = task.id if task else (await counts.create_count_task(loc.code, f"{key}:task", who,
+        task_id = task.id if task else (await counts.create_count_task(loc.code, derived_key(key, "task"), who,
                                                                         reason="exception")).task_id
         if task is None or task.status == "open":
-            await counts.start_count(task_id, f"{key}:start", who)
+            await counts.start_count(task_id, derived_key(key, "start"), who)
         return task_id
 
     # One transaction (each command a savepoint): a task that cannot be started is not left behind.
