@@ -57,6 +57,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -380,14 +381,7 @@ async def measure_bytes(h: Handheld) -> list[str]:
 
     # one scan round trip: the three posts of one move, as htmx sends them, and its envelope, as the outbox does
     h.forward = True
-    confirmed = ""
-    for name, form in zip(STEPS, [*h.forms(), None], strict=True):
-        if form is None:
-            r, ok = await h.send(confirmed)
-        else:
-            r = await h.step(form)
-            ok, confirmed = ("data-envelope" in r.text) if name == "confirm" else OK_MARK in r.text, r.text
-        assert r.status_code == 200 and ok, (name, r.status_code, r.text[:300])
+    async for name, r in one_move(h):
         req, resp = request_bytes(r.request), response_header_bytes(r) + r.num_bytes_downloaded
         out.append(f"scan round trip {name:<9}: request {req:,} B (body {len(r.request.content)} B) + response "
                    f"{resp:,} B (body {r.num_bytes_downloaded:,} B, content-encoding "
@@ -400,12 +394,10 @@ async def measure_bytes(h: Handheld) -> list[str]:
     return out
 
 
-async def statements_of_one_move(h: Handheld, proc: subprocess.Popen, statements_file: Path) -> str:
-    """One online move end to end, alone on the server (the other handhelds idle): the statements the
-    server sent for each of its four requests, counted inside the server between them."""
-    counts: list[int] = []
+async def one_move(h: Handheld) -> AsyncIterator[tuple[str, httpx.Response]]:
+    """The requests of one online move, as htmx and then the outbox send them: each step's name and answer
+    (checked), yielded after it so the caller can measure between them."""
     confirmed = ""
-    before = await server_statements(proc, statements_file)
     for name, form in zip(STEPS, [*h.forms(), None], strict=True):
         if form is None:
             r, ok = await h.send(confirmed)
@@ -413,6 +405,15 @@ async def statements_of_one_move(h: Handheld, proc: subprocess.Popen, statements
             r = await h.step(form)
             ok, confirmed = ("data-envelope" in r.text) if name == "confirm" else OK_MARK in r.text, r.text
         assert r.status_code == 200 and ok, (name, r.status_code, r.text[:300])
+        yield name, r
+
+
+async def statements_of_one_move(h: Handheld, proc: subprocess.Popen, statements_file: Path) -> str:
+    """One online move end to end, alone on the server (the other handhelds idle): the statements the
+    server sent for each of its four requests, counted inside the server between them."""
+    counts: list[int] = []
+    before = await server_statements(proc, statements_file)
+    async for _name, _r in one_move(h):
         after = await server_statements(proc, statements_file)
         counts.append(after - before)
         before = after
