@@ -127,9 +127,9 @@ async def replay_side(floor: Floor, users: list[UserView], seconds: float, statu
             for _ in range(OUTBOX_BATCH):
                 seq, move = floor.next_move(d)
                 batch.append({"txn_id": str(uuid.uuid4()), "device_id": device_id, "seq": seq, "user_id": user.id,
-                              "kind": "move", "payload": {"sku": move.sku, "qty": 1,
-                                                          "from_location": move.from_location,
-                                                          "to_location": move.to_location},
+                              # the raw step the handheld sends (backend/domain/scans): bin, item scanned once, bin
+                              "kind": "move", "payload": {"from_bin": move.from_location, "items": [move.sku],
+                                                          "to_bin": move.to_location},
                               "scanned_at": scanned_at})
             results = await apply_batch(device_id, batch, user, session_device=device_id, pending_reported=len(batch))
             statuses.extend(r.status for r in results)
