@@ -29,7 +29,7 @@ async def _page(request: Request[Any, Any, Any], f: dict[str, str], **extra: Any
         extra = {"policies": await replenishment.list_policies(), "kinds": replenishment.POLICY_KINDS, **extra}
     rows = await replenishment.list_suggestions(kind=f["kind"], warehouse=f["warehouse"], supplier=f["supplier"],
                                                 sku=f["sku"], status=f["status"])
-    context = {"title": "Replenishment", "rows": rows, "f": f, "key": new_key(), **extra}
+    context = {"title": "Replenishment", "rows": rows, "f": f, "key": new_key(), "policy_key": new_key(), **extra}
     return Template(template_name="tablet/_suggestion_rows.html" if "policies" not in extra else
                     "tablet/replenishment.html", context=context, headers={"Vary": "HX-Request"})
 
@@ -96,7 +96,8 @@ async def set_policy(request: Request[Any, Any, Any]) -> Template:
     done = await replenishment.set_policy_by_codes(
         str(form.get("sku") or ""), str(form.get("warehouse") or ""), kind=str(form.get("kind") or ""),
         service_level=level_pct / 100, review_days=int(counts["review_days"]), min_qty=int(counts["min_qty"]),
-        max_qty=int(counts["max_qty"]), actor=actor(request))
+        max_qty=int(counts["max_qty"]), actor=actor(request),
+        key=floor_key(request, str(form.get("key") or new_key())))
     ok = f"Policy for {done.sku} in {done.warehouse_code} set: {done.kind}. It counts from the next run."
     return await _page(request, _filters("", "", "", "", "open"), ok=ok)
 

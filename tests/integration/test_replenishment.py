@@ -200,3 +200,20 @@ async def test_a_manager_sets_a_policy_on_the_screen_and_the_next_run_follows_it
     await r.run_replenishment(today=TOMORROW, forecast_budget_s=0)
     mug = (await _open())[("purchase", "MUG")]  # 12 available ≤ min 12: up to 100 → 88 → 96 in cases
     assert (mug.policy_kind, mug.policy_default, mug.need, mug.qty) == ("minmax", False, 88, 96)
+
+
+async def test_a_policy_form_sent_again_does_not_undo_a_later_change(ledger_db: Settings) -> None:
+    await _store()
+    app = create_app(ledger_db, run_jobs=False)
+    first = {"sku": "MUG", "warehouse": "WH1", "kind": "minmax", "min_qty": "12", "max_qty": "100", "key": "pol-1"}
+    async with csrf_client(app) as client:
+        await sign_in(client, "manager")
+        assert (await client.post("/tablet/replenishment/policies", data=first)).status_code == 200
+        later = {**first, "min_qty": "20", "max_qty": "200", "key": "pol-2"}
+        assert (await client.post("/tablet/replenishment/policies", data=later)).status_code == 200
+        again = await client.post("/tablet/replenishment/policies", data=first)  # the first answer was lost
+        assert again.status_code == 200 and "Policy for MUG in WH1 set: minmax" in again.text
+        reused = await client.post("/tablet/replenishment/policies", data={**first, "max_qty": "300"})
+        assert reused.status_code == 422
+    (policy,) = [p for p in await r.list_policies() if p.sku == "MUG"]
+    assert (policy.min_qty, policy.max_qty) == (20, 200)

@@ -8,12 +8,12 @@ would need numbers nobody has entered) and follows demand as it changes.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
 from backend import db
-from backend.domain import bounds
+from backend.domain import bounds, idempotency
 from backend.domain.auth import audit
 from backend.domain.catalog.service import get_item
 from backend.domain.errors import InvalidInput
@@ -78,8 +78,9 @@ POLICIES_SHOWN_MAX = 200
 
 
 async def set_policy_by_codes(sku: str, warehouse_code: str, *, kind: str, service_level: float, review_days: int,
-                              min_qty: int, max_qty: int, actor: audit.Actor) -> PolicyView:
-    """The screen's form: the item by SKU, the warehouse by its code."""
+                              min_qty: int, max_qty: int, actor: audit.Actor, key: str) -> PolicyView:
+    """The screen's form: the item by SKU, the warehouse by its code; once per key, so a form sent again
+    after a lost answer cannot undo a policy someone set in between (it gets the first answer)."""
     item = await get_item(sku)
     warehouse = await get_location(warehouse_code)
     if warehouse.kind != "warehouse":
@@ -89,9 +90,17 @@ async def set_policy_by_codes(sku: str, warehouse_code: str, *, kind: str, servi
         raise InvalidInput(f"Policy is one of {', '.join(POLICY_KINDS)}.")
     spec = PolicySpec(item_id=item.id, warehouse_id=warehouse.id, kind=chosen, service_level=service_level,
                       review_days=review_days, min_qty=min_qty, max_qty=max_qty)
-    await set_policy(spec, actor=actor)  # its bounds are checked there
-    return PolicyView(item.sku, warehouse.code, spec.kind, spec.service_level, spec.review_days, spec.min_qty,
-                      spec.max_qty, actor.label)
+
+    async def work() -> PolicyView:
+        await set_policy(spec, actor=actor)  # its bounds are checked there
+        return PolicyView(item.sku, warehouse.code, spec.kind, spec.service_level, spec.review_days, spec.min_qty,
+                          spec.max_qty, actor.label)
+
+    async def replay(first: Any) -> PolicyView:
+        return msgspec.convert(first, PolicyView)
+
+    return await idempotency.run_once("replenishment.policy", spec, key=key, actor=actor.label, work=work,
+                                      replay=replay)
 
 
 async def list_policies(limit: int = POLICIES_SHOWN_MAX) -> list[PolicyView]:
