@@ -1,6 +1,6 @@
 """Tablet screens for purchasing: suppliers (create, edit, the items each sells us) and purchase orders
-(by status, one order with ordered / received / open per line; send, cancel after a confirmation,
-close). Managers and admins (`purchasing_manage`). Each handler parses, calls one command, renders."""
+(by status, one order with ordered / received / open per line; a draft's lines changed; send, cancel after a
+confirmation, close). Managers and admins (`purchasing_manage`). Each handler parses, calls one command, renders."""
 
 from __future__ import annotations
 
@@ -187,6 +187,23 @@ async def order_cancel(request: AnyRequest, po_id: FromPath[int]) -> Template | 
     return _redirect(request, "tablet_purchase_order", f"{po.number} cancelled.", po_id=po_id)
 
 
+@post("/tablet/purchase-orders/{po_id:int}/lines", name="tablet_purchase_order_line", guards=_MANAGE)
+async def order_line(request: AnyRequest, po_id: FromPath[int]) -> Template | Redirect:
+    """A draft's line added, changed, or removed with 0 (removing asks first, in a second form)."""
+    form = await _form(request)
+    sku, text = form.get("sku", "").strip(), form.get("qty", "").strip()
+    if not text.isdigit():
+        raise InvalidQuantity(f"Quantity {text!r}: type a whole number (0 removes the line).")
+    qty = int(text)
+    if qty == 0 and form.get("confirmed") != "yes":
+        po = await p.get_order(po_id)
+        return _page("tablet/purchase_order.html", po.number, po=po, confirm_remove=sku, cancellable=False,
+                     closable=False, warn=f"Remove {sku} from {po.number}?")
+    po = await p.set_draft_line(po_id, sku, qty, actor=actor(request), key=_key(request, form))
+    done = f"{sku} removed from {po.number}." if qty == 0 else f"{sku}: {qty} on {po.number}."
+    return _redirect(request, "tablet_purchase_order", done, po_id=po_id)
+
+
 @post("/tablet/purchase-orders/{po_id:int}/close", name="tablet_purchase_order_close", guards=_MANAGE)
 async def order_close(request: AnyRequest, po_id: FromPath[int]) -> Redirect:
     form = await _form(request)
@@ -195,4 +212,4 @@ async def order_close(request: AnyRequest, po_id: FromPath[int]) -> Redirect:
 
 
 ROUTES = [supplier_list, supplier_create, supplier_page, supplier_update, supplier_item, order_list, order_create,
-          order_page, order_send, order_cancel, order_close]
+          order_page, order_send, order_cancel, order_line, order_close]

@@ -109,6 +109,53 @@ async def test_cancelling_asks_first_and_only_the_confirmation_cancels(manager: 
     assert r.status_code == 409 and "is cancelled: it cannot be sent" in r.text
 
 
+async def test_a_drafts_lines_change_on_the_tablet_and_removing_asks_first(manager: httpx.AsyncClient) -> None:
+    await warehouse()
+    for sku in ("MUG", "CUP", "TEA"):
+        await item(sku)
+    await _supplier(manager)
+    await manager.post("/tablet/purchase-orders", data={"key": "d-3", "supplier": "ACME", "warehouse": "WH1",
+                                                        "lines": "MUG 10\nCUP 4"})
+    [po] = await p.list_orders()
+    page = (await manager.get(f"/tablet/purchase-orders/{po.id}")).text
+    assert 'id="add-line"' in page and 'name="qty" value="10"' in page
+
+    def line(sku: str, qty: str, k: str, **more: str) -> dict[str, str]:
+        return {"key": k, "sku": sku, "qty": qty, **more}
+
+    url = f"/tablet/purchase-orders/{po.id}/lines"
+    assert (await manager.post(url, data=line("mug", "12", "l-1"))).status_code == 303
+    assert (await manager.post(url, data=line("TEA", "6", "l-2"))).status_code == 303
+    assert (await manager.post(url, data=line("TEA", "6", "l-2"))).status_code == 303  # sent again: nothing new
+    asked = await manager.post(url, data=line("CUP", "0", "l-3"))
+    assert asked.status_code == 200 and "Yes, remove CUP" in asked.text
+    assert {li.sku: li.qty_ordered for li in (await p.get_order(po.id)).lines} == {"MUG": 12, "CUP": 4, "TEA": 6}
+    assert (await manager.post(url, data=line("CUP", "0", "l-4", confirmed="yes"))).status_code == 303
+    assert {li.sku: li.qty_ordered for li in (await p.get_order(po.id)).lines} == {"MUG": 12, "TEA": 6}
+    bad = await manager.post(url, data=line("MUG", "x", "l-5"), headers={"HX-Request": "true"})
+    assert bad.status_code in (400, 422) and "whole number" in bad.text
+    audits = await db.fetch("SELECT action FROM audit_log WHERE action = 'purchase_order.line'")
+    assert len(audits) == 3  # MUG changed, TEA added once, CUP removed
+    await manager.post(f"/tablet/purchase-orders/{po.id}/send", data={"key": "x-3"})
+    sent = await manager.post(url, data=line("MUG", "20", "l-6"), headers={"HX-Request": "true"})
+    assert sent.status_code == 409 and "is sent: only a draft" in sent.text
+    assert 'id="add-line"' not in (await manager.get(f"/tablet/purchase-orders/{po.id}")).text
+
+
+async def test_the_last_line_of_a_draft_is_not_removed(manager: httpx.AsyncClient) -> None:
+    await warehouse()
+    await item("MUG")
+    await _supplier(manager)
+    await manager.post("/tablet/purchase-orders", data={"key": "d-4", "supplier": "ACME", "warehouse": "WH1",
+                                                        "lines": "MUG 3"})
+    [po] = await p.list_orders()
+    r = await manager.post(f"/tablet/purchase-orders/{po.id}/lines",
+                           data={"key": "l-7", "sku": "MUG", "qty": "0", "confirmed": "yes"},
+                           headers={"HX-Request": "true"})
+    assert r.status_code == 409 and "cancel the order instead" in r.text
+    assert [li.qty_ordered for li in (await p.get_order(po.id)).lines] == [3]
+
+
 async def test_a_lead_may_not_use_purchasing(ledger_db: Settings) -> None:
     async with csrf_client(create_app(ledger_db, run_jobs=False)) as lead:
         await sign_in(lead, "lead")

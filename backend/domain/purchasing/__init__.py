@@ -30,6 +30,8 @@ from backend.domain.purchasing._orders import (
     po_number,
     send_order,
     send_order_once,
+    set_draft_line,
+    set_draft_line_once,
 )
 from backend.domain.purchasing._receipts import (
     PurchaseOrderMismatch,
@@ -128,6 +130,8 @@ __all__ = [
     "po_number_of",
     "send_order",
     "send_order_once",
+    "set_draft_line",
+    "set_draft_line_once",
     "settle_po_receipt",
     "status_words",
     "supplier_items",

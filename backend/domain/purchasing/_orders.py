@@ -39,6 +39,7 @@ from backend.domain.purchasing._suppliers import (
     find_supplier,
     get_supplier,
 )
+from backend.domain.quantities import QTY_MAX
 
 PO_LINES_MAX = 1_000
 DRAFT_ORDERS_MAX = 500  # orders made by one approval of suggestions
@@ -323,6 +324,51 @@ async def close_order_once(po_id: int, *, actor: audit.Actor, key: str) -> Outco
         return po.id
 
     return await _keyed("PurchaseOrderClose", {"po_id": po_id}, key, actor, work)
+
+
+async def set_draft_line(po_id: int, sku: str, qty: int, *, actor: audit.Actor, key: str) -> PurchaseOrderView:
+    """A draft's line for `sku` set to `qty` base units: added (at the supplier's price), changed, or removed
+    with 0. Only a draft changes this way (once sent, the supplier holds it); its last line cannot be removed
+    (cancel the order instead)."""
+    return (await set_draft_line_once(po_id, sku, qty, actor=actor, key=key)).value
+
+
+async def set_draft_line_once(po_id: int, sku: str, qty: int, *, actor: audit.Actor,
+                              key: str) -> Outcome[PurchaseOrderView]:
+    if isinstance(qty, bool) or not isinstance(qty, int) or not 0 <= qty <= QTY_MAX:
+        raise InvalidInput(f"Quantity is a whole number from 0 (remove the line) to {QTY_MAX:,}.")
+    item = await get_item(sku)
+    if item.is_kit:
+        raise InvalidInput(f"{item.sku} is a kit: order its components instead.")
+
+    async def work() -> int:
+        po = await get_order(po_id)
+        # Locks the order and re-checks it is a draft, so a send in between cannot slip past.
+        if not await db.fetch("UPDATE purchase_orders SET updated_at = {} WHERE id = {} AND status = 'draft'"
+                              " RETURNING id", datetime.now(UTC), po.id):
+            raise Conflict(f"{po.number} is {po.status.replace('_', ' ')}: only a draft's lines can change.")
+        before = next((line.qty_ordered for line in po.lines if line.item_id == item.id), 0)
+        if qty == 0 and before and len(po.lines) == 1:
+            raise Conflict(f"{item.sku} is the only line of {po.number}: cancel the order instead.")
+        if qty == 0 and not before:
+            raise InvalidInput(f"{item.sku} is not on {po.number}.")
+        if qty == 0:
+            await db.fetch("DELETE FROM purchase_order_lines WHERE purchase_order_id = {} AND item_id = {}",
+                           po.id, item.id)
+        elif before:
+            await db.fetch("UPDATE purchase_order_lines SET qty_ordered = {} WHERE purchase_order_id = {}"
+                           " AND item_id = {}", qty, po.id, item.id)
+        else:
+            if len(po.lines) >= PO_LINES_MAX:
+                raise InvalidInput(f"{po.number} has {PO_LINES_MAX:,} lines already: start another order.")
+            price = (await _supplier_prices(po.supplier_id, [item.id])).get(item.id, 0)
+            await db.fetch("INSERT INTO purchase_order_lines (purchase_order_id, item_id, qty_ordered, unit_cost_minor)"
+                           " VALUES ({}, {}, {}, {})", po.id, item.id, qty, price)
+        await audit.record(actor, "purchase_order.line", "purchase_order", po.id,
+                           before={"sku": item.sku, "qty_ordered": before}, after={"sku": item.sku, "qty_ordered": qty})
+        return po.id
+
+    return await _keyed("PurchaseOrderLine", {"po_id": po_id, "item_id": item.id, "qty": qty}, key, actor, work)
 
 
 async def _keyed(kind: str, payload: dict[str, Any], key: str, actor: audit.Actor,
