@@ -90,7 +90,8 @@ MOVE_STATEMENTS_MAX = 20  # an online move, all four requests (issue 10)
 STATIC = ("/static/app.css", "/static/app.js", "/static/htmx.min.js")
 USER_AGENT = ("Mozilla/5.0 (Linux; Android 11; TC52) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/120.0.0.0 Mobile Safari/537.36")
-IMPORT_RE = re.compile(r'^\s*import\s+(?:[^"\']+\s+from\s+)?["\'](\.{1,2}/[^"\']+)["\']', re.MULTILINE)
+# Static imports as served (minified: several on one line, `import{a}from"./a.js"`).
+IMPORT_RE = re.compile(r'(?:^|[;}\s])import\s*(?:[^"\'();]*?from\s*)?["\'](\.{1,2}/[^"\']+)["\']', re.MULTILINE)
 KEY_RE = re.compile(r'name="key" value="([^"]+)"')
 OK_MARK = 'data-feedback="ok"'
 ENVELOPE_RE = re.compile(r'<template data-envelope data-kind="(\w+)" data-payload="([^"]*)"')

@@ -44,6 +44,7 @@ from backend.http.controllers.orders_api import ChannelController, OrderControll
 from backend.http.controllers.purchasing_api import PurchaseOrderController, SupplierController
 from backend.http.errors import EXCEPTION_HANDLERS
 from backend.http.floor import auth_pages, counting, fulfil, pwa, stock
+from backend.http.static_assets import MinifiedFiles
 from backend.logging import configure_logging
 from backend.settings import Settings
 from jobs.dispatch import STATE_KEY, start_order_import
@@ -102,7 +103,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
             *observe.metrics_routes(settings.metrics_enabled), *auth_pages.ROUTES, *stock.ROUTES, *fulfil.ROUTES,
             *counting.ROUTES, *tablet.ROUTES, *tablet_imports.ROUTES, *tablet_jobs.ROUTES, *tablet_purchasing.ROUTES,
             *tablet_replenishment.ROUTES, *sync_routes.ROUTES, *pwa.ROUTES,
-            create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
+            create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False,
+                                       file_system=MinifiedFiles()),
         ],
         lifespan=[lifespan],
         state=State({"settings": settings}),
