@@ -475,6 +475,15 @@ async def resolve_item_codes(codes: list[str], *, skus: bool = True) -> dict[str
     return found
 
 
+def readable_item_code(code: str) -> bool:
+    """Whether resolve_item_codes reads `code` without raising (a malformed barcode, a pallet label)."""
+    try:
+        _lookup_forms(code.strip())
+    except InvalidBarcode:
+        return False
+    return True
+
+
 async def resolve_item_scan(code: str) -> ScannedItem:
     """An item barcode of any unit, or a GS1 element string carrying GTIN, lot, expiry, serial, count.
 

@@ -27,6 +27,7 @@ from backend.domain.scans._interpret import (
     receipt_of,
     refuse_other_line,
 )
+from backend.domain.scans._read_ahead import CodesRead, read_ahead, reading_from
 from backend.domain.scans._steps import (
     CODE_LENGTH_MAX,
     ENTRIES_MAX,
@@ -55,8 +56,9 @@ from backend.domain.scans._steps import (
 
 __all__ = [
     "CODE_LENGTH_MAX", "ENTRIES_MAX", "ID_MAX", "LEGACY_TYPES", "STEP_TYPES", "Adjust", "Adjustment", "Code",
-    "Count", "DocRef", "Entries", "Entry", "FinishCount", "Id", "Legacy", "LegacyAdjust", "LegacyMove",
+    "CodesRead", "Count", "DocRef", "Entries", "Entry", "FinishCount", "Id", "Legacy", "LegacyAdjust", "LegacyMove",
     "LegacyReceive", "Line", "Lot", "Move", "MovePlan", "Pick", "Qty", "ReceiptPlan", "Receive", "Step", "add_scan",
     "add_up", "adjustment_of", "check_adjust", "check_count", "check_finish_count", "check_move", "check_pick",
-    "check_receive", "lot_of", "move_of", "read_line", "receipt_of", "refuse_other_line",
+    "check_receive", "lot_of", "move_of", "read_ahead", "read_line", "reading_from", "receipt_of",
+    "refuse_other_line",
 ]

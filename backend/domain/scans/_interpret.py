@@ -3,7 +3,8 @@
 Codes are read by the catalogue's resolver (biip for GS1, the item's units and case multipliers, a SKU
 typed on the keypad), bins by their label or code; a run of item scans adds up as the floor screens
 add it up (`add_up`). Online steps (the floor screens' check) and applied envelopes (sync/kinds.py)
-both come through here, so the ledger does not depend on where a step was made.
+both come through here, so the ledger does not depend on where a step was made. A replayed batch's
+codes are read ahead, all at once (`_read_ahead`).
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from backend.domain.catalog.service import ItemView, ScannedItem, resolve_item_codes
+from backend.domain.catalog.service import ItemView, ScannedItem
 from backend.domain.errors import InvalidInput, UnknownBarcode, UnknownLocation
 from backend.domain.ledger import commands as ledger
-from backend.domain.locations.service import (
-    STOCK_KINDS,
-    LocationView,
-    scanned_locations,
-)
+from backend.domain.locations.service import STOCK_KINDS, LocationView
 from backend.domain.receiving.receipts import Receipt
+from backend.domain.scans._read_ahead import item_codes, locations
 from backend.domain.scans._steps import (
     Adjust,
     Entry,
@@ -89,7 +87,7 @@ def add_up(entries: Sequence[Entry], scanned: dict[str, ScannedItem]) -> Line:
 
 async def read_line(entries: Sequence[Entry]) -> Line:
     codes = [e for e in entries if isinstance(e, str)]
-    return add_up(entries, await resolve_item_codes(codes))
+    return add_up(entries, await item_codes(codes))
 
 
 def _with_lot(line: Line, typed: str) -> str:
@@ -101,7 +99,7 @@ def _with_lot(line: Line, typed: str) -> str:
 
 async def _bins(codes: dict[str, tuple[str, ...]]) -> dict[str, LocationView]:
     """Each named code's location, of one of the kinds allowed for it (one statement for all)."""
-    found = await scanned_locations(list(codes))
+    found = await locations(list(codes))
     for code, kinds in codes.items():
         loc = found.get(code.strip())
         if loc is None:
@@ -164,7 +162,7 @@ class Adjustment:
 async def adjustment_of(step: Adjust | LegacyAdjust) -> Adjustment:
     if isinstance(step, LegacyAdjust):
         return Adjustment(step.sku, step.location, step.delta, step.reason, step.lot)
-    scanned = (await resolve_item_codes([step.item_code])).get(step.item_code.strip())
+    scanned = (await item_codes([step.item_code])).get(step.item_code.strip())
     if scanned is None:
         raise UnknownBarcode(step.item_code)
     where = await _bins({step.bin: STOCK_KINDS})
