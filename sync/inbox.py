@@ -1,14 +1,15 @@
 """The sync inbox: one row per txn_id with its hash and final result, per-device seq tracking and gaps.
 
-Every function here but `record_with_posting` (and the managers' reads at the end) joins the caller's
+Every function here but `record_moves` (and the managers' reads at the end) joins the caller's
 transaction: an envelope's inbox row, its seq bookkeeping and its stock changes commit together
-(sync/replay.py). `record_with_posting` is that transaction by itself: one statement holding a move's
-ledger posting, its inbox row and its seq.
+(sync/replay.py). `record_moves` is that transaction by itself: one statement holding the ledger
+postings, inbox rows and seqs of one or more move scans.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,8 @@ from typing import Any
 import asyncpg
 
 from backend import db
-from backend.domain.ledger.commands import Prepared
+from backend.domain.catalog.service import sku_key
+from backend.domain.ledger.commands import Move, Prepared
 from sync.envelopes import Identity
 
 
@@ -81,41 +83,61 @@ _INSERT_AND_NEXT_SEQ = (
 )
 
 
-ABORTED_SQLSTATE = "SL409"  # stockline_abort_unless (m0012): the whole statement was undone
-# PostgreSQL: a scan's ledger posting (`{call}`, stockline_post) and, when it posted (or had posted: a lost
-# inbox row), its inbox row `applied` and the device's next seq, in one statement; anything else undoes it.
-_WITH_POSTING = (
-    "WITH p AS MATERIALIZED ({call}),"
-    " ins AS (INSERT INTO sync_inbox (txn_id, device_id, seq, user_id, session_user_id, kind, payload_hash, status,"
-    " reason, result, scanned_at, received_at)"
-    " SELECT $1, $2, $3, $4, $5, $6, $7, 'applied', '', '{\"movement_ids\": ' || CASE WHEN p.status = 'posted'"
-    " THEN '[' || array_to_string(p.movement_ids, ', ') || ']'"
-    " ELSE CAST(CAST(p.stored AS jsonb) -> 'movement_ids' AS text) END || '}', $8, $9"
-    " FROM p WHERE p.status IN ('posted', 'replayed') ON CONFLICT DO NOTHING RETURNING id),"
-    " nxt AS (UPDATE sync_devices SET highest_seq = $3 WHERE device_id = $2 AND highest_seq = $3 - 1"
-    " AND EXISTS (SELECT 1 FROM ins) RETURNING 1)"
-    " SELECT p.*, (SELECT id FROM ins) AS inbox_id,"
-    " stockline_abort_unless(p.status NOT IN ('posted', 'replayed') OR EXISTS (SELECT 1 FROM nxt),"
-    " 'the scan is not its device''s next number, or its txn_id is taken') AS kept FROM p"
-)
+ABORTED_SQLSTATE = "SL409"  # stockline_replay_move (m0016): the whole statement was undone
+MOVES_TOGETHER_MAX = 10  # replayed moves applied by one statement (bench/replay.py: 5–10 did best, 25 and 50
+# held more balance rows at once and waited on each other)
 
 
-async def record_with_posting(c: Claim, posting: Prepared) -> tuple[Any, int] | None:
-    """PostgreSQL, outside any transaction: the scan's one-statement ledger posting and its inbox row and
-    seq, as one statement (its own transaction). Returns (the posting's row, server_seq) when the scan
-    was applied; None when nothing was kept (the ledger refused it or leaves it to the in-process path,
-    or the envelope was not its device's next number, or its txn_id is taken): take the general path."""
+def _replay_move_call(first: int, count: int) -> str:
+    marks = ", ".join(f"${n}" for n in range(first, first + count))
+    return f"SELECT * FROM stockline_replay_move({marks})"
+
+
+def _lock_call(first: int) -> str:
+    """The statement's first part: it locks the balance rows of all its moves, sorted (m0016)."""
+    return (f"SELECT -1 AS place, NULL AS status, NULL AS movement_ids, NULL AS reservation_ids, NULL AS stored,"
+            f" stockline_lock_balances(${first}, ${first + 1}, ${first + 2}) AS inbox_id")
+
+
+def _balance_keys(moves: Sequence[Move]) -> list[list[str]]:
+    """(sku keys, location code keys, lots) of the balance rows the moves change, as the ledger keys them."""
+    rows = [(sku_key(m.sku), where.strip().casefold(), m.lot.strip())
+            for m in moves for where in (m.from_location, m.to_location)]
+    return [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]]
+
+
+async def record_moves(moves: Sequence[tuple[Claim, Move, Prepared]]) -> list[tuple[dict[str, Any], int]] | int:
+    """PostgreSQL, outside any transaction: consecutive move scans of one batch, in seq order, in one
+    statement (`stockline_replay_move`, m0016): each scan's ledger posting (its Move as `Prepared` for
+    stockline_post), its inbox row `applied` and the device's next seq, all committing together, after
+    the balance rows of all of them are locked in the ledger's lock order. Returns each scan's
+    (posting row, server_seq); or, when one of them was not applied cleanly (the ledger refused it or
+    leaves it to the in-process path, it is not its device's next number, its txn_id is taken), its
+    place in `moves`, and nothing was kept."""
     assert not db.engine().transaction_exists(), "one statement, its own transaction"
-    sql = _WITH_POSTING.replace("{call}", posting.call(10))
+    assert 0 < len(moves) <= MOVES_TOGETHER_MAX, len(moves)
+    now = _now()
+    args: list[Any] = _balance_keys([m for _, m, _ in moves])
+    calls = [_lock_call(1)]
+    for place, (c, _, posting) in enumerate(moves):
+        call = [place, c.identity.txn_id, c.identity.device_id, c.identity.seq, c.user_id, c.session_user_id,
+                c.kind[:40], c.digest, c.scanned_at[:64], now, *posting.args]
+        calls.append(_replay_move_call(len(args) + 1, len(call)))
+        args += call
     try:
-        row = await db.pg_fetchrow(sql, c.identity.txn_id, c.identity.device_id, c.identity.seq, c.user_id,
-                                   c.session_user_id, c.kind[:40], c.digest, c.scanned_at[:64], _now(), *posting.args)
+        # One row whatever the number of scans; the parts run in the order written (an Append runs them
+        # one after another): the lock first, then the scans in seq order, and `place` says whose each row is.
+        row = await db.pg_fetchrow("SELECT json_agg(r ORDER BY r.place) FILTER (WHERE r.place >= 0) AS done"
+                                   f" FROM ({' UNION ALL '.join(calls)}) r", *args)
     except asyncpg.PostgresError as exc:
-        if getattr(exc, "sqlstate", None) == ABORTED_SQLSTATE:
-            return None
+        detail = str(getattr(exc, "detail", ""))
+        if getattr(exc, "sqlstate", None) == ABORTED_SQLSTATE and detail.isdigit():
+            return int(detail)  # the place of the scan that was not applied
         raise
     assert row is not None
-    return (row, row["inbox_id"]) if row["inbox_id"] is not None else None
+    done = json.loads(row["done"])
+    assert [d["place"] for d in done] == list(range(len(moves))), "a row for each scan"
+    return [(d, int(d["inbox_id"])) for d in done]
 
 
 async def record(c: Claim, status: str, reason: str, result: dict[str, Any]) -> int | None:

@@ -139,10 +139,11 @@ async def _scanning_user(scan: Scan, users_seen: UsersSeen | None, relay_id: int
     return seen[env.user_id]
 
 
-async def move_in_one_statement(scan: Scan, users_seen: UsersSeen, relay_id: int | None) -> ledger.Prepared | None:
-    """PostgreSQL: a move scan its user may make, as the one ledger statement `_move` would post (with its
-    audit row), for the inbox to write beside it (inbox.record_with_posting). None: apply_scan's path
-    (another kind, a refusal, found stock), which gives the same answers."""
+async def move_in_one_statement(scan: Scan, users_seen: UsersSeen,
+                                relay_id: int | None) -> tuple[ledger.Move, ledger.Prepared] | None:
+    """PostgreSQL: a move scan its user may make, as the command `_move` would post and its one ledger
+    statement (with its audit row), for the inbox to write beside it (inbox.record_moves). None:
+    apply_scan's path (another kind, a refusal, found stock), which gives the same answers."""
     env, p = scan.envelope, scan.payload
     if env.kind != "move" or not isinstance(p, Move | LegacyMove):
         return None
@@ -152,10 +153,11 @@ async def move_in_one_statement(scan: Scan, users_seen: UsersSeen, relay_id: int
     actor = Actor(f"user:{user.code}", env.device_id, user.id, user.role)
     try:
         command = (await move_of(p)).move
-        return ledger.prepare_posting(command, key=ledger_key(env.txn_id), actor=actor.label,
-                                      audited=ledger.AuditNote(actor))
+        posting = ledger.prepare_posting(command, key=ledger_key(env.txn_id), actor=actor.label,
+                                         audited=ledger.AuditNote(actor))
     except (InvalidInput, UnknownReference):
         return None
+    return (command, posting) if posting is not None else None
 
 
 def _where(p: Payload) -> tuple[str, str]:

@@ -17,10 +17,11 @@ import msgspec
 import structlog
 
 from backend import db
-from backend.domain import counts
+from backend.domain import counts, scans
 from backend.domain.auth.audit import Actor
 from backend.domain.auth.users import UserView
 from backend.domain.errors import DeviceMismatch, InvalidInput, TxnIdReused
+from backend.domain.ledger import commands as ledger
 from sync import inbox
 from sync.envelopes import (
     DEVICE_ID_LENGTH_MAX,
@@ -88,17 +89,51 @@ async def apply_batch(device_id: str, envelopes: Sequence[Any], session_user: Us
     # PostgreSQL: one statement is its own transaction (no BEGIN/COMMIT round trips); SQLite takes the
     # write lock through run_in_transaction, which retries while another writer holds it.
     await (touch() if db.is_postgres() else db.run_in_transaction(touch))
+    ordered = sorted(incoming, key=lambda i: i.identity.seq if i.identity else 0)
+    codes = await scans.read_ahead(i.scan.payload for i in ordered
+                                   if i.scan is not None and i.identity is not None and i.identity.txn_id not in seen)
+    with scans.reading_from(codes):
+        results = await _apply_in_order(ordered, seen, relay_id, thresholds)
+    _log(device_id, results)
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """A move scan ready to post in one statement with its inbox row (PostgreSQL)."""
+
+    item: _Incoming
+    claim: inbox.Claim
+    command: ledger.Move
+    posting: ledger.Prepared
+
+
+async def _apply_in_order(ordered: list[_Incoming], seen: dict[str, inbox.StoredTxn], relay_id: int | None,
+                          thresholds: counts.Thresholds) -> list[TxnResult]:
+    """Each envelope in seq order; on PostgreSQL a run of consecutive moves is applied together (up to
+    MOVES_TOGETHER_MAX a statement), before whatever follows it."""
     results: list[TxnResult] = []
     users_seen: UsersSeen = {}
-    for item in sorted(incoming, key=lambda i: i.identity.seq if i.identity else 0):
-        if item.identity is None:
+    run: list[_Move] = []
+    for item in ordered:
+        claim = _claim(item, item.identity, relay_id) if item.identity is not None else None
+        if claim is not None and item.scan is not None and db.is_postgres() and claim.identity.txn_id not in seen:
+            ready = await move_in_one_statement(item.scan, users_seen, relay_id)
+            if ready is not None:
+                run.append(_Move(item, claim, *ready))
+                if len(run) == inbox.MOVES_TOGETHER_MAX:
+                    results += await _apply_together(run, thresholds, users_seen)
+                    run = []
+                continue
+        results += await _apply_together(run, thresholds, users_seen)
+        run = []
+        if item.identity is None or claim is None:
             results.append(TxnResult(txn_id=_raw_txn_id(item.raw), status="rejected", reason=item.problem))
         elif item.identity.txn_id in seen:  # sent before: its stored answer, no transaction
             results.append(_duplicate(seen[item.identity.txn_id]))
         else:
-            results.append(await _apply_one(item, item.identity, relay_id, thresholds, users_seen))
-    _log(device_id, results)
-    return results
+            results.append(await _apply_one(item, claim, thresholds, users_seen))
+    return results + await _apply_together(run, thresholds, users_seen)
 
 
 def _check_batch(device_id: str, envelopes: Sequence[Any]) -> None:
@@ -141,24 +176,40 @@ class _Taken(Exception):
     """The envelope's txn_id (or its seq) was stored meanwhile."""
 
 
-async def _apply_one(item: _Incoming, identity: Identity, relay_id: int | None,
-                     thresholds: counts.Thresholds, users_seen: UsersSeen) -> TxnResult:
-    """The envelope, its inbox row and its seq bookkeeping: one transaction, the row written once at
-    its end with the final result. A scan its command refuses is rolled back whole and its outcome
-    recorded in a second transaction."""
+def _claim(item: _Incoming, identity: Identity, relay_id: int | None) -> inbox.Claim:
     raw = item.raw
-    claim = inbox.Claim(
+    return inbox.Claim(
         identity, item.digest, user_id=_int_or_none(raw.get("user_id")), kind=_text(raw.get("kind")),
         scanned_at=_text(raw.get("scanned_at")), session_user_id=relay_id,
     )
 
-    if db.is_postgres() and item.scan is not None:
-        # A move, the common case: its posting, audit row, inbox row and seq in one statement.
-        posting = await move_in_one_statement(item.scan, users_seen, relay_id)
-        done = await inbox.record_with_posting(claim, posting) if posting is not None else None
-        if done is not None:
-            posting.answer(done[0])  # type: ignore[union-attr]
-            return TxnResult(txn_id=identity.txn_id, status="applied", server_seq=done[1])
+
+async def _apply_together(run: list[_Move], thresholds: counts.Thresholds, users_seen: UsersSeen) -> list[TxnResult]:
+    """Consecutive moves, the common case, in one statement: their postings, audit rows, inbox rows and
+    seqs (inbox.record_moves). When one of them is not applied cleanly nothing of the statement is
+    kept: the moves before it are applied together again, it is applied alone (`_apply_one`, which
+    gives it its own answer: found stock, rejected, duplicate...), then the moves after it."""
+    if not run:
+        return []
+    done = await inbox.record_moves([(m.claim, m.command, m.posting) for m in run])
+    if isinstance(done, list):
+        results = []
+        for m, (row, server_seq) in zip(run, done, strict=True):
+            m.posting.answer(row)
+            results.append(TxnResult(txn_id=m.claim.identity.txn_id, status="applied", server_seq=server_seq))
+        return results
+    assert 0 <= done < len(run), done
+    before = await _apply_together(run[:done], thresholds, users_seen)
+    alone = await _apply_one(run[done].item, run[done].claim, thresholds, users_seen)
+    return [*before, alone, *await _apply_together(run[done + 1:], thresholds, users_seen)]
+
+
+async def _apply_one(item: _Incoming, claim: inbox.Claim, thresholds: counts.Thresholds,
+                     users_seen: UsersSeen) -> TxnResult:
+    """The envelope, its inbox row and its seq bookkeeping: one transaction, the row written once at
+    its end with the final result. A scan its command refuses is rolled back whole and its outcome
+    recorded in a second transaction."""
+    identity, relay_id = claim.identity, claim.session_user_id
 
     async def record(outcome: Outcome) -> TxnResult:
         server_seq = await inbox.record(claim, outcome.status, outcome.reason, outcome.result)
