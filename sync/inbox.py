@@ -84,8 +84,10 @@ _INSERT_AND_NEXT_SEQ = (
 
 
 ABORTED_SQLSTATE = "SL409"  # stockline_replay_move (m0016): the whole statement was undone
-MOVES_TOGETHER_MAX = 10  # replayed moves applied by one statement (bench/replay.py: 5–10 did best, 25 and 50
-# held more balance rows at once and waited on each other)
+# Replayed moves applied by one statement. bench/replay.py: 10 and 25 did alike (replay ÷ direct 1.1–1.3), 50
+# worse (0.8–1.0): a statement holds all its moves' balance rows until it commits, so bigger ones wait on
+# each other, and an online posting waits on them longer.
+MOVES_TOGETHER_MAX = 10
 
 
 def _replay_move_call(first: int, count: int) -> str:

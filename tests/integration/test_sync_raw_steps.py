@@ -47,3 +47,24 @@ async def test_a_step_naming_an_unknown_code_is_rejected_with_its_reason():
     assert mixed.status == "rejected" and "not a bin" in mixed.reason
     [half] = await hh.send(hh.scan(receiver, "receive", items=[MUG_GTIN], to_location=B1), relay=receiver)
     assert half.status == "rejected" and "redo the scan" in half.reason  # neither format: a clear refusal
+
+
+async def test_a_batch_read_ahead_gives_each_step_the_answer_it_gets_alone():
+    await warehouse()
+    await item("MUG", gtin=MUG_GTIN, case_gtin=MUG_CASE)
+    await receive("MUG", 100, B1)
+    mover = await user("receiver")
+    steps = [
+        {"from_bin": B1, "items": ["mug", 2], "to_bin": B2},  # a SKU typed on the keypad
+        {"from_bin": B1, "items": ["4006381333932"], "to_bin": B2},  # a GTIN with a wrong check digit
+        {"from_bin": B1, "items": [MUG_CASE], "to_bin": B2},  # a case of 24
+        {"from_bin": B1, "items": ["NO-SUCH-CODE"], "to_bin": B2},
+        {"from_bin": "WH1-NOPE", "items": [MUG_GTIN], "to_bin": B2},
+        {"from_bin": B1, "items": [MUG_GTIN], "to_bin": "WH1-Z"},  # a zone, not a bin
+    ]
+    together, alone = Handheld(), Handheld()
+    batch = await together.send(*(together.scan(mover, "move", **s) for s in steps), relay=mover)
+    one_by_one = [(await alone.send(alone.scan(mover, "move", **s), relay=mover))[0] for s in steps]
+    assert [(r.status, r.reason) for r in batch] == [(r.status, r.reason) for r in one_by_one]
+    assert [r.status for r in batch] == ["applied", "rejected", "applied", "rejected", "rejected", "rejected"]
+    assert (await on_hand("MUG", B1), await on_hand("MUG", B2)) == (100 - 2 * 26, 2 * 26)
