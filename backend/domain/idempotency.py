@@ -28,6 +28,11 @@ and hash whose answer is kept (read back by `decode_answer`), and hands everythi
 payload, a compacted answer) back as `fallback` with nothing written, so that `claim` here raises
 the error, in the same words on both databases.
 
+A count's corrections take the same way (`stockline_settle_count`, counts/_settle.py, migration m0017):
+the key, derived from the count's own key and checked here, is claimed in the statement that settles
+the lines, with its answer; its payload hash is a digest of the posted lines computed there (Python never
+holds the lines). A key claimed before comes back as `fallback`, and the in-process path answers it here.
+
 Nothing else writes `command_log` (tests/unit/test_command_log_owner.py fails if something does).
 """
 

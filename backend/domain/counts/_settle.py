@@ -39,18 +39,22 @@ balance (it would go below zero or below what is reserved) waits for review inst
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from backend import db
+from backend import db, metrics
 from backend.domain.auth.audit import Actor
+from backend.domain.counts import _tasks
 from backend.domain.counts._common import Thresholds
 from backend.domain.counts._corrections import Correction, adjust_command, why_not_postable_on
 from backend.domain.counts._tasks import LineToSettle
-from backend.domain.idempotency import derived_key
+from backend.domain.idempotency import check_key, derived_key
 from backend.domain.ledger import batches
-from backend.domain.locations.service import LocationView
+from backend.domain.locations.service import LocationView, get_location_by_id
 
 COUNT_CORRECTION = "count_correction"
 WAITING_STATUSES = ("pending_approval", "needs_review")
+# stockline_settle_count (migration m0017): the whole settlement as one statement on PostgreSQL.
+_SETTLE_SQL = "SELECT * FROM stockline_settle_count($1, $2, $3, $4, $5, $6, $7, $8)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +124,33 @@ async def settle(task_id: int, bin_: LocationView, lines: list[LineToSettle], th
     await _record(lines, settled)
     movement_ids = [m for line in lines for m in settled[line.id].movement_ids]
     return movement_ids, any(s.status in WAITING_STATUSES for s in settled.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    movement_ids: list[int]
+    waiting: bool  # a line still waits for a manager
+    lines: int  # lines settled
+
+
+async def settle_task(task_id: int, bin_id: int, statuses: tuple[str, ...], thresholds: Thresholds | None,
+                      key: str, actor: Actor) -> Settlement:
+    """Settle the task's lines in `statuses` (see `settle`). PostgreSQL runs it as one statement,
+    `stockline_settle_count` (migration m0017), by the same rules; what that statement hands back
+    (`fallback`, nothing written) and SQLite run the in-process path."""
+    lkey = check_key(derived_key(key, "corrections"))
+    if db.is_postgres():
+        row = await db.pg_fetchrow(_SETTLE_SQL, task_id, list(statuses), thresholds is None,
+                                   0 if thresholds is None else thresholds.units,
+                                   0 if thresholds is None else thresholds.value_cents, lkey, actor.label,
+                                   datetime.now(UTC))
+        assert row is not None
+        if row["status"] == "posted":
+            movement_ids = list(row["movement_ids"])
+            if movement_ids:
+                db.after_commit(lambda: metrics.ledger_posted(batches.ADJUST_MANY_KIND, len(movement_ids)))
+            return Settlement(movement_ids, bool(row["waiting"]), int(row["lines"]))
+        assert row["status"] == "fallback", row["status"]
+    lines = await _tasks.lines_to_settle(task_id, statuses)
+    movement_ids, waiting = await settle(task_id, await get_location_by_id(bin_id), lines, thresholds, key, actor)
+    return Settlement(movement_ids, waiting, len(lines))

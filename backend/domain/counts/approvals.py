@@ -15,7 +15,7 @@ from backend.domain.auth.audit import Actor
 from backend.domain.catalog.service import get_item_by_id
 from backend.domain.counts import _tasks
 from backend.domain.counts._common import clean_note, now, refuse_own_work, require_approver
-from backend.domain.counts._settle import WAITING_STATUSES, settle
+from backend.domain.counts._settle import WAITING_STATUSES, settle_task
 from backend.domain.counts.service import CountOutcome
 from backend.domain.idempotency import derived_key, run_once, stored_as
 from backend.domain.locations.service import get_location_by_id
@@ -31,15 +31,13 @@ async def approve_count(task_id: int, key: str, actor: Actor) -> CountOutcome:
     async def work() -> CountOutcome:
         task = await _tasks.transition(task_id, "pending_approval", _DECISION, actor.label, actor.user_id, now())
         refuse_own_work(actor, await _tasks.counter_ids(task), "You counted this bin; another manager must approve it.")
-        lines = await _tasks.lines_to_settle(task_id, WAITING_STATUSES)
-        movement_ids, waiting = await settle(task_id, await get_location_by_id(task["bin_id"]), lines, None, key,
-                                             actor)
+        settled = await settle_task(task_id, task["bin_id"], WAITING_STATUSES, None, key, actor)
         # A line that still cannot be posted (stock moved meanwhile) stays for review.
-        status = "pending_approval" if waiting else "completed"
+        status = "pending_approval" if settled.waiting else "completed"
         await _tasks.set_status(task_id, status)
         await audit.record(actor, "count.approved", "count_task", task_id, {"status": "pending_approval"},
-                           {"status": status, "movement_ids": movement_ids})
-        return CountOutcome(task_id, status, movement_ids)
+                           {"status": status, "movement_ids": settled.movement_ids})
+        return CountOutcome(task_id, status, settled.movement_ids)
 
     return await run_once("CountApprove", {"task_id": task_id}, key=key, actor=actor.label, work=work,
                           replay=stored_as(CountOutcome))

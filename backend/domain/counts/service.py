@@ -20,11 +20,11 @@ from backend.domain.auth.audit import Actor
 from backend.domain.catalog.service import ItemView, find_item, get_item, resolve_item_scan
 from backend.domain.counts import _tasks
 from backend.domain.counts._common import DEFAULT_THRESHOLDS, Thresholds, lot_for, now, require_counter
-from backend.domain.counts._settle import settle
+from backend.domain.counts._settle import settle_task
 from backend.domain.counts.recounts import recount_refusal
 from backend.domain.errors import AlreadyExists, InvalidInput, InvalidQuantity, SegregationOfDuties, UnknownReference
 from backend.domain.idempotency import run_once, stored_as
-from backend.domain.locations.service import LocationView, get_location, get_location_by_id
+from backend.domain.locations.service import LocationView, get_location
 from backend.domain.quantities import QTY_MAX
 
 COUNT_REASONS = ("scheduled", "recount", "short_pick", "exception", "audit")
@@ -345,14 +345,12 @@ async def submit_count(task_id: int, key: str, actor: Actor,
             actor.label, actor.user_id, now(),
         )
         await _fill_uncounted(task_id, task["bin_id"])
-        lines = await _tasks.lines_to_settle(task_id, ("counted",))
-        bin_ = await get_location_by_id(task["bin_id"])
-        movement_ids, waiting = await settle(task_id, bin_, lines, thresholds, key, actor)
-        status = "pending_approval" if waiting else "completed"
+        settled = await settle_task(task_id, task["bin_id"], ("counted",), thresholds, key, actor)
+        status = "pending_approval" if settled.waiting else "completed"
         await _tasks.set_status(task_id, status)
         await audit.record(actor, "count.submitted", "count_task", task_id, {"status": "counting"},
-                           {"status": status, "lines": len(lines), "movement_ids": movement_ids})
-        return CountOutcome(task_id, status, movement_ids)
+                           {"status": status, "lines": settled.lines, "movement_ids": settled.movement_ids})
+        return CountOutcome(task_id, status, settled.movement_ids)
 
     return await run_once("CountSubmit", payload, key=key, actor=actor.label, work=work,
                           replay=stored_as(CountOutcome))
