@@ -10,7 +10,7 @@ balance cannot take, or whose item is inactive or a kit, waits for review (`need
 reason `_corrections.why_not_postable_on` gives). The others post as ONE ledger command under the key
 the caller derived (kind AdjustMany, one movement per line, keys `{key}#{n}`, doc_ref `COUNT-{task}`,
 reason count_correction), as `batches.post_adjustments_as_one` posts them: key claimed with its answer,
-additions as one upsert, removals as one guarded update, movements appended. Last, every line's
+the balance rows read under lock as one guarded update (a line without a row adds it), movements appended. Last, every line's
 variance, value, status, reason and ledger key are recorded in one update.
 
 What the in-process path would refuse with an error (a lot rule the item no longer fits, a serial item
@@ -29,12 +29,12 @@ NAME = "count_settle_on_server"
 _LINE_TYPE = r"""
 CREATE TYPE stockline_count_line AS (
   id bigint, item_id bigint, lot text, variance bigint, unit_cost bigint, sku text, active boolean,
-  is_kit boolean, tracked boolean, serial boolean, status text, reason text)
+  is_kit boolean, tracked boolean, serial boolean, has_row boolean, status text, reason text)
 """
 
 # The lines travel between the statements as one array of that type and are read with unnest (an element
 # of an array of variable-length values is found by walking the array: subscripts would cost n² in all).
-_COLUMNS = ("id, item_id, lot, variance, unit_cost, sku, active, is_kit, tracked, serial, status, reason")
+_COLUMNS = "id, item_id, lot, variance, unit_cost, sku, active, is_kit, tracked, serial, has_row, status, reason"
 
 _SETTLE = r"""
 CREATE FUNCTION stockline_settle_count(
@@ -50,7 +50,7 @@ DECLARE
   v_doc_ref text := 'COUNT-' || p_task_id;
   v_lines stockline_count_line[];
   v_posting integer;
-  v_removals integer;
+  v_changes integer;
   v_done integer;
   v_refused boolean;
 BEGIN
@@ -63,7 +63,7 @@ BEGIN
   v_lines := ARRAY(
     SELECT ROW(l.id, l.item_id, l.lot, l.counted_qty - COALESCE(l.expected_qty, s.expected_qty, 0),
                i.unit_cost_cents, i.sku, i.active, i.is_kit, i.lot_tracked OR i.serial_tracked,
-               i.serial_tracked, NULL, NULL)::stockline_count_line
+               i.serial_tracked, NULL, NULL, NULL)::stockline_count_line
       FROM count_lines l
       LEFT JOIN count_snapshot s ON s.task_id = l.task_id AND s.item_id = l.item_id AND s.lot = l.lot
       JOIN items i ON i.id = l.item_id
@@ -78,6 +78,7 @@ BEGIN
   -- 2. Lock and read the balance rows of the lines with a variance, in lock order; decide each line.
   v_lines := ARRAY(
     SELECT ROW(x.id, x.item_id, x.lot, x.variance, x.unit_cost, x.sku, x.active, x.is_kit, x.tracked, x.serial,
+             b.item_id IS NOT NULL,
              CASE WHEN x.variance = 0 THEN 'matched'
                   WHEN x.too_big THEN 'pending_approval'
                   WHEN NOT x.active OR x.is_kit THEN 'needs_review'
@@ -110,11 +111,11 @@ BEGIN
          ORDER BY b.item_id, b.location_id, b.lot COLLATE "C"
            FOR UPDATE OF b) b ON b.item_id = x.item_id AND b.lot = x.lot
      ORDER BY x.n);
-  SELECT count(*) FILTER (WHERE u.status = 'posted'), count(*) FILTER (WHERE u.status = 'posted' AND u.variance < 0),
+  SELECT count(*) FILTER (WHERE u.status = 'posted'), count(*) FILTER (WHERE u.status = 'posted' AND u.has_row),
          bool_or(u.status IN ('pending_approval', 'needs_review')),
          bool_or(u.status = 'posted' AND (u.tracked <> (u.lot <> '') OR (u.serial AND abs(u.variance) <> 1)
                                           OR abs(u.variance) > qty_max))
-    INTO v_posting, v_removals, waiting, v_refused
+    INTO v_posting, v_changes, waiting, v_refused
     FROM unnest(v_lines) u;
 
   IF v_posting > 0 THEN
@@ -143,20 +144,23 @@ BEGIN
       RETURN;
     END IF;
 
-    -- 5. Balances: additions as one upsert, removals as one guarded update (rows locked in 2.).
-    INSERT INTO balances AS b (item_id, location_id, lot, on_hand)
-      SELECT u.item_id, v_bin.id, u.lot, u.variance FROM unnest(v_lines) u WHERE u.status = 'posted' AND u.variance > 0
-      ON CONFLICT (item_id, location_id, lot) DO UPDATE SET on_hand = b.on_hand + excluded.on_hand;
-    IF v_removals > 0 THEN
+    -- 5. Balances: the rows read in 2. change in one guarded update; a line without one (stock found
+    -- where the ledger had none) adds its row.
+    IF v_changes > 0 THEN
       UPDATE balances b SET on_hand = b.on_hand + u.variance
         FROM unnest(v_lines) u
-       WHERE u.status = 'posted' AND u.variance < 0
+       WHERE u.status = 'posted' AND u.has_row
          AND b.item_id = u.item_id AND b.location_id = v_bin.id AND b.lot = u.lot
          AND b.on_hand + u.variance >= 0 AND b.on_hand + u.variance - b.reserved - b.quarantined - b.damaged >= 0;
       GET DIAGNOSTICS v_done = ROW_COUNT;
-      IF v_done <> v_removals THEN
+      IF v_done <> v_changes THEN
         RAISE EXCEPTION 'stockline_settle_count: a balance read under lock no longer takes its correction';
       END IF;
+    END IF;
+    IF v_changes < v_posting THEN
+      INSERT INTO balances AS b (item_id, location_id, lot, on_hand)
+        SELECT u.item_id, v_bin.id, u.lot, u.variance FROM unnest(v_lines) u WHERE u.status = 'posted' AND NOT u.has_row
+        ON CONFLICT (item_id, location_id, lot) DO UPDATE SET on_hand = b.on_hand + excluded.on_hand;
     END IF;
 
     -- 6. The movements, one per posted line, numbered in line order.
