@@ -22,6 +22,9 @@ lock is a broken invariant and raises.
 The claimed key's payload hash is a digest of the posted lines (item, lot, delta) and the document
 reference, computed here. The key is derived from the count's own submit or approve key, which
 `run_once` claimed in the same transaction, so no other request ever presents it.
+
+Also: PostgreSQL's `movements` loses its foreign keys to `items` and `locations`, and both databases refuse
+to delete or renumber an item or a location (see `_DROP_MOVEMENT_FKS` for why and what guarantees instead).
 """
 
 NAME = "count_settle_on_server"
@@ -75,7 +78,7 @@ BEGIN
     RETURN;
   END IF;
 
-  -- 2. Lock and read the balance rows of the lines with a variance, in lock order; decide each line.
+  -- 2. Lock and read the balance rows of the lines that may post, in lock order; decide each line.
   v_lines := ARRAY(
     SELECT ROW(x.id, x.item_id, x.lot, x.variance, x.unit_cost, x.sku, x.active, x.is_kit, x.tracked, x.serial,
              b.item_id IS NOT NULL,
@@ -107,7 +110,9 @@ BEGIN
         SELECT b.item_id, b.lot, b.on_hand, b.reserved + b.quarantined + b.damaged AS held
           FROM balances b
          WHERE b.location_id = v_bin.id
-           AND (b.item_id, b.lot) IN (SELECT u.item_id, u.lot FROM unnest(v_lines) u WHERE u.variance <> 0)
+           AND (b.item_id, b.lot) IN (SELECT u.item_id, u.lot FROM unnest(v_lines) u
+                                       WHERE u.variance <> 0 AND (p_approved OR (abs(u.variance) <= p_units
+                                             AND abs(u.variance) * u.unit_cost <= p_value_cents)))
          ORDER BY b.item_id, b.location_id, b.lot COLLATE "C"
            FOR UPDATE OF b) b ON b.item_id = x.item_id AND b.lot = x.lot
      ORDER BY x.n);
@@ -186,5 +191,46 @@ $fn$
 """.replace("COLUMNS", _COLUMNS)
 
 
+# The foreign keys from movements to items and locations go (PostgreSQL): each checked every inserted
+# movement with a query of its own and locked the row it found, a fifth of a count post's cost. What they
+# guaranteed holds by these instead: an item or location is never deleted nor renumbered (the triggers
+# below, on both databases: deactivate instead); every ledger write resolves its item and locations from
+# their tables in its transaction and changes the balance row of each stock-holding side, which keeps its
+# foreign keys; and `stockline check` reports as drift any movement whose item or location does not exist
+# (its stock can be in no balance row). command_key keeps its foreign key (command_log rows are deleted:
+# a refused claim undoes itself).
+_DROP_MOVEMENT_FKS = ("ALTER TABLE movements DROP CONSTRAINT movements_item_id_fkey,"
+                      " DROP CONSTRAINT movements_from_location_id_fkey, DROP CONSTRAINT movements_to_location_id_fkey")
+
+_KEEP_PG = r"""
+CREATE FUNCTION stockline_keep_referenced() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION '% are never deleted or renumbered: movements name them. Deactivate instead.', TG_TABLE_NAME
+    USING ERRCODE = 'restrict_violation';
+END
+$fn$
+"""
+
+_KEPT = ("items", "locations")
+
+
+def _keep(dialect: str, table: str) -> list[str]:
+    if dialect == "postgres":
+        return [f"CREATE TRIGGER {table}_kept BEFORE DELETE OR UPDATE OF id ON {table}"
+                " FOR EACH ROW EXECUTE FUNCTION stockline_keep_referenced()",
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}"
+                " FOR EACH STATEMENT EXECUTE FUNCTION stockline_keep_referenced()"]
+    refusal = f"SELECT RAISE(ABORT, '{table} are never deleted or renumbered: movements name them. Deactivate instead.')"
+    return [f"CREATE TRIGGER {table}_not_deleted BEFORE DELETE ON {table} BEGIN {refusal}; END",
+            f"CREATE TRIGGER {table}_not_renumbered BEFORE UPDATE OF id ON {table} WHEN NEW.id <> OLD.id"
+            f" BEGIN {refusal}; END"]
+
+
 def statements(dialect: str) -> list[str]:
-    return [_LINE_TYPE.strip(), _SETTLE.strip()] if dialect == "postgres" else []
+    kept = [sql for table in _KEPT for sql in _keep(dialect, table)]
+    if dialect != "postgres":
+        return kept
+    return [_LINE_TYPE.strip(), _SETTLE.strip(), _DROP_MOVEMENT_FKS, _KEEP_PG.strip(), *kept]
