@@ -14,6 +14,7 @@ caller still gets its own answer: the function reports what it refuses (`insuffi
 Failure isolation: if the flush statement raises (a deadlock, a unique violation, a bug), the
 transaction rolled back as a whole and nothing of it was written; each member is then sent again
 alone, with the retries of db.pg_fetchrow, so each caller gets exactly its own result or its own error.
+(Had the connection broken after the flush committed, each member's key answers with what it posted.)
 
 One flush in flight per process (and event loop): the flushes of one process never wait for each
 other's row locks. A flush locks the balance rows of its members one member after another, not in one
