@@ -169,6 +169,24 @@ async def pg_fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
     return await asyncio.shield(asyncio.ensure_future(attempt_all()))
 
 
+def pg_own_transaction_pooled() -> bool:
+    """PostgreSQL with a pool, outside any transaction: a statement sent now is its own transaction
+    (what the ledger's group commit may share with other such statements)."""
+    eng = engine()
+    return isinstance(eng, PostgresEngine) and eng.pool is not None and eng.current_transaction.get() is None
+
+
+async def pg_fetch_own_transaction(sql: str, *args: Any) -> list[asyncpg.Record]:
+    """PostgreSQL, outside any transaction (pg_own_transaction_pooled): one statement as its own
+    transaction on a pooled connection. Not retried: its caller decides what a failure means."""
+    eng = engine()
+    assert isinstance(eng, PostgresEngine), "pg_fetch_own_transaction is for PostgreSQL"
+    assert eng.pool is not None, "pg_fetch_own_transaction needs the pool"
+    async with eng.pool.acquire() as pooled:
+        rows: list[asyncpg.Record] = await pooled.fetch(sql, *args)
+        return rows
+
+
 def values_table(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
     """A FROM item `u(column, ...)` holding `rows`, for set-based statements, and its one parameter:
     the rows as a JSON array of arrays, read by PostgreSQL (jsonb, cast per column) and SQLite (json_each)

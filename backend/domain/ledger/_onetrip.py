@@ -194,17 +194,6 @@ def prepare(command: msgspec.Struct, *, key: str, kind: str, digest: str, actor:
     return Prepared(key, kind, values)
 
 
-async def post(command: msgspec.Struct, *, key: str, kind: str, digest: str, actor: str,
-               audited: AuditNote | None) -> CommandResult | None:
-    """Post `command` in one statement; None: nothing was written, run the in-process path."""
-    prepared = prepare(command, key=key, kind=kind, digest=digest, actor=actor, audited=audited)
-    if prepared is None:
-        return None
-    row = await db.pg_fetchrow(POST_SQL, *prepared.args)
-    assert row is not None
-    return prepared.answer(row)
-
-
 def answer(row: Any, key: str, kind: str) -> CommandResult | None:
     """What stockline_post's row means: a result, InsufficientStock raised, or None (in-process path)."""
     status = row["status"]

@@ -15,7 +15,7 @@ from backend.domain import bounds, idempotency
 from backend.domain.catalog.service import ItemView, Sku, get_item, get_item_by_id
 from backend.domain.errors import AlreadyReversed, Conflict, InvalidInput, UnknownMovement, UnknownReservation
 from backend.domain.idempotency import check_key, payload_hash
-from backend.domain.ledger import _onetrip
+from backend.domain.ledger import _groupcommit, _onetrip
 from backend.domain.ledger._onetrip import AuditNote as AuditNote  # re-exported: sync replays name ledger.AuditNote
 from backend.domain.ledger._onetrip import Prepared as Prepared  # and ledger.Prepared
 from backend.domain.ledger.posting import CommandResult, Delta, Leg, Plan, post
@@ -399,15 +399,16 @@ async def execute(command: Command, *, key: str, actor: str, audited: AuditNote 
     the same key with another payload raises IdempotencyConflict. `audited` (execute_as) adds the
     audit row to the same transaction.
 
-    PostgreSQL posts it in one statement (`_onetrip`); what that statement leaves to Python, and every
-    command on SQLite, runs the in-process path below.
+    PostgreSQL posts it in one statement (`_onetrip`), shared with other commands posted meanwhile when
+    it is its own transaction (`_groupcommit`); what that statement leaves to Python, and every command
+    on SQLite, runs the in-process path below.
     """
     check_key(key)
     command = checked_command(command)
     kind = kind_of(command)
     digest = payload_hash(kind, command)
     if db.is_postgres():
-        posted = await _onetrip.post(command, key=key, kind=kind, digest=digest, actor=actor, audited=audited)
+        posted = await _groupcommit.post(command, key=key, kind=kind, digest=digest, actor=actor, audited=audited)
         if posted is not None:
             return posted
 
