@@ -32,6 +32,12 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> StatementLog:
     return StatementLog().install(monkeypatch)
 
 
+@pytest.fixture
+def one_flush(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One flush in flight: postings made together share one statement (what these tests look into)."""
+    monkeypatch.setattr(_groupcommit, "FLUSHES_IN_FLIGHT_MAX", 1)
+
+
 def move(sku: str, qty: int, src: str, dst: str) -> c.Move:
     return c.Move(sku=sku, qty=qty, from_location=src, to_location=dst)
 
@@ -42,7 +48,7 @@ async def on_hand() -> dict[tuple[str, str], int]:
     return {(r["sku"], r["code"]): r["on_hand"] for r in rows if r["on_hand"]}
 
 
-async def test_postings_at_the_same_time_are_one_statement_taking_from_one_balance(ledger_db, statements):
+async def test_postings_at_the_same_time_are_one_statement_taking_from_one_balance(ledger_db, statements, one_flush):
     b1, b2, _ = await warehouse()
     await item("MUG")
     await receive("MUG", 10, b1)
@@ -60,7 +66,7 @@ async def test_postings_at_the_same_time_are_one_statement_taking_from_one_balan
     assert len({m for r in posted for m in r.movement_ids}) == 2
 
 
-async def test_one_insufficient_command_in_a_flush_leaves_the_others_posted(ledger_db, statements):
+async def test_one_insufficient_command_in_a_flush_leaves_the_others_posted(ledger_db, statements, one_flush):
     b1, b2, b3 = await warehouse()
     await item("MUG")
     await item("TEA")
@@ -77,7 +83,7 @@ async def test_one_insufficient_command_in_a_flush_leaves_the_others_posted(ledg
     assert await on_hand() == {("MUG", b2): 3, ("MUG", b3): 2, ("TEA", b1): 5}
 
 
-async def test_the_same_key_twice_in_one_flush_posts_once(ledger_db, statements):
+async def test_the_same_key_twice_in_one_flush_posts_once(ledger_db, statements, one_flush):
     b1, b2, _ = await warehouse()
     await item("MUG")
     await receive("MUG", 10, b1)
@@ -92,7 +98,7 @@ async def test_the_same_key_twice_in_one_flush_posts_once(ledger_db, statements)
     assert await on_hand() == {("MUG", b1): 7, ("MUG", b2): 3}
 
 
-async def test_a_member_that_breaks_the_flush_statement_fails_alone(ledger_db, statements):
+async def test_a_member_that_breaks_the_flush_statement_fails_alone(ledger_db, statements, one_flush):
     b1, b2, _ = await warehouse()
     await item("MUG")
     await receive("MUG", 10, b1)
@@ -114,6 +120,26 @@ async def test_a_member_that_breaks_the_flush_statement_fails_alone(ledger_db, s
     assert await db.fetch_one("SELECT key FROM command_log WHERE key = {}", broken.key) is None
 
 
+async def test_flushes_side_by_side_take_their_rows_in_the_ledgers_lock_order(ledger_db, statements):
+    """Two flushes in flight whose commands take the same rows in opposite orders: each locks all its
+    rows first, sorted, so neither waits on the other while holding what the other needs (a deadlock
+    would roll a flush back and send its members again alone: more statements)."""
+    b1, b2, _ = await warehouse()
+    for sku in ("MUG", "TEA"):
+        await item(sku)
+        await receive(sku, 10, b1)
+        await receive(sku, 10, b2)
+    assert _groupcommit.FLUSHES_IN_FLIGHT_MAX == 2
+    commands = [move("MUG", 1, b1, b2), move("TEA", 1, b1, b2), move("TEA", 2, b2, b1), move("MUG", 2, b2, b1)]
+    for _ in range(5):
+        with statements.counting() as sent:
+            results = await asyncio.gather(*(c.execute(cmd, key=key(), actor="h") for cmd in commands))
+        assert len(sent) == 2, sent  # two flushes of two, side by side, none rolled back
+        assert all(q.startswith("SELECT -1 AS k") and "stockline_lock_balances" in q for q in sent)
+        assert all(len(r.movement_ids) == 1 for r in results)
+    assert await on_hand() == {("MUG", b1): 15, ("MUG", b2): 5, ("TEA", b1): 15, ("TEA", b2): 5}
+
+
 async def test_a_posting_inside_a_callers_transaction_joins_it(ledger_db):
     b1, b2, _ = await warehouse()
     await item("MUG")
@@ -133,7 +159,7 @@ async def test_a_posting_inside_a_callers_transaction_joins_it(ledger_db):
     assert await db.fetch_one("SELECT key FROM command_log WHERE key = {}", inside) is None
 
 
-async def test_cancelled_callers_do_not_stop_the_others(ledger_db, statements):
+async def test_cancelled_callers_do_not_stop_the_others(ledger_db, statements, one_flush):
     b1, b2, _ = await warehouse()
     await item("MUG")
     await receive("MUG", 10, b1)

@@ -1,10 +1,10 @@
 """Group commit on PostgreSQL: ledger commands that are their own transactions, posted together.
 
 A command posted outside any caller's transaction is one `stockline_post(...)` call in one statement
-(_onetrip.py). Concurrent ones of this process meet here: when no flush is in flight, a posting is sent
-at once, alone, as it always was (a lone caller waits for nothing); while one is in flight, the next
-postings queue, and the next flush sends all queued ones (at most FLUSH_POSTINGS_MAX) as ONE statement
-of several calls, `SELECT 0 AS k, * FROM stockline_post($1..$33) UNION ALL SELECT 1, * FROM ...`: one
+(_onetrip.py). Concurrent ones of this process meet here: at the event loop's next turn the postings made
+meanwhile are sent (a lone caller waits one turn of the loop, nothing more); while flushes are in flight,
+further postings queue, and the next flush sends the queued ones (at most FLUSH_POSTINGS_MAX) as ONE
+statement of several calls, `SELECT 0 AS k, * FROM stockline_post($1..$33) UNION ALL SELECT 1, * FROM ...`: one
 round trip, one transaction, one commit for all of them. The calls run in order, each seeing what the
 ones before it wrote (the function is VOLATILE: each of its statements takes a fresh snapshot), so two
 postings taking from one balance, or one key twice, behave as if posted one after the other. Each
@@ -16,11 +16,15 @@ transaction rolled back as a whole and nothing of it was written; each member is
 alone, with the retries of db.pg_fetchrow, so each caller gets exactly its own result or its own error.
 (Had the connection broken after the flush committed, each member's key answers with what it posted.)
 
-One flush in flight per process (and event loop): the flushes of one process never wait for each
-other's row locks. A flush locks the balance rows of its members one member after another, not in one
-global order, so against another process's flush or a multi-row transaction it can deadlock;
-PostgreSQL then aborts one of them after deadlock_timeout and the members of an aborted flush are
-re-run alone, as above.
+Two flushes in flight per process (FLUSHES_IN_FLIGHT_MAX), what is queued shared evenly between the
+flushes that may start: with one, the callers moved in lock-step (PostgreSQL ran a flush while this
+process waited, then the reverse); with two, while PostgreSQL runs one, the callers the other answered
+prepare their next postings. A flush's first part locks every existing balance row its members' legs
+and reservations change, all at once and in the ledger's lock order (`stockline_lock_balances`, m0016,
+as one command of many legs does), so two flushes, or a flush and a ledger command, do not deadlock on
+them. A reservation's take or a reversal names its rows only inside its call; a deadlock there (or on
+a balance row a flush creates) is broken by PostgreSQL after deadlock_timeout, and the members of the
+flush it rolled back are re-run alone, as above.
 
 Cancellation: a caller cancelled while queued is dropped before the flush is sent (nothing of it is
 posted); one cancelled while its flush is in flight only stops waiting: the flush is its own task and
@@ -45,6 +49,9 @@ from backend.domain.ledger.posting import CommandResult
 
 # Enough to take up a pool's worth of workers at once; a statement of 32 calls has 1,056 parameters.
 FLUSH_POSTINGS_MAX = 32
+# Flushes of one process in flight at once: while PostgreSQL runs one, this process prepares the next.
+# Each flush first locks its members' balance rows in the ledger's lock order, so they do not deadlock.
+FLUSHES_IN_FLIGHT_MAX = 2
 
 
 @dataclass(slots=True)
@@ -56,35 +63,55 @@ class _Member:
 @dataclass(slots=True)
 class _Coalescer:
     queue: deque[_Member] = field(default_factory=deque)
-    draining: asyncio.Task[None] | None = None
+    flushing: set[asyncio.Task[None]] = field(default_factory=set)
+    scheduled: bool = False
 
     async def fetchrow(self, prepared: Prepared) -> asyncpg.Record:
         member = _Member(prepared, asyncio.get_running_loop().create_future())
         self.queue.append(member)
-        if self.draining is None:
-            self.draining = asyncio.ensure_future(self._drain())
+        self._schedule()
         return await member.row
 
-    async def _drain(self) -> None:
-        try:
+    def _schedule(self) -> None:
+        """Start flushes at the loop's next turn: postings made in this turn (callers woken by one flush's
+        answers, tasks started together) go together; a lone caller waits one turn of the loop."""
+        if not self.scheduled:
+            self.scheduled = True
+            asyncio.get_running_loop().call_soon(self._start)
+
+    def _start(self) -> None:
+        """Send what is queued, shared evenly among the flushes that may start (fewer than
+        FLUSHES_IN_FLIGHT_MAX in flight): PostgreSQL runs them side by side, and as each one answers, its
+        callers' next postings go while the others are still running."""
+        self.scheduled = False
+        while self.queue and len(self.flushing) < FLUSHES_IN_FLIGHT_MAX:
+            share = -(-len(self.queue) // (FLUSHES_IN_FLIGHT_MAX - len(self.flushing)))
+            batch = [self.queue.popleft() for _ in range(min(share, FLUSH_POSTINGS_MAX))]
+            waiting = [m for m in batch if not m.row.done()]  # a cancelled caller is not posted
+            if waiting:
+                task = asyncio.ensure_future(self._send(waiting))
+                self.flushing.add(task)
+                task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self.flushing.discard(task)
+        if task.cancelled():  # the loop is shutting down: nothing more is sent
             while self.queue:
-                batch = [self.queue.popleft() for _ in range(min(len(self.queue), FLUSH_POSTINGS_MAX))]
-                waiting = [m for m in batch if not m.row.done()]  # a cancelled caller is not posted
-                if not waiting:
-                    continue
-                try:
-                    await _flush(waiting)
-                except Exception as exc:  # noqa: BLE001 - a bug here: its members hear of it, the next flush goes on
-                    for member in waiting:
-                        _answer(member, error=exc)
-                except BaseException:
-                    for member in waiting:
-                        member.row.cancel()
-                    raise
-        finally:
-            self.draining = None
-            while self.queue:  # only when this task itself was cancelled (the loop is shutting down)
                 self.queue.popleft().row.cancel()
+            return
+        self._schedule()
+
+    @staticmethod
+    async def _send(waiting: list[_Member]) -> None:
+        try:
+            await _flush(waiting)
+        except Exception as exc:  # noqa: BLE001 - a bug here: its members hear of it, the next flush goes on
+            for member in waiting:
+                _answer(member, error=exc)
+        except BaseException:
+            for member in waiting:
+                member.row.cancel()
+            raise
 
 
 _coalescers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Coalescer] = weakref.WeakKeyDictionary()
@@ -116,12 +143,44 @@ async def post(command: msgspec.Struct, *, key: str, kind: str, digest: str, act
 
 @functools.cache
 def _flush_sql(members: int) -> str:
+    """The flush: the lock of its members' balance rows (m0016's stockline_lock_balances, all at once, in
+    the ledger's lock order, as one command of many legs takes them), then the calls in order. The parts
+    of a UNION ALL run one after another, in the order written."""
+    lock = ("SELECT -1 AS k, NULL::text AS status, NULL::bigint[] AS movement_ids,"
+            " NULL::bigint[] AS reservation_ids, NULL::text AS stored, NULL::text AS short_sku,"
+            " NULL::text AS short_where, NULL::bigint AS short_requested,"
+            " stockline_lock_balances($1, $2, $3) AS short_have, NULL::text[] AS elsewhere_codes,"
+            " NULL::bigint[] AS elsewhere_available")
+
     def call(k: int) -> str:
-        first = k * POST_ARGS + 1
+        first = LOCK_ARGS + k * POST_ARGS + 1
         return f"SELECT {k} AS k, * FROM stockline_post(" + ", ".join(
             f"${n}" for n in range(first, first + POST_ARGS)) + ")"
 
-    return " UNION ALL ".join(call(k) for k in range(members))
+    return " UNION ALL ".join([lock, *(call(k) for k in range(members))])
+
+
+LOCK_ARGS = 3
+_MODE, _SKU, _LOT, _SRC, _DST = 6, 7, 9, 11, 12  # places in Prepared.args (_onetrip.prepare)
+
+
+def _balance_keys(members: list[_Member]) -> list[list[str]]:
+    """(sku keys, location code keys, lots) of the balance rows the members' legs and reservations take:
+    what `stockline_lock_balances` locks first. A reservation's take or a reversal names no row here; its
+    call takes its rows itself (a deadlock there is retried, member by member)."""
+    skus: list[str] = []
+    codes: list[str] = []
+    lots: list[str] = []
+    for m in members:
+        a = m.prepared.args
+        if a[_MODE] not in ("legs", "reserve"):
+            continue
+        for side in (_SRC, _DST):
+            for sku, lot, code in zip(a[_SKU] or [], a[_LOT] or [], a[side] or [], strict=False):
+                skus.append(sku)
+                codes.append(code)
+                lots.append(lot)
+    return [skus, codes, lots]
 
 
 def _answer(member: _Member, row: asyncpg.Record | None = None, error: BaseException | None = None) -> None:
@@ -148,12 +207,13 @@ async def _flush(members: list[_Member]) -> None:
     if len(members) == 1:
         await _alone(members[0])
         return
-    args: list[Any] = [a for m in members for a in m.prepared.args]
+    args: list[Any] = [*_balance_keys(members), *(a for m in members for a in m.prepared.args)]
     try:
         rows = await db.pg_fetch_own_transaction(_flush_sql(len(members)), *args)
     except Exception:  # noqa: BLE001 - rolled back as a whole: each member again, alone, for its own answer
         await asyncio.gather(*(_alone(m) for m in members))
         return
+    rows = [row for row in rows if row["k"] >= 0]
     assert len(rows) == len(members), (len(rows), len(members))
     for row in rows:
         _answer(members[row["k"]], row)
