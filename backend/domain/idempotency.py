@@ -189,6 +189,18 @@ async def is_claimed(key: str) -> bool:
     return await db.fetch_one("SELECT key FROM command_log WHERE key = {}", key) is not None
 
 
+async def without_their_command(limit: int) -> list[dict[str, Any]]:
+    """Movements and reservations whose command key has no command_log row (what, id, item_id,
+    location_id, lot, command_key), oldest first: what the foreign keys m0018 dropped on PostgreSQL
+    refused, read by the full ledger check. One pass over every movement and reservation."""
+    return await db.fetch(
+        "SELECT * FROM (SELECT 'movement' AS what, m.id, m.item_id, m.from_location_id AS location_id, m.lot,"
+        " m.command_key FROM movements m WHERE NOT EXISTS (SELECT 1 FROM command_log c WHERE c.key = m.command_key)"
+        " UNION ALL SELECT 'reservation', r.id, r.item_id, r.location_id, r.lot, r.command_key FROM reservations r"
+        " WHERE NOT EXISTS (SELECT 1 FROM command_log c WHERE c.key = r.command_key)) AS o"
+        " ORDER BY what, id LIMIT {}", limit)
+
+
 # --- run once --------------------------------------------------------------------------------------------------
 
 

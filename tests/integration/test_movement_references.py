@@ -64,3 +64,38 @@ async def test_a_movement_naming_an_item_or_location_that_does_not_exist_is_refu
         await db.run_in_transaction(orphan)
         named = {(d.item_id, d.location_id) for d in await check_ledger()}
         assert (item_id, src if src > MISSING_ID else dst) in named, named
+
+
+async def test_a_movement_naming_a_command_that_is_not_logged_is_refused_or_reported(empty_db):
+    """PostgreSQL checks no foreign key from movements to command_log (m0018): deleting a refused
+    command's claim scanned every movement, as movements have no index on command_key. `stockline
+    check --full` reports such a movement instead; SQLite keeps the foreign key."""
+    await migrate()
+    b1, *_ = await warehouse()
+    await item("MUG")
+    await receive("MUG", 3, b1)
+    mug, bin_, supplier = await get_item("MUG"), await get_location(b1), await get_location("SUPPLIER")
+
+    async def orphan() -> None:
+        await db.fetch(
+            "INSERT INTO movements (idempotency_key, command_key, item_id, lot, qty, from_location_id,"
+            " to_location_id, from_state, to_state, reason, actor, doc_ref, created_at)"
+            " VALUES ('never-logged#0', 'never-logged', {}, '', 1, {}, {}, 'available', 'available', 'receipt',"
+            " 'test', '', {})", mug.id, supplier.id, bin_.id, datetime.now(UTC))
+        await db.fetch("UPDATE balances SET on_hand = on_hand + 1 WHERE item_id = {} AND location_id = {}",
+                       mug.id, bin_.id)  # the stock agrees: only the missing command is wrong
+
+    if not db.is_postgres():
+        with pytest.raises(Exception, match="FOREIGN KEY constraint failed"):
+            await db.run_in_transaction(orphan)
+        return
+    fks = await db.fetch("SELECT conname FROM pg_constraint WHERE conrelid = 'movements'::regclass"
+                         " AND confrelid = 'command_log'::regclass")
+    assert fks == []
+    fks = await db.fetch("SELECT conname FROM pg_constraint WHERE conrelid = 'reservations'::regclass"
+                         " AND confrelid = 'command_log'::regclass")
+    assert fks == []
+    await db.run_in_transaction(orphan)
+    drifts = await check_ledger()
+    assert [d.problem for d in drifts] == [
+        "movement #2 names command 'never-logged', which is not in the command log"], drifts
