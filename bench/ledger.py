@@ -10,7 +10,7 @@ What it measures (all on this machine, against the server behind --pg-url):
    - Stockline: C asyncio workers in this process loop `commands.execute(Move(...))`, 1 unit of a random
      item between two random bins holding it. A posting is one Move command with its own key and its own
      result (posted, or refused for stock); on PostgreSQL it is one `stockline_post` call, and calls made
-     while another is in flight share one statement (group commit, backend/domain/ledger/_groupcommit.py),
+     together share one statement, two such statements in flight (group commit, ledger/_groupcommit.py),
      so Stockline's statements per posting are below 1: the wire count, not a claim of one per posting.
    Each round prints throughput, statements per operation (pgbench: 7 per transaction; Stockline:
    counted on the wire) and CPU per operation: here (Stockline's process / the pgbench client) and in
