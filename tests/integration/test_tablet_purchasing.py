@@ -35,6 +35,19 @@ async def _supplier(client: httpx.AsyncClient) -> int:
     return made.id
 
 
+async def _draft(client: httpx.AsyncClient, key: str, lines: str) -> p.PurchaseOrderView:
+    """A warehouse, the items named in `lines`, the supplier, and its draft of `lines` made on the tablet."""
+    await warehouse()
+    for row in lines.splitlines():
+        await item(row.split()[0])
+    await _supplier(client)
+    r = await client.post("/tablet/purchase-orders", data={"key": key, "supplier": "ACME", "warehouse": "WH1",
+                                                           "lines": lines})
+    assert r.status_code == 303, r.text
+    [po] = await p.list_orders()
+    return po
+
+
 async def test_a_manager_creates_a_supplier_edits_it_and_lists_its_items(manager: httpx.AsyncClient) -> None:
     await item("MUG")
     sup = await _supplier(manager)
@@ -91,12 +104,7 @@ async def test_a_purchase_order_from_draft_to_closed_on_the_tablet(manager: http
 
 
 async def test_cancelling_asks_first_and_only_the_confirmation_cancels(manager: httpx.AsyncClient) -> None:
-    await warehouse()
-    await item("MUG")
-    await _supplier(manager)
-    await manager.post("/tablet/purchase-orders", data={"key": "d-2", "supplier": "ACME", "warehouse": "WH1",
-                                                        "lines": "MUG 3"})
-    [po] = await p.list_orders()
+    po = await _draft(manager, "d-2", "MUG 3")
     r = await manager.post(f"/tablet/purchase-orders/{po.id}/cancel", data={"key": "k-1"})
     assert r.status_code == 200 and f"Yes, cancel {po.number}" in r.text
     assert (await p.get_order(po.id)).status == "draft"
@@ -110,13 +118,8 @@ async def test_cancelling_asks_first_and_only_the_confirmation_cancels(manager: 
 
 
 async def test_a_drafts_lines_change_on_the_tablet_and_removing_asks_first(manager: httpx.AsyncClient) -> None:
-    await warehouse()
-    for sku in ("MUG", "CUP", "TEA"):
-        await item(sku)
-    await _supplier(manager)
-    await manager.post("/tablet/purchase-orders", data={"key": "d-3", "supplier": "ACME", "warehouse": "WH1",
-                                                        "lines": "MUG 10\nCUP 4"})
-    [po] = await p.list_orders()
+    po = await _draft(manager, "d-3", "MUG 10\nCUP 4")
+    await item("TEA")
     page = (await manager.get(f"/tablet/purchase-orders/{po.id}")).text
     assert 'id="add-line"' in page and 'name="qty" value="10"' in page
 
@@ -143,12 +146,7 @@ async def test_a_drafts_lines_change_on_the_tablet_and_removing_asks_first(manag
 
 
 async def test_the_last_line_of_a_draft_is_not_removed(manager: httpx.AsyncClient) -> None:
-    await warehouse()
-    await item("MUG")
-    await _supplier(manager)
-    await manager.post("/tablet/purchase-orders", data={"key": "d-4", "supplier": "ACME", "warehouse": "WH1",
-                                                        "lines": "MUG 3"})
-    [po] = await p.list_orders()
+    po = await _draft(manager, "d-4", "MUG 3")
     r = await manager.post(f"/tablet/purchase-orders/{po.id}/lines",
                            data={"key": "l-7", "sku": "MUG", "qty": "0", "confirmed": "yes"},
                            headers={"HX-Request": "true"})
