@@ -96,3 +96,17 @@ async def test_a_line_the_ledger_refuses_is_refused_in_its_words_and_nothing_pos
         await counts.submit_count(task_id, key("submit"), COUNTER)
     assert await on_hand("MUG", b1) == 10
     assert not await db.fetch("SELECT id FROM movements WHERE reason = 'count_correction'")
+
+
+async def test_a_line_that_would_take_reserved_stock_waits_for_review_in_the_same_words():
+    """The review reasons are worded in two places (the in-process path's `why_not_postable_on`, and
+    m0017's function on PostgreSQL): each of them is checked here and above on both databases."""
+    b1, task_id = await counted_bin({"MUG": 10, "TEA": 10}, {"MUG": 4, "TEA": 9})
+    await c.execute(c.Reserve(lines=[c.ReserveLine(sku="MUG", qty=8, location=b1)], order_ref="SO-1"),
+                    key=key(), actor="allocator")
+    outcome = await counts.submit_count(task_id, key("submit"), COUNTER)
+    assert outcome.status == "pending_approval" and len(outcome.movement_ids) == 1
+    assert (await line_states(task_id))["MUG"] == (
+        "needs_review", -6, f"Taking 6 off would leave 4 in {b1}, but 8 are reserved for orders or on hold."
+                            " Check the open picks, then recount.", False)
+    assert await on_hand("MUG", b1) == 10 and await on_hand("TEA", b1) == 9
