@@ -53,8 +53,10 @@ async def test_received_is_the_ledger_and_a_reversal_takes_it_back() -> None:
     [movement] = await receive_against(po.number, "MUG", 3, bins[0])
     rows = await db.fetch("SELECT doc_ref FROM movements WHERE id = {}", movement)
     assert rows[0]["doc_ref"] == po.number
+    assert (await p.get_order(po.id)).status == "partially_received"
     await c.execute(c.Reverse(movement_id=movement, reason="wrong item"), key=key(), actor="manager-1")
-    assert (await p.get_order(po.id)).lines[0].qty_received == 0
+    back = await p.get_order(po.id)
+    assert back.lines[0].qty_received == 0 and back.status == "sent"  # nothing arrived after all
     # A receipt with another doc_ref (a delivery note) is not this order's.
     await c.execute(c.Receive(sku="MUG", qty=2, to_location=bins[0], doc_ref="DN-77"), key=key(), actor="t")
     assert (await p.get_order(po.id)).lines[0].qty_received == 0
@@ -186,3 +188,32 @@ async def test_receipts_at_once_complete_the_order_between_them() -> None:
     po = await sent(sup, "WH1", dict.fromkeys(skus, 5))
     await asyncio.gather(*(receive_against(po.number, sku, 5, bins[n % len(bins)]) for n, sku in enumerate(skus)))
     assert (await p.get_order(po.id)).status == "received"
+
+
+async def test_reversing_a_receipt_moves_the_order_back_by_what_the_ledger_says_arrived(backend: str) -> None:
+    sup, bins = await _setup()
+    po = await sent(sup, "WH1", {"MUG": 4, "CUP": 2})
+    [mug] = await receive_against(po.number, "MUG", 4, bins[0])
+    [cup] = await receive_against(po.number, "CUP", 2, bins[0])
+    assert (await p.get_order(po.id)).status == "received"
+    reverse_key = key()
+    await c.execute(c.Reverse(movement_id=cup, reason="counted twice"), key=reverse_key, actor="manager-1")
+    assert (await p.get_order(po.id)).status == "partially_received"
+    await c.execute(c.Reverse(movement_id=cup, reason="counted twice"), key=reverse_key, actor="manager-1")
+    assert (await p.get_order(po.id)).status == "partially_received"  # a replay changes nothing more
+    await c.execute(c.Reverse(movement_id=mug, reason="wrong supplier"), key=key(), actor="manager-1")
+    assert (await p.get_order(po.id)).status == "sent"
+    audits = await db.fetch("SELECT action, actor FROM audit_log WHERE entity = 'purchase_order'"
+                            " AND action LIKE 'purchase_order.unreceive%' ORDER BY id")
+    assert [(a["action"], a["actor"]) for a in audits] == [
+        ("purchase_order.unreceive_part", "manager-1"), ("purchase_order.unreceive_all", "manager-1")]
+    # Received again, then closed: a closed order stays closed whatever is reversed.
+    [again] = await receive_against(po.number, "MUG", 1, bins[0])
+    await p.close_order(po.id, actor=MANAGER, key=key())
+    await c.execute(c.Reverse(movement_id=again, reason="wrong bin"), key=key(), actor="manager-1")
+    assert (await p.get_order(po.id)).status == "closed"
+    # Reversing a movement that is no receipt against an order changes no order.
+    await c.execute(c.Reverse(movement_id=(await c.execute(c.Receive(sku="CUP", qty=1, to_location=bins[0],
+                                                                      doc_ref="DN-1"), key=key(), actor="t"))
+                              .movement_ids[0], reason="test"), key=key(), actor="t")
+    assert (await p.get_order(po.id)).status == "closed"

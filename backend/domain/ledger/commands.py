@@ -5,6 +5,7 @@ movements from current state, apply guarded balance updates, insert movements, s
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -392,8 +393,35 @@ def prepare_posting(command: Command, *, key: str, actor: str,
                             audited=audited)
 
 
+@dataclass(frozen=True, slots=True)
+class ReversalHook:
+    """What else a movement's reversal changes, outside the ledger (a purchase order's status): `concerns`
+    says from the movement's reason and doc_ref whether `run(movement id, actor)` has anything to do; it
+    then runs in the reversal's own transaction."""
+
+    concerns: Callable[[str, str], bool]
+    run: Callable[[int, str], Awaitable[None]]
+
+
+_AFTER_REVERSAL: list[ReversalHook] = []
+
+
+def after_reversal(hook: ReversalHook) -> None:
+    """Register `hook` for every posted Reverse (and its replays: a hook derives what it changes from the
+    ledger, so running twice changes nothing more)."""
+    _AFTER_REVERSAL.append(hook)
+
+
+async def _reversal_hooks(command: Reverse) -> list[ReversalHook]:
+    """The hooks the reversed movement concerns (one read; a movement that does not exist concerns none,
+    and the reversal says so itself)."""
+    rows = await db.fetch("SELECT reason, doc_ref FROM movements WHERE id = {}", command.movement_id)
+    return [h for h in _AFTER_REVERSAL if rows and h.concerns(rows[0]["reason"], rows[0]["doc_ref"])]
+
+
 async def execute(command: Command, *, key: str, actor: str, audited: AuditNote | None = None) -> CommandResult:
-    """Run one ledger command exactly once per idempotency key, in one transaction.
+    """Run one ledger command exactly once per idempotency key, in one transaction (with the
+    `after_reversal` hooks a Reverse's movement concerns: then the movement is read first).
 
     The same key with the same payload returns the first result (nothing posted twice);
     the same key with another payload raises IdempotencyConflict. `audited` (execute_as) adds the
@@ -405,6 +433,22 @@ async def execute(command: Command, *, key: str, actor: str, audited: AuditNote 
     """
     check_key(key)
     command = checked_command(command)
+    hooks = await _reversal_hooks(command) if isinstance(command, Reverse) and _AFTER_REVERSAL else []
+    if hooks:
+        reverse = command
+        assert isinstance(reverse, Reverse)
+
+        async def with_hooks() -> CommandResult:
+            result = await _execute(reverse, key=key, actor=actor, audited=audited)
+            for hook in hooks:
+                await hook.run(reverse.movement_id, actor)
+            return result
+
+        return await db.run_in_transaction(with_hooks)
+    return await _execute(command, key=key, actor=actor, audited=audited)
+
+
+async def _execute(command: Command, *, key: str, actor: str, audited: AuditNote | None) -> CommandResult:
     kind = kind_of(command)
     digest = payload_hash(kind, command)
     if db.is_postgres():

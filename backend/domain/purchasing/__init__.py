@@ -3,9 +3,11 @@ has arrived against them (read from the ledger's receipts, never stored beside i
 
 Replenishment (backend/domain/replenishment) reads `supplier_items`, `on_order` and
 `lead_time_observations`, and turns approved suggestions into drafts with `create_draft_orders`.
-The receiving code calls `check_po_receipt` / `settle_po_receipt` around a receipt's postings.
+The receiving code calls `check_po_receipt` / `settle_po_receipt` around a receipt's postings; the
+ledger calls `settle_after_reversal` in every reversal's transaction (registered below).
 """
 
+from backend.domain.ledger import commands
 from backend.domain.purchasing._money import decimals_of, format_minor, parse_major
 from backend.domain.purchasing._orders import (
     DRAFT_ORDERS_MAX,
@@ -36,7 +38,9 @@ from backend.domain.purchasing._orders import (
 from backend.domain.purchasing._receipts import (
     PurchaseOrderMismatch,
     check_po_receipt,
+    concerns_an_order,
     po_number_of,
+    settle_after_reversal,
     settle_po_receipt,
 )
 from backend.domain.purchasing._received import (
@@ -75,6 +79,8 @@ from backend.domain.purchasing._suppliers import (
     update_supplier,
 )
 
+commands.after_reversal(commands.ReversalHook(concerns_an_order, settle_after_reversal))
+
 __all__ = [
     "CANCELLABLE",
     "CLOSABLE",
@@ -107,6 +113,7 @@ __all__ = [
     "check_po_receipt",
     "close_order",
     "close_order_once",
+    "concerns_an_order",
     "create_draft_orders",
     "create_draft_orders_once",
     "create_order_once",
@@ -132,6 +139,7 @@ __all__ = [
     "send_order_once",
     "set_draft_line",
     "set_draft_line_once",
+    "settle_after_reversal",
     "settle_po_receipt",
     "status_words",
     "supplier_items",

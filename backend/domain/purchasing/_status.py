@@ -4,9 +4,11 @@ function that changes the status (guarded UPDATE + audit row, in the caller's tr
     draft → sent → partially_received → received → closed
     draft / sent → cancelled (never once anything was received)
     partially_received → closed (the rest will not come: the manager accepts the shortfall)
+    received → partially_received → sent (a receipt against it was reversed: it did not arrive after all)
 
 `receive_part` / `receive_all` are not a person's action: a receipt against the order moves it
-(_receipts.py), on the online screen and on the offline replay path alike.
+(_receipts.py), on the online screen and on the offline replay path alike; `unreceive_part` /
+`unreceive_all` neither: the reversal of such a receipt moves it back, in the reversal's transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from backend.domain.auth.audit import Actor
 from backend.domain.errors import Conflict, IllegalTransition
 
 PoStatus = Literal["draft", "sent", "partially_received", "received", "closed", "cancelled"]
-PoEvent = Literal["send", "receive_part", "receive_all", "close", "cancel"]
+PoEvent = Literal["send", "receive_part", "receive_all", "unreceive_part", "unreceive_all", "close", "cancel"]
 PO_STATUSES: tuple[PoStatus, ...] = get_args(PoStatus)
 
 TRANSITIONS: dict[tuple[PoStatus, PoEvent], PoStatus] = {
@@ -30,12 +32,16 @@ TRANSITIONS: dict[tuple[PoStatus, PoEvent], PoStatus] = {
     ("sent", "receive_part"): "partially_received",
     ("sent", "receive_all"): "received",
     ("partially_received", "receive_all"): "received",
+    ("received", "unreceive_part"): "partially_received",
+    ("received", "unreceive_all"): "sent",
+    ("partially_received", "unreceive_all"): "sent",
     ("partially_received", "close"): "closed",
     ("received", "close"): "closed",
 }
 
 _EVENT_WORDS: dict[PoEvent, str] = {
-    "send": "sent", "receive_part": "received", "receive_all": "received", "close": "closed",
+    "send": "sent", "receive_part": "received", "receive_all": "received", "unreceive_part": "moved back",
+    "unreceive_all": "moved back", "close": "closed",
     "cancel": "cancelled",
 }
 # The stamp each target status sets (the schema's CHECKs hold these together).
