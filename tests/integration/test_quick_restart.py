@@ -1,10 +1,13 @@
-"""A second `bash scripts/demo` serves its first page within a few seconds: scripts/install does nothing
-when the environment already matches pyproject.toml, and the demo is seeded once."""
+"""A second `bash scripts/demo` serves its first page at once: scripts/install does nothing when the
+environment already matches pyproject.toml, and the demo is seeded once. What is checked is that nothing
+is installed or seeded again (how fast that is depends on the machine: bench territory, not a test's);
+the time limits only catch a hang."""
 
 from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,13 +16,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-INSTALL_NOOP_S_MAX = 2.0
-# Measured on 2 cores: ~2 s to the first page (8 s while other test runs load the machine to 9),
-# 2.3 s of CPU; reinstalling every time took 19-21 s and 4.8 s of CPU. CPU time does not depend on the
-# machine's load, so it is the sharp limit; the wall-clock one only catches a hang.
-SECOND_DEMO_CPU_S_MAX = 4.0
-SECOND_DEMO_FIRST_PAGE_S_MAX = 15.0
-
+INSTALL_NOOP_S_MAX = 15.0  # a hang; doing nothing takes well under a second
+SECOND_DEMO_FIRST_PAGE_S_MAX = 30.0  # a hang; the first page comes after importing the app, a few seconds
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -27,10 +25,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _cpu_s(pid: int) -> float:
-    """User + system CPU of a process and its waited-for children (utime, stime, cutime, cstime)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(t) for t in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+def _seeded_rows(db_file: Path) -> list[int]:
+    """What the demo's seed wrote: movements, items and command_log rows."""
+    with sqlite3.connect(db_file) as conn:
+        return [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("movements", "items", "command_log")]
 
 
 def test_install_does_nothing_when_the_environment_matches():
@@ -43,12 +41,17 @@ def test_install_does_nothing_when_the_environment_matches():
     assert (python.stat().st_mtime_ns, (ROOT / ".venv" / ".stockline-installed").read_text()) == before
 
 
-def test_a_second_demo_serves_its_first_page_within_seconds(tmp_path):
-    env = {**os.environ, "STOCKLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+def test_a_second_demo_installs_and_seeds_nothing_again(tmp_path):
+    db_file = tmp_path / "demo.db"
+    env = {**os.environ, "STOCKLINE_DATABASE_URL": f"sqlite:///{db_file}"}
     env.pop("STOCKLINE_REDIS_URL", None)
     subprocess.run([sys.executable, "-m", "backend", "demo", "--no-serve"], env=env, check=True, timeout=600,
                    capture_output=True)  # the first run seeds
     subprocess.run(["bash", "scripts/install"], cwd=ROOT, check=True, timeout=600)
+    seeded = _seeded_rows(db_file)
+    assert seeded[0] > 0 and seeded[1] > 0
+    stamp = ROOT / ".venv" / ".stockline-installed"
+    installed = stamp.stat().st_mtime_ns, (ROOT / ".venv" / "bin" / "python").stat().st_mtime_ns
     port, log = _free_port(), tmp_path / "demo.log"
     started = time.monotonic()
     with open(log, "w") as out:
@@ -64,8 +67,8 @@ def test_a_second_demo_serves_its_first_page_within_seconds(tmp_path):
             assert demo.poll() is None, log.read_text()
             assert time.monotonic() - started < SECOND_DEMO_FIRST_PAGE_S_MAX, log.read_text()
             time.sleep(0.1)
-        cpu_s = _cpu_s(demo.pid)  # scripts/demo execs stockline: the same process, install's CPU in its children
-        assert cpu_s < SECOND_DEMO_CPU_S_MAX, f"{cpu_s:.1f} s of CPU before the first page"
+        assert _seeded_rows(db_file) == seeded  # nothing seeded again
+        assert (stamp.stat().st_mtime_ns, (ROOT / ".venv" / "bin" / "python").stat().st_mtime_ns) == installed
     finally:
         demo.terminate()
         demo.wait(timeout=15)
