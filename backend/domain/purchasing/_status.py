@@ -44,6 +44,7 @@ _EVENT_WORDS: dict[PoEvent, str] = {
     "unreceive_all": "moved back", "close": "closed",
     "cancel": "cancelled",
 }
+_BACK: tuple[PoEvent, ...] = ("unreceive_part", "unreceive_all")
 # The stamp each target status sets (the schema's CHECKs hold these together).
 _STAMPS: dict[PoStatus, str] = {"sent": "sent_at", "closed": "closed_at", "cancelled": "cancelled_at"}
 
@@ -81,7 +82,7 @@ async def transition(po_id: int, number: str, from_status: PoStatus, event: PoEv
     to = next_status(from_status, event, number)
     now = datetime.now(UTC)
     sets: dict[str, Any] = {"status": to, "updated_at": now, **(extra or {})}
-    if to in _STAMPS:
+    if to in _STAMPS and event not in _BACK:  # moved back to sent, it keeps the day it was sent
         sets.setdefault(_STAMPS[to], now)
     assignments = ", ".join(f"{column} = {{}}" for column in sets)
     updated = await db.fetch(f"UPDATE purchase_orders SET {assignments} WHERE id = {{}} AND status = {{}} RETURNING id",
