@@ -14,10 +14,11 @@ arrived, as each step would be read an instant earlier.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TypeVar
 
 from backend.domain.catalog.service import LOOKUP_BATCH_MAX, ScannedItem, readable_item_code, resolve_item_codes
 from backend.domain.locations.service import LocationView, scanned_locations
@@ -34,6 +35,7 @@ class CodesRead:
     bin_codes: frozenset[str]
 
 
+T = TypeVar("T")
 _AHEAD: ContextVar[CodesRead | None] = ContextVar("stockline_scans_read_ahead", default=None)
 
 
@@ -78,19 +80,24 @@ def reading_from(codes: CodesRead) -> Iterator[None]:
         _AHEAD.reset(token)
 
 
+def _ahead_of(codes: list[str],
+              read: Callable[[CodesRead], tuple[frozenset[str], Mapping[str, T]]]) -> dict[str, T] | None:
+    """What was read ahead for `codes` (a code that names nothing left out), or None unless all were."""
+    ahead = _AHEAD.get()
+    if ahead is None:
+        return None
+    wanted = {c.strip() for c in codes if c.strip()}
+    known, found = read(ahead)
+    return {c: found[c] for c in wanted if c in found} if wanted <= known else None
+
+
 async def item_codes(codes: list[str]) -> dict[str, ScannedItem]:
     """resolve_item_codes(codes), from what was read ahead when it holds them all."""
-    ahead = _AHEAD.get()
-    wanted = {c.strip() for c in codes if c.strip()}
-    if ahead is None or not wanted <= ahead.item_codes:
-        return await resolve_item_codes(codes)
-    return {c: ahead.items[c] for c in wanted if c in ahead.items}
+    ahead = _ahead_of(codes, lambda a: (a.item_codes, a.items))
+    return ahead if ahead is not None else await resolve_item_codes(codes)
 
 
 async def locations(codes: list[str]) -> dict[str, LocationView]:
     """scanned_locations(codes), from what was read ahead when it holds them all."""
-    ahead = _AHEAD.get()
-    wanted = {c.strip() for c in codes if c.strip()}
-    if ahead is None or not wanted <= ahead.bin_codes:
-        return await scanned_locations(codes)
-    return {c: ahead.bins[c] for c in wanted if c in ahead.bins}
+    ahead = _ahead_of(codes, lambda a: (a.bin_codes, a.bins))
+    return ahead if ahead is not None else await scanned_locations(codes)
