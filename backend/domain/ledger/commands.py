@@ -396,11 +396,11 @@ def prepare_posting(command: Command, *, key: str, actor: str,
 @dataclass(frozen=True, slots=True)
 class ReversalHook:
     """What else a movement's reversal changes, outside the ledger (a purchase order's status): `concerns`
-    says from the movement's reason and doc_ref whether `run(movement id, actor)` has anything to do; it
+    says from the movement's reason and doc_ref whether `run(doc_ref, actor)` has anything to do; it
     then runs in the reversal's own transaction."""
 
     concerns: Callable[[str, str], bool]
-    run: Callable[[int, str], Awaitable[None]]
+    run: Callable[[str, str], Awaitable[None]]
 
 
 _AFTER_REVERSAL: list[ReversalHook] = []
@@ -412,11 +412,13 @@ def after_reversal(hook: ReversalHook) -> None:
     _AFTER_REVERSAL.append(hook)
 
 
-async def _reversal_hooks(command: Reverse) -> list[ReversalHook]:
-    """The hooks the reversed movement concerns (one read; a movement that does not exist concerns none,
-    and the reversal says so itself)."""
+async def _reversal_hooks(command: Reverse) -> tuple[str, list[ReversalHook]]:
+    """The reversed movement's doc_ref and the hooks it concerns (one read; a movement that does not exist
+    concerns none, and the reversal says so itself)."""
     rows = await db.fetch("SELECT reason, doc_ref FROM movements WHERE id = {}", command.movement_id)
-    return [h for h in _AFTER_REVERSAL if rows and h.concerns(rows[0]["reason"], rows[0]["doc_ref"])]
+    if not rows:
+        return "", []
+    return rows[0]["doc_ref"], [h for h in _AFTER_REVERSAL if h.concerns(rows[0]["reason"], rows[0]["doc_ref"])]
 
 
 async def execute(command: Command, *, key: str, actor: str, audited: AuditNote | None = None) -> CommandResult:
@@ -433,7 +435,7 @@ async def execute(command: Command, *, key: str, actor: str, audited: AuditNote 
     """
     check_key(key)
     command = checked_command(command)
-    hooks = await _reversal_hooks(command) if isinstance(command, Reverse) and _AFTER_REVERSAL else []
+    doc_ref, hooks = await _reversal_hooks(command) if isinstance(command, Reverse) and _AFTER_REVERSAL else ("", [])
     if hooks:
         reverse = command
         assert isinstance(reverse, Reverse)
@@ -441,7 +443,7 @@ async def execute(command: Command, *, key: str, actor: str, audited: AuditNote 
         async def with_hooks() -> CommandResult:
             result = await _execute(reverse, key=key, actor=actor, audited=audited)
             for hook in hooks:
-                await hook.run(reverse.movement_id, actor)
+                await hook.run(doc_ref, actor)
             return result
 
         return await db.run_in_transaction(with_hooks)

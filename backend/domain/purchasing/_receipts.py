@@ -7,7 +7,7 @@ with (the order's own spelling). `settle_po_receipt(number, actor)` runs after t
 same transaction, and moves the order to partially_received or received from what the ledger now
 says arrived. Both the online receive screen and a receipt replayed from a handheld's outbox reach
 them through `receiving.receipts.post_receipt`, so the status holds on either path.
-`settle_after_reversal(movement_id)` runs in the transaction of every ledger reversal
+`settle_after_reversal(doc_ref, actor)` runs in the transaction of every ledger reversal
 (`commands.after_reversal`): a reversed receipt against an order moves it back to partially_received or
 sent when what the ledger now says arrived is less.
 
@@ -30,6 +30,7 @@ from backend.domain.locations.service import get_location
 from backend.domain.purchasing._received import line_receipts
 from backend.domain.purchasing._status import (
     RECEIVABLE,
+    TRANSITIONS,
     PoEvent,
     PoStatus,
     status_words,
@@ -110,18 +111,16 @@ def concerns_an_order(reason: str, doc_ref: str) -> bool:
     return reason == "receipt" and po_number_of(doc_ref) is not None
 
 
-async def settle_after_reversal(movement_id: int, actor: str) -> None:
-    """A reversed receipt against a purchase order: the order's status follows what the ledger now says
-    arrived (received → partially_received or sent, partially_received → sent). A closed order stays
-    closed."""
-    rows = await db.fetch("SELECT doc_ref FROM movements WHERE id = {}", movement_id)
-    po = await _order(po_number_of(rows[0]["doc_ref"]) or "", lock=True) if rows else None
-    if po is None or po.status not in ("received", "partially_received"):
+async def settle_after_reversal(doc_ref: str, actor: str) -> None:
+    """A reversed receipt against the purchase order `doc_ref` names: the order's status follows what the
+    ledger now says arrived (received → partially_received or sent, partially_received → sent; the
+    transitions _status.py allows). A closed order stays closed."""
+    po = await _order(po_number_of(doc_ref) or "", lock=True)
+    if po is None:
         return
     lines = (await line_receipts([po.id]))[po.id]
     if all(line.received >= line.qty_ordered for line in lines):
         return
-    event: PoEvent = "unreceive_all" if not any(line.received > 0 for line in lines) else "unreceive_part"
-    if po.status == "partially_received" and event == "unreceive_part":
-        return
-    await transition(po.id, po.number, po.status, event, actor=Actor(actor))
+    event: PoEvent = "unreceive_part" if any(line.received > 0 for line in lines) else "unreceive_all"
+    if (po.status, event) in TRANSITIONS:
+        await transition(po.id, po.number, po.status, event, actor=Actor(actor))
