@@ -1,0 +1,265 @@
+"""PostgreSQL: `stockline_post_legs(members jsonb)`, the group commit's flush of one-leg ledger commands
+(receive, move, adjust, quarantine, release, scrap, ship) as a dozen set-based statements for the whole
+flush, where a UNION ALL of `stockline_post` calls (m0012) ran eight of its own per command plus a lock
+step that resolved every code a second time.
+
+`members` is a JSON array of one array per command, its fields in the order of MEMBER_FIELDS in
+backend/domain/ledger/_groupcommit.py (the one-leg subset of stockline_post's arguments). It returns one
+row per member, `k` its place in the array (from 0), with stockline_post's columns.
+
+What it does, in order:
+1. Resolves every member's item, unit and bins by the rules of stockline_post's step 1, and whether its
+   key is new (not in command_log, not earlier in the array): one query, each lookup by a unique index.
+   A member that does not pass is left for step 6.
+2. Locks the existing balance rows the resolved members change, one after the other in the ledger's lock
+   order (item_id, location_id, lot), and reads them: two flushes, or a flush and a ledger command, queue
+   on them instead of deadlocking.
+3. Takes the members in their order: per balance row the running sum of their net changes on top of the
+   locked row (0 for a row not there yet) must keep every guard of stockline_post (no column below 0,
+   available not below 0). The first member that breaks one is set aside and the sums are taken again
+   without it, until none does: exactly the members that post when posted one after the other, each
+   one that would be refused skipped.
+4. Draws their movement numbers (under the movements lock, as stockline_post does; see m0012) and claims
+   their keys with their results; a key another transaction claimed since step 1 raises, and the group
+   commit sends each member again alone.
+5. Applies the net change per balance row: a guarded UPDATE of the locked rows (by id), an upsert in lock
+   order of rows that were not there (they only gain); inserts the movements, the lots' expiry dates and
+   the audit rows, each as one statement.
+6. Posts every member set aside, in order, by `stockline_post` itself, after the others: it answers
+   exactly as it would posted alone right then (posted, insufficient with the stock as it is then,
+   replayed, fallback).
+
+So a flush answers as if its members were posted one after the other, those set aside last. Its
+statements run with generic plans (plan_cache_mode): each is a fixed shape of index lookups and small
+in-memory joins, and planning them again for every flush cost more than running them.
+"""
+
+NAME = "post_legs_together"
+
+_POST_LEGS = r"""
+CREATE FUNCTION stockline_post_legs(p_members jsonb)
+RETURNS TABLE (k integer, status text, movement_ids bigint[], reservation_ids bigint[], stored text,
+               short_sku text, short_where text, short_requested bigint, short_have bigint,
+               elsewhere_codes text[], elsewhere_available bigint[])
+LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $fn$
+#variable_conflict use_column
+DECLARE
+  stock_kinds CONSTANT text[] := ARRAY['bin', 'staging', 'in_transit', 'scrap'];
+  qty_max CONSTANT numeric := 1000000000;
+  m_ok boolean[];
+  m_item bigint[];
+  m_src bigint[];
+  m_dst bigint[];
+  m_qty bigint[];
+  m_src_side boolean[];
+  m_dst_side boolean[];
+  -- one side of a member at a stock-holding location: (member, balance row, its change)
+  s_m integer[]; s_item bigint[]; s_loc bigint[]; s_lot text[]; s_oh bigint[]; s_res bigint[]; s_q bigint[];
+  s_d bigint[];
+  dropped integer[] := '{}';
+  breaking integer;
+  accepted integer[];
+  ids bigint[];
+  n_accepted integer;
+  n_done integer;
+  -- the existing balance rows they change, locked
+  e_id bigint[]; e_item bigint[]; e_loc bigint[]; e_lot text[]; e_oh bigint[]; e_res bigint[]; e_q bigint[];
+  e_d bigint[];
+  -- net change per balance row of the accepted members: of a locked row (by id); of a new one, in lock order
+  u_id bigint[]; u_oh bigint[]; u_res bigint[]; u_q bigint[]; u_d bigint[];
+  n_item bigint[]; n_loc bigint[]; n_lot text[]; n_oh bigint[]; n_res bigint[]; n_q bigint[]; n_d bigint[];
+  mem jsonb;
+  i integer;
+BEGIN
+  -- 1. Resolve and check (read only).
+  SELECT array_agg(coalesce(r.ok, false) ORDER BY r.ord), array_agg(r.item ORDER BY r.ord),
+         array_agg(r.src ORDER BY r.ord), array_agg(r.dst ORDER BY r.ord), array_agg(r.qty ORDER BY r.ord),
+         array_agg(coalesce(r.src_side, false) ORDER BY r.ord), array_agg(coalesce(r.dst_side, false) ORDER BY r.ord)
+    INTO m_ok, m_item, m_src, m_dst, m_qty, m_src_side, m_dst_side
+    FROM (SELECT x.ord, x.item, x.src, x.dst, x.qty, x.src_side, x.dst_side,
+                 x.valid AND x.qty BETWEEN 1 AND qty_max AND NOT x.logged
+                   AND row_number() OVER (PARTITION BY x.key ORDER BY x.ord) = 1 AS ok
+            FROM (SELECT e.ord, e.m ->> 0 AS key, it.id AS item, s.id AS src, d.id AS dst,
+                         CASE WHEN (e.m ->> 9)::numeric BETWEEN 1 AND qty_max
+                                   AND (e.m ->> 9)::numeric * f.factor <= qty_max
+                              THEN (e.m ->> 9)::bigint * f.factor END AS qty,
+                         s.kind = ANY (stock_kinds) AS src_side, d.kind = ANY (stock_kinds) AS dst_side,
+                         it.active AND NOT it.is_kit AND f.factor IS NOT NULL
+                           AND (it.lot_tracked OR it.serial_tracked) = (e.m ->> 8 <> '')
+                           AND NOT (it.serial_tracked AND (e.m ->> 9)::numeric * f.factor <> 1)
+                           AND (NOT (e.m ->> 12)::boolean OR s.kind = ANY (stock_kinds))
+                           AND (NOT (e.m ->> 13)::boolean OR d.kind = ANY (stock_kinds))
+                           AND NOT ((e.m ->> 17)::boolean AND s.id = d.id) AS valid,
+                         coalesce((SELECT true FROM command_log c WHERE c.key = e.m ->> 0 LIMIT 1), false) AS logged
+                    FROM jsonb_array_elements(p_members) WITH ORDINALITY AS e(m, ord)
+                    LEFT JOIN LATERAL (SELECT i.id, i.active, i.is_kit, i.lot_tracked, i.serial_tracked, i.base_unit
+                                         FROM items i WHERE i.sku_key = e.m ->> 6 LIMIT 1) it ON true
+                    LEFT JOIN LATERAL (
+                      SELECT 1::bigint AS factor WHERE e.m ->> 7 = '' OR e.m ->> 7 = it.base_unit
+                      UNION ALL
+                      SELECT u.factor FROM item_units u
+                       WHERE u.item_id = it.id AND u.unit = e.m ->> 7 AND NOT (e.m ->> 7 = '' OR e.m ->> 7 = it.base_unit)
+                    ) f ON true
+                    LEFT JOIN LATERAL (SELECT l.id, l.kind FROM locations l WHERE l.code_key = e.m ->> 10 LIMIT 1) s ON true
+                    LEFT JOIN LATERAL (SELECT l.id, l.kind FROM locations l WHERE l.code_key = e.m ->> 11 LIMIT 1) d ON true
+                   ) x) r;
+
+  -- The resolved members' sides at stock-holding locations, with their signed changes.
+  SELECT coalesce(array_agg(v.m ORDER BY v.m, v.dir), '{}'), coalesce(array_agg(v.item ORDER BY v.m, v.dir), '{}'),
+         coalesce(array_agg(v.loc ORDER BY v.m, v.dir), '{}'), coalesce(array_agg(v.lot ORDER BY v.m, v.dir), '{}'),
+         coalesce(array_agg(v.oh ORDER BY v.m, v.dir), '{}'), coalesce(array_agg(v.res ORDER BY v.m, v.dir), '{}'),
+         coalesce(array_agg(v.q ORDER BY v.m, v.dir), '{}'), coalesce(array_agg(v.dm ORDER BY v.m, v.dir), '{}')
+    INTO s_m, s_item, s_loc, s_lot, s_oh, s_res, s_q, s_d
+    FROM (SELECT m.n AS m, side.dir, m_item[m.n] AS item, side.loc, p_members -> (m.n - 1) ->> 8 AS lot,
+                 side.sign * m_qty[m.n] AS oh, 0::bigint AS res,
+                 CASE WHEN side.state = 'quarantined' THEN side.sign * m_qty[m.n] ELSE 0 END AS q,
+                 CASE WHEN side.state = 'damaged' THEN side.sign * m_qty[m.n] ELSE 0 END AS dm
+            FROM generate_subscripts(m_ok, 1) AS m(n)
+            CROSS JOIN LATERAL (VALUES (0, m_src[m.n], -1, p_members -> (m.n - 1) ->> 14, m_src_side[m.n]),
+                                       (1, m_dst[m.n], 1, p_members -> (m.n - 1) ->> 15, m_dst_side[m.n]))
+                    AS side(dir, loc, sign, state, stocked)
+           WHERE m_ok[m.n] AND side.stocked) v;
+
+  -- 2. Lock the existing rows, one after the other in lock order (each a lookup by the unique key), and
+  -- read them.
+  SELECT coalesce(array_agg(b.id ORDER BY k.ord), '{}'), coalesce(array_agg(k.item ORDER BY k.ord), '{}'),
+         coalesce(array_agg(k.loc ORDER BY k.ord), '{}'), coalesce(array_agg(k.lot ORDER BY k.ord), '{}'),
+         coalesce(array_agg(b.on_hand ORDER BY k.ord), '{}'), coalesce(array_agg(b.reserved ORDER BY k.ord), '{}'),
+         coalesce(array_agg(b.quarantined ORDER BY k.ord), '{}'), coalesce(array_agg(b.damaged ORDER BY k.ord), '{}')
+    INTO e_id, e_item, e_loc, e_lot, e_oh, e_res, e_q, e_d
+    FROM (SELECT u.item, u.loc, u.lot, row_number() OVER (ORDER BY u.item, u.loc, u.lot COLLATE "C") AS ord
+            FROM unnest(s_item, s_loc, s_lot) AS u(item, loc, lot)
+           GROUP BY u.item, u.loc, u.lot
+           ORDER BY u.item, u.loc, u.lot COLLATE "C") k
+    CROSS JOIN LATERAL (SELECT b.id, b.on_hand, b.reserved, b.quarantined, b.damaged FROM balances b
+                         WHERE b.item_id = k.item AND b.location_id = k.loc AND b.lot = k.lot
+                           FOR UPDATE) b;
+
+  -- 3. The members that post one after the other; the first that would break a guard is set aside, again.
+  LOOP
+    SELECT min(w.m) INTO breaking
+      FROM (SELECT g.m,
+                   coalesce(b.on_hand, 0) + sum(g.oh) OVER run AS oh, coalesce(b.reserved, 0) + sum(g.res) OVER run AS res,
+                   coalesce(b.quarantined, 0) + sum(g.q) OVER run AS q, coalesce(b.damaged, 0) + sum(g.dm) OVER run AS dm
+              FROM (SELECT s.m, s.item, s.loc, s.lot, sum(s.oh) AS oh, sum(s.res) AS res, sum(s.q) AS q, sum(s.dm) AS dm
+                      FROM unnest(s_m, s_item, s_loc, s_lot, s_oh, s_res, s_q, s_d) AS s(m, item, loc, lot, oh, res, q, dm)
+                     WHERE NOT s.m = ANY (dropped)
+                     GROUP BY s.m, s.item, s.loc, s.lot) g
+              LEFT JOIN unnest(e_item, e_loc, e_lot, e_oh, e_res, e_q, e_d) AS b(item_id, location_id, lot, on_hand,
+                                                                                 reserved, quarantined, damaged)
+                ON b.item_id = g.item AND b.location_id = g.loc AND b.lot = g.lot
+            WINDOW run AS (PARTITION BY g.item, g.loc, g.lot ORDER BY g.m)) w
+     WHERE w.oh < 0 OR w.res < 0 OR w.q < 0 OR w.dm < 0 OR w.oh - w.res - w.q - w.dm < 0;
+    EXIT WHEN breaking IS NULL;
+    dropped := dropped || breaking;
+  END LOOP;
+  SELECT coalesce(array_agg(m.n ORDER BY m.n), '{}') INTO accepted
+    FROM generate_subscripts(m_ok, 1) AS m(n) WHERE m_ok[m.n] AND NOT m.n = ANY (dropped);
+  n_accepted := coalesce(array_length(accepted, 1), 0);
+
+  IF n_accepted > 0 THEN
+    -- 4. Movement numbers (under the movements lock, see m0012), then the keys with their results.
+    LOCK TABLE movements IN ROW EXCLUSIVE MODE;
+    SELECT array_agg(nextval('movements_id_seq') ORDER BY a.n) INTO ids FROM generate_series(1, n_accepted) AS a(n);
+    INSERT INTO command_log (key, kind, payload_hash, result, actor, created_at)
+      SELECT j.e ->> 0, j.e ->> 1, j.e ->> 2, '{"movement_ids": [' || ids[a.n] || '], "reservation_ids": []}',
+             j.e ->> 3, (j.e ->> 4)::timestamptz
+        FROM unnest(accepted) WITH ORDINALITY AS a(m, n), LATERAL (SELECT p_members -> (a.m - 1)) AS j(e)
+      ON CONFLICT (key) DO NOTHING;
+    GET DIAGNOSTICS n_done = ROW_COUNT;
+    IF n_done <> n_accepted THEN
+      RAISE EXCEPTION 'stockline_post_legs: a key was claimed meanwhile' USING ERRCODE = 'SL409';
+    END IF;
+
+    -- 5. Balances: the net change per row of the accepted members. The rows locked in 2. get a guarded
+    -- UPDATE (by id: an index lookup each); a row that was not there can only gain, and is upserted in lock
+    -- order (another transaction may have added it meanwhile).
+    SELECT coalesce(array_agg(b.id) FILTER (WHERE b.id IS NOT NULL), '{}'),
+           coalesce(array_agg(g.oh) FILTER (WHERE b.id IS NOT NULL), '{}'),
+           coalesce(array_agg(g.res) FILTER (WHERE b.id IS NOT NULL), '{}'),
+           coalesce(array_agg(g.q) FILTER (WHERE b.id IS NOT NULL), '{}'),
+           coalesce(array_agg(g.dm) FILTER (WHERE b.id IS NOT NULL), '{}'),
+           coalesce(array_agg(g.item ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}'),
+           coalesce(array_agg(g.loc ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}'),
+           coalesce(array_agg(g.lot ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}'),
+           coalesce(array_agg(g.oh ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}'),
+           coalesce(array_agg(g.res ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}'),
+           coalesce(array_agg(g.q ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}'),
+           coalesce(array_agg(g.dm ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}')
+      INTO u_id, u_oh, u_res, u_q, u_d, n_item, n_loc, n_lot, n_oh, n_res, n_q, n_d
+      FROM (SELECT s.item, s.loc, s.lot, sum(s.oh)::bigint AS oh, sum(s.res)::bigint AS res, sum(s.q)::bigint AS q,
+                   sum(s.dm)::bigint AS dm
+              FROM unnest(s_m, s_item, s_loc, s_lot, s_oh, s_res, s_q, s_d) AS s(m, item, loc, lot, oh, res, q, dm)
+             WHERE s.m = ANY (accepted)
+             GROUP BY s.item, s.loc, s.lot) g
+      LEFT JOIN unnest(e_id, e_item, e_loc, e_lot) AS b(id, item_id, location_id, lot)
+        ON b.item_id = g.item AND b.location_id = g.loc AND b.lot = g.lot
+     WHERE g.oh <> 0 OR g.res <> 0 OR g.q <> 0 OR g.dm <> 0;
+    IF array_length(u_id, 1) > 0 THEN
+      UPDATE balances b SET on_hand = b.on_hand + u_oh[array_position(u_id, b.id)],
+             reserved = b.reserved + u_res[array_position(u_id, b.id)],
+             quarantined = b.quarantined + u_q[array_position(u_id, b.id)],
+             damaged = b.damaged + u_d[array_position(u_id, b.id)]
+       WHERE b.id = ANY (u_id)
+         AND b.on_hand + u_oh[array_position(u_id, b.id)] >= 0 AND b.reserved + u_res[array_position(u_id, b.id)] >= 0
+         AND b.quarantined + u_q[array_position(u_id, b.id)] >= 0 AND b.damaged + u_d[array_position(u_id, b.id)] >= 0
+         AND (b.on_hand + u_oh[array_position(u_id, b.id)]) - (b.reserved + u_res[array_position(u_id, b.id)])
+             - (b.quarantined + u_q[array_position(u_id, b.id)]) - (b.damaged + u_d[array_position(u_id, b.id)]) >= 0;
+      GET DIAGNOSTICS n_done = ROW_COUNT;
+      IF n_done <> array_length(u_id, 1) THEN
+        RAISE EXCEPTION 'stockline_post_legs: a guarded balance update found less than was locked';
+      END IF;
+    END IF;
+    IF array_length(n_item, 1) > 0 THEN
+      INSERT INTO balances AS b (item_id, location_id, lot, on_hand, reserved, quarantined, damaged)
+        SELECT g.item, g.loc, g.lot, g.oh, g.res, g.q, g.dm
+          FROM unnest(n_item, n_loc, n_lot, n_oh, n_res, n_q, n_d) WITH ORDINALITY AS g(item, loc, lot, oh, res, q, dm, ord)
+         ORDER BY g.ord
+        ON CONFLICT (item_id, location_id, lot) DO UPDATE SET on_hand = b.on_hand + excluded.on_hand,
+           reserved = b.reserved + excluded.reserved, quarantined = b.quarantined + excluded.quarantined,
+           damaged = b.damaged + excluded.damaged;
+    END IF;
+
+    -- What the commands add: movements, lot expiry dates, audit rows.
+    INSERT INTO movements (id, idempotency_key, command_key, item_id, lot, qty, from_location_id, to_location_id,
+                           from_state, to_state, reason, actor, doc_ref, reversal_of, created_at)
+      SELECT ids[a.n], (j.e ->> 0) || '#0', j.e ->> 0, m_item[a.m], j.e ->> 8, m_qty[a.m], m_src[a.m], m_dst[a.m],
+             j.e ->> 14, j.e ->> 15, j.e ->> 16, j.e ->> 3, j.e ->> 5, NULL, (j.e ->> 4)::timestamptz
+        FROM unnest(accepted) WITH ORDINALITY AS a(m, n), LATERAL (SELECT p_members -> (a.m - 1)) AS j(e);
+    INSERT INTO lots (item_id, lot, expiry)
+      SELECT m_item[a.m], j.e ->> 8, (j.e ->> 18)::date
+        FROM unnest(accepted) AS a(m), LATERAL (SELECT p_members -> (a.m - 1)) AS j(e)
+       WHERE j.e ->> 18 IS NOT NULL AND j.e ->> 8 <> ''
+      ON CONFLICT (item_id, lot) DO NOTHING;
+    INSERT INTO audit_log (at, actor, device, action, entity, entity_id, before, after)
+      SELECT (j.e ->> 4)::timestamptz, j.e ->> 3, j.e ->> 19, j.e ->> 20, 'command', j.e ->> 0, '',
+             replace(j.e ->> 21, j.e ->> 22, '[' || ids[a.n] || ']')
+        FROM unnest(accepted) WITH ORDINALITY AS a(m, n), LATERAL (SELECT p_members -> (a.m - 1)) AS j(e)
+       WHERE j.e ->> 20 IS NOT NULL;
+
+    RETURN QUERY
+      SELECT a.m - 1, 'posted'::text, ARRAY[ids[a.n]], '{}'::bigint[],
+             '{"movement_ids": [' || ids[a.n] || '], "reservation_ids": []}', NULL::text, NULL::text, NULL::bigint,
+             NULL::bigint, NULL::text[], NULL::bigint[]
+        FROM unnest(accepted) WITH ORDINALITY AS a(m, n);
+  END IF;
+
+  -- 6. The others, one after the other, after the accepted ones.
+  FOR i IN 1..coalesce(array_length(m_ok, 1), 0) LOOP
+    CONTINUE WHEN i = ANY (accepted);
+    mem := p_members -> (i - 1);
+    RETURN QUERY
+      SELECT i - 1, p.* FROM stockline_post(
+        mem ->> 0, mem ->> 1, mem ->> 2, mem ->> 3, (mem ->> 4)::timestamptz, mem ->> 5, 'legs',
+        ARRAY[mem ->> 6], ARRAY[mem ->> 7], ARRAY[mem ->> 8], ARRAY[(mem ->> 9)::bigint], ARRAY[mem ->> 10],
+        ARRAY[mem ->> 11], ARRAY[(mem ->> 12)::boolean], ARRAY[(mem ->> 13)::boolean], ARRAY[mem ->> 14],
+        ARRAY[mem ->> 15], ARRAY[mem ->> 16], (mem ->> 17)::boolean, (mem ->> 18)::date, '', NULL, NULL, NULL, '',
+        false, '', NULL, '', mem ->> 19, mem ->> 20, mem ->> 21, mem ->> 22) AS p;
+  END LOOP;
+END
+$fn$
+"""
+
+
+def statements(dialect: str) -> list[str]:
+    return [_POST_LEGS.strip()] if dialect == "postgres" else []
