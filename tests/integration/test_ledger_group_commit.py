@@ -236,7 +236,8 @@ def _sides(cmd: c.Command) -> list[tuple[str, str, dict[str, int]]]:
             held = {cmd.state: cmd.qty} if cmd.state != "available" else {}
             return [(cmd.sku, cmd.to_location, {"on_hand": cmd.qty, **held})]
         case c.Move():
-            return [(cmd.sku, cmd.from_location, {"on_hand": -cmd.qty}), (cmd.sku, cmd.to_location, {"on_hand": cmd.qty})]
+            return [(cmd.sku, cmd.from_location, {"on_hand": -cmd.qty}),
+                    (cmd.sku, cmd.to_location, {"on_hand": cmd.qty})]
         case c.Adjust():
             return [(cmd.sku, cmd.location, {"on_hand": cmd.delta})]
         case c.Quarantine():

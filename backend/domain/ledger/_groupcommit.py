@@ -29,10 +29,10 @@ flushes that may start: with one, the callers moved in lock-step (PostgreSQL ran
 process waited, then the reverse); with two, while PostgreSQL runs one, the callers the other answered
 prepare their next postings. A flush first locks every existing balance row its members' legs and
 reservations change, in the ledger's lock order (stockline_post_legs' step 2, or `stockline_lock_balances`,
-m0016, before a UNION ALL of calls), as one command of many legs does, so two flushes, or a flush and a ledger command, do not deadlock on
-them. A reservation's take or a reversal names its rows only inside its call; a deadlock there (or on
-a balance row a flush creates) is broken by PostgreSQL after deadlock_timeout, and the members of the
-flush it rolled back are re-run alone, as above.
+m0016, before a UNION ALL of calls), as one command of many legs does, so two flushes, or a flush and a
+ledger command, do not deadlock on them. A reservation's take or a reversal names its rows only inside
+its call; a deadlock there (or on a balance row a flush creates) is broken by PostgreSQL after
+deadlock_timeout, and the members of the flush it rolled back are re-run alone, as above.
 
 Cancellation: a caller cancelled while queued is dropped before the flush is sent (nothing of it is
 posted); one cancelled while its flush is in flight only stops waiting: the flush is its own task and
@@ -47,7 +47,6 @@ import json
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 import msgspec
@@ -242,9 +241,8 @@ async def _flush(members: list[_Member]) -> None:
     if len(members) == 1:
         await _alone(members[0])
         return
-    if all(_one_leg(m) for m in members):
-        sql, args = _LEGS_SQL, [_legs_json(members)]
-    else:
+    sql, args = _LEGS_SQL, [_legs_json(members)]
+    if not all(_one_leg(m) for m in members):
         sql, args = _flush_sql(len(members)), [*_balance_keys(members), *(a for m in members for a in m.prepared.args)]
     try:
         rows = await db.pg_fetch_own_transaction(sql, *args)
