@@ -47,6 +47,7 @@ import json
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -241,7 +242,7 @@ async def _flush(members: list[_Member]) -> None:
     if len(members) == 1:
         await _alone(members[0])
         return
-    sql, args = _LEGS_SQL, [_legs_json(members)]
+    sql, args = _LEGS_SQL, list[Any]([_legs_json(members)])
     if not all(_one_leg(m) for m in members):
         sql, args = _flush_sql(len(members)), [*_balance_keys(members), *(a for m in members for a in m.prepared.args)]
     try:
