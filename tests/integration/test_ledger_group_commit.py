@@ -375,3 +375,19 @@ async def test_a_flush_of_one_leg_commands_keeps_what_each_adds(ledger_db, state
     assert f'"movement_ids": {held.movement_ids}'.replace(" ", "") in row["after"].replace(" ", "")
     logged = await db.fetch_one("SELECT result FROM command_log WHERE key = {}", moved.key)
     assert logged is not None and str(moved.movement_ids[0]) in logged["result"]
+
+
+async def test_a_flush_with_other_commands_than_one_leg_ones_goes_as_calls_of_stockline_post(ledger_db, statements,
+                                                                                            one_flush):
+    b1, b2, _ = await warehouse()
+    await item("MUG")
+    await receive("MUG", 10, b1)
+    with statements.counting() as sent:
+        moved, reserved = await asyncio.gather(
+            c.execute(move("MUG", 3, b1, b2), key=key(), actor="h"),
+            c.execute(c.Reserve(lines=[c.ReserveLine(sku="MUG", qty=4, location=b1)], order_ref="SO-1"), key=key(),
+                      actor="h"))
+    assert len(sent) == 1 and "UNION ALL" in sent[0] and "stockline_lock_balances" in sent[0], sent
+    assert len(moved.movement_ids) == 1 and len(reserved.reservation_ids) == 1
+    cell = (await _cells(["MUG"]))[("MUG", b1)]
+    assert (cell["on_hand"], cell["reserved"]) == (7, 4)

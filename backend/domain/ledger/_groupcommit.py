@@ -242,8 +242,9 @@ async def _flush(members: list[_Member]) -> None:
     if len(members) == 1:
         await _alone(members[0])
         return
-    sql, args = _LEGS_SQL, list[Any]([_legs_json(members)])
-    if not all(_one_leg(m) for m in members):
+    if all(_one_leg(m) for m in members):
+        sql, args = _LEGS_SQL, list[Any]([_legs_json(members)])
+    else:
         sql, args = _flush_sql(len(members)), [*_balance_keys(members), *(a for m in members for a in m.prepared.args)]
     try:
         rows = await db.pg_fetch_own_transaction(sql, *args)
