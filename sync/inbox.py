@@ -17,8 +17,7 @@ from typing import Any
 import asyncpg
 
 from backend import db
-from backend.domain.catalog.service import sku_key
-from backend.domain.ledger.commands import Move, Prepared
+from backend.domain.ledger.commands import Move, Prepared, legs_json
 from sync.envelopes import Identity
 
 
@@ -83,54 +82,30 @@ _INSERT_AND_NEXT_SEQ = (
 )
 
 
-ABORTED_SQLSTATE = "SL409"  # stockline_replay_move (m0016): the whole statement was undone
+ABORTED_SQLSTATE = "SL409"  # stockline_replay_legs (m0019): the whole statement was undone
 # Replayed moves applied by one statement. bench/replay.py: 10 and 25 did alike (replay ÷ direct 1.1–1.3), 50
 # worse (0.8–1.0): a statement holds all its moves' balance rows until it commits, so bigger ones wait on
 # each other, and an online posting waits on them longer.
 MOVES_TOGETHER_MAX = 10
-
-
-def _replay_move_call(first: int, count: int) -> str:
-    marks = ", ".join(f"${n}" for n in range(first, first + count))
-    return f"SELECT * FROM stockline_replay_move({marks})"
-
-
-def _lock_call(first: int) -> str:
-    """The statement's first part: it locks the balance rows of all its moves, sorted (m0016)."""
-    return (f"SELECT -1 AS place, NULL AS status, NULL AS movement_ids, NULL AS reservation_ids, NULL AS stored,"
-            f" stockline_lock_balances(${first}, ${first + 1}, ${first + 2}) AS inbox_id")
-
-
-def _balance_keys(moves: Sequence[Move]) -> list[list[str]]:
-    """(sku keys, location code keys, lots) of the balance rows the moves change, as the ledger keys them."""
-    rows = [(sku_key(m.sku), where.strip().casefold(), m.lot.strip())
-            for m in moves for where in (m.from_location, m.to_location)]
-    return [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]]
+_REPLAY_LEGS = ("SELECT json_agg(r ORDER BY r.place) AS done"
+                " FROM stockline_replay_legs(CAST($1 AS jsonb), CAST($2 AS jsonb)) AS r")
 
 
 async def record_moves(moves: Sequence[tuple[Claim, Move, Prepared]]) -> list[tuple[dict[str, Any], int]] | int:
     """PostgreSQL, outside any transaction: consecutive move scans of one batch, in seq order, in one
-    statement (`stockline_replay_move`, m0016): each scan's ledger posting (its Move as `Prepared` for
-    stockline_post), its inbox row `applied` and the device's next seq, all committing together, after
-    the balance rows of all of them are locked in the ledger's lock order. Returns each scan's
-    (posting row, server_seq); or, when one of them was not applied cleanly (the ledger refused it or
-    leaves it to the in-process path, it is not its device's next number, its txn_id is taken), its
-    place in `moves`, and nothing was kept."""
+    statement (`stockline_replay_legs`, m0019): their ledger postings (each Move as `Prepared`, posted
+    set-based after their balance rows are locked in the ledger's lock order), their inbox rows `applied`
+    and their devices' seqs, all committing together. Returns each scan's (posting row, server_seq); or,
+    when one of them was not applied cleanly (the ledger refused it at its place or leaves it to the
+    in-process path, it is not its device's next number, its txn_id is taken), its place in `moves`, and
+    nothing was kept."""
     assert not db.engine().transaction_exists(), "one statement, its own transaction"
     assert 0 < len(moves) <= MOVES_TOGETHER_MAX, len(moves)
-    now = _now()
-    args: list[Any] = _balance_keys([m for _, m, _ in moves])
-    calls = [_lock_call(1)]
-    for place, (c, _, posting) in enumerate(moves):
-        call = [place, c.identity.txn_id, c.identity.device_id, c.identity.seq, c.user_id, c.session_user_id,
-                c.kind[:40], c.digest, c.scanned_at[:64], now, *posting.args]
-        calls.append(_replay_move_call(len(args) + 1, len(call)))
-        args += call
+    now = _now().isoformat()
+    scans = [[c.identity.txn_id, c.identity.device_id, c.identity.seq, c.user_id, c.session_user_id, c.kind[:40],
+              c.digest, c.scanned_at[:64], now] for c, _, _ in moves]
     try:
-        # One row whatever the number of scans; the parts run in the order written (an Append runs them
-        # one after another): the lock first, then the scans in seq order, and `place` says whose each row is.
-        row = await db.pg_fetchrow("SELECT json_agg(r ORDER BY r.place) FILTER (WHERE r.place >= 0) AS done"
-                                   f" FROM ({' UNION ALL '.join(calls)}) r", *args)
+        row = await db.pg_fetchrow(_REPLAY_LEGS, json.dumps(scans), legs_json([posting for _, _, posting in moves]))
     except asyncpg.PostgresError as exc:
         detail = str(getattr(exc, "detail", ""))
         if getattr(exc, "sqlstate", None) == ABORTED_SQLSTATE and detail.isdigit():

@@ -13,6 +13,12 @@ import pytest
 _METHODS = ("execute", "executemany", "fetch", "fetchrow", "fetchval", "copy_records_to_table")
 
 
+class Sent(str):
+    """A statement's text, with the arguments it was sent with (`args`)."""
+
+    args: tuple[Any, ...]
+
+
 class StatementLog:
     def __init__(self) -> None:
         self.sql: list[str] = []
@@ -24,7 +30,9 @@ class StatementLog:
 
             def counted(conn: Any, *args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
                 if self.recording:
-                    self.sql.append(f"COPY {args[0]}" if _name == "copy_records_to_table" else str(args[0]))
+                    sent = Sent(f"COPY {args[0]}" if _name == "copy_records_to_table" else str(args[0]))
+                    sent.args = tuple(args[1:])
+                    self.sql.append(sent)
                 return _original(conn, *args, **kwargs)
 
             monkeypatch.setattr(asyncpg.connection.Connection, name, counted)

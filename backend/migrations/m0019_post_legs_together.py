@@ -3,8 +3,8 @@
 flush, where a UNION ALL of `stockline_post` calls (m0012) ran eight of its own per command plus a lock
 step that resolved every code a second time.
 
-`members` is a JSON array of one array per command, its fields in the order of MEMBER_FIELDS in
-backend/domain/ledger/_groupcommit.py (the one-leg subset of stockline_post's arguments). It returns one
+`members` is a JSON array of one array per command, its fields in the order of LEGS_MEMBER_FIELDS in
+backend/domain/ledger/_onetrip.py (the one-leg subset of stockline_post's arguments). It returns one
 row per member, `k` its place in the array (from 0), with stockline_post's columns.
 
 What it does, in order:
@@ -37,7 +37,7 @@ in-memory joins, and planning them again for every flush cost more than running 
 NAME = "post_legs_together"
 
 _POST_LEGS = r"""
-CREATE FUNCTION stockline_post_legs(p_members jsonb)
+CREATE FUNCTION stockline_post_legs(p_members jsonb, p_strict boolean DEFAULT false)
 RETURNS TABLE (k integer, status text, movement_ids bigint[], reservation_ids bigint[], stored text,
                short_sku text, short_where text, short_requested bigint, short_have bigint,
                elsewhere_codes text[], elsewhere_available bigint[])
@@ -69,6 +69,7 @@ DECLARE
   u_id bigint[]; u_oh bigint[]; u_res bigint[]; u_q bigint[]; u_d bigint[];
   n_item bigint[]; n_loc bigint[]; n_lot text[]; n_oh bigint[]; n_res bigint[]; n_q bigint[]; n_d bigint[];
   mem jsonb;
+  posted record;
   i integer;
 BEGIN
   -- 1. Resolve and check (read only).
@@ -151,6 +152,10 @@ BEGIN
             WINDOW run AS (PARTITION BY g.item, g.loc, g.lot ORDER BY g.m)) w
      WHERE w.oh < 0 OR w.res < 0 OR w.q < 0 OR w.dm < 0 OR w.oh - w.res - w.q - w.dm < 0;
     EXIT WHEN breaking IS NULL;
+    IF p_strict THEN
+      RAISE EXCEPTION USING ERRCODE = 'SL409', DETAIL = (breaking - 1)::text,
+        MESSAGE = format('scan %s of the statement was not applied together: not enough stock', breaking - 1);
+    END IF;
     dropped := dropped || breaking;
   END LOOP;
   SELECT coalesce(array_agg(m.n ORDER BY m.n), '{}') INTO accepted
@@ -248,18 +253,103 @@ BEGIN
   FOR i IN 1..coalesce(array_length(m_ok, 1), 0) LOOP
     CONTINUE WHEN i = ANY (accepted);
     mem := p_members -> (i - 1);
-    RETURN QUERY
-      SELECT i - 1, p.* FROM stockline_post(
+    SELECT * INTO posted FROM stockline_post(
         mem ->> 0, mem ->> 1, mem ->> 2, mem ->> 3, (mem ->> 4)::timestamptz, mem ->> 5, 'legs',
         ARRAY[mem ->> 6], ARRAY[mem ->> 7], ARRAY[mem ->> 8], ARRAY[(mem ->> 9)::bigint], ARRAY[mem ->> 10],
         ARRAY[mem ->> 11], ARRAY[(mem ->> 12)::boolean], ARRAY[(mem ->> 13)::boolean], ARRAY[mem ->> 14],
         ARRAY[mem ->> 15], ARRAY[mem ->> 16], (mem ->> 17)::boolean, (mem ->> 18)::date, '', NULL, NULL, NULL, '',
-        false, '', NULL, '', mem ->> 19, mem ->> 20, mem ->> 21, mem ->> 22) AS p;
+        false, '', NULL, '', mem ->> 19, mem ->> 20, mem ->> 21, mem ->> 22);
+    IF p_strict AND posted.status <> 'replayed' THEN
+      RAISE EXCEPTION USING ERRCODE = 'SL409', DETAIL = (i - 1)::text,
+        MESSAGE = format('scan %s of the statement was not applied together: %s', i - 1, posted.status);
+    END IF;
+    RETURN QUERY SELECT i - 1, posted.status, posted.movement_ids, posted.reservation_ids, posted.stored,
+                        posted.short_sku, posted.short_where, posted.short_requested, posted.short_have,
+                        posted.elsewhere_codes, posted.elsewhere_available;
   END LOOP;
 END
 $fn$
 """
 
 
+# Replayed move scans of one batch, in seq order (sync/inbox.py record_moves): their postings as one strict
+# flush (a scan that is not posted cleanly at its place raises SL409 with its place), then their inbox rows
+# `applied` and their devices' seqs, each one statement for all of them. Replaces m0016's
+# stockline_replay_move calls (a stockline_post each, plus an inbox row and a seq update each).
+_REPLAY_LEGS = r"""
+CREATE FUNCTION stockline_replay_legs(p_scans jsonb, p_members jsonb)
+RETURNS TABLE (place integer, status text, movement_ids bigint[], reservation_ids bigint[], stored text,
+               inbox_id bigint)
+LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $fn$
+#variable_conflict use_column
+DECLARE
+  p_place integer[];
+  p_status text[];
+  p_ids text[];
+  p_movement_ids text[];
+  p_stored text[];
+  inbox integer[];
+  inbox_ids bigint[];
+  bad integer;
+BEGIN
+  SELECT array_agg(p.k ORDER BY p.k), array_agg(p.status ORDER BY p.k), array_agg(p.movement_ids::text ORDER BY p.k),
+         array_agg(p.stored ORDER BY p.k),
+         array_agg(CASE WHEN p.status = 'posted' THEN '[' || array_to_string(p.movement_ids, ', ') || ']'
+                        ELSE CAST(CAST(p.stored AS jsonb) -> 'movement_ids' AS text) END ORDER BY p.k)
+    INTO p_place, p_status, p_ids, p_stored, p_movement_ids
+    FROM stockline_post_legs(p_members, true) AS p;
+
+  -- The inbox rows; a scan whose txn_id or (device, seq) is taken (or that comes twice) stops all: the first.
+  WITH added AS (
+    INSERT INTO sync_inbox (txn_id, device_id, seq, user_id, session_user_id, kind, payload_hash, status, reason,
+                            result, scanned_at, received_at)
+    SELECT x.s ->> 0, x.s ->> 1, (x.s ->> 2)::bigint, (x.s ->> 3)::bigint, (x.s ->> 4)::bigint, x.s ->> 5, x.s ->> 6,
+           'applied', '', '{"movement_ids": ' || p_movement_ids[x.ord] || '}', x.s ->> 7, (x.s ->> 8)::timestamptz
+      FROM jsonb_array_elements(p_scans) WITH ORDINALITY AS x(s, ord)
+     ORDER BY x.ord
+    ON CONFLICT DO NOTHING
+    RETURNING sync_inbox.id, sync_inbox.txn_id)
+  SELECT array_agg(x.ord::integer ORDER BY x.ord), array_agg(a.id ORDER BY x.ord),
+         min(x.ord::integer) FILTER (WHERE a.id IS NULL)
+    INTO inbox, inbox_ids, bad
+    FROM (SELECT y.ord, y.s ->> 0 AS txn_id, row_number() OVER (PARTITION BY y.s ->> 0 ORDER BY y.ord) AS nth
+            FROM jsonb_array_elements(p_scans) WITH ORDINALITY AS y(s, ord)) x
+    LEFT JOIN added a ON a.txn_id = x.txn_id AND x.nth = 1;
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'SL409', DETAIL = (bad - 1)::text,
+      MESSAGE = format('scan %s of the statement was not applied together: its txn_id is taken', bad - 1);
+  END IF;
+
+  -- Each device's seqs: consecutive in the batch, the first one right after its highest_seq.
+  SELECT min(t.ord) INTO bad
+    FROM (SELECT x.ord::integer AS ord, (x.s ->> 2)::bigint AS seq,
+                 lag((x.s ->> 2)::bigint) OVER (PARTITION BY x.s ->> 1 ORDER BY x.ord) AS prev
+            FROM jsonb_array_elements(p_scans) WITH ORDINALITY AS x(s, ord)) t
+   WHERE t.prev IS NOT NULL AND t.seq <> t.prev + 1;
+  IF bad IS NULL THEN
+    WITH firsts AS (
+      SELECT x.s ->> 1 AS device_id, min(x.ord)::integer AS first_ord,
+             (array_agg((x.s ->> 2)::bigint ORDER BY x.ord))[1] AS first_seq,
+             (array_agg((x.s ->> 2)::bigint ORDER BY x.ord DESC))[1] AS last_seq
+        FROM jsonb_array_elements(p_scans) WITH ORDINALITY AS x(s, ord)
+       GROUP BY x.s ->> 1),
+    moved AS (
+      UPDATE sync_devices d SET highest_seq = f.last_seq FROM firsts f
+       WHERE d.device_id = f.device_id AND d.highest_seq = f.first_seq - 1
+      RETURNING d.device_id)
+    SELECT min(f.first_ord) INTO bad FROM firsts f WHERE f.device_id NOT IN (SELECT m.device_id FROM moved m);
+  END IF;
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'SL409', DETAIL = (bad - 1)::text,
+      MESSAGE = format('scan %s of the statement was not applied together: not its device''s next number', bad - 1);
+  END IF;
+
+  RETURN QUERY SELECT p_place[n], p_status[n], p_ids[n]::bigint[], '{}'::bigint[], p_stored[n], inbox_ids[n]
+                 FROM generate_subscripts(p_place, 1) AS n;
+END
+$fn$
+"""
+
+
 def statements(dialect: str) -> list[str]:
-    return [_POST_LEGS.strip()] if dialect == "postgres" else []
+    return [_POST_LEGS.strip(), _REPLAY_LEGS.strip()] if dialect == "postgres" else []

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
@@ -53,7 +52,7 @@ import asyncpg
 import msgspec
 
 from backend import db
-from backend.domain.ledger._onetrip import POST_ARGS, POST_SQL, AuditNote, Prepared, prepare
+from backend.domain.ledger._onetrip import POST_ARGS, POST_SQL, AuditNote, Prepared, legs_json, prepare
 from backend.domain.ledger.posting import CommandResult
 
 # Enough to take up a pool's worth of workers at once; a statement of 32 calls has 1,056 parameters.
@@ -212,38 +211,15 @@ async def _alone(member: _Member) -> None:
     _answer(member, row)
 
 
-# A one-leg ledger command (receive, move, adjust, quarantine, release, scrap, ship) as one member of
-# stockline_post_legs (m0019): its stockline_post arguments (_onetrip.prepare) at these places, the leg's
-# arrays by their one element.
-MEMBER_FIELDS = (0, 1, 2, 3, 4, 5, (7,), (8,), (9,), (10,), (11,), (12,), (13,), (14,), (15,), (16,), (17,), 18, 19,
-                 29, 30, 31, 32)
 _LEGS_SQL = "SELECT * FROM stockline_post_legs(CAST($1 AS jsonb))"
-
-
-def _one_leg(member: _Member) -> bool:
-    a = member.prepared.args
-    return a[_MODE] == "legs" and len(a[_SKU]) == 1
-
-
-def _legs_json(members: list[_Member]) -> str:
-    """The members as stockline_post_legs reads them: one JSON array of fields each (dates as ISO text)."""
-    rows = []
-    for m in members:
-        a = m.prepared.args
-        row = [a[f[0]][0] if isinstance(f, tuple) else a[f] for f in MEMBER_FIELDS]
-        row[4] = row[4].isoformat()
-        if row[18] is not None:
-            row[18] = row[18].isoformat()
-        rows.append(row)
-    return json.dumps(rows, separators=(",", ":"))
 
 
 async def _flush(members: list[_Member]) -> None:
     if len(members) == 1:
         await _alone(members[0])
         return
-    if all(_one_leg(m) for m in members):
-        sql, args = _LEGS_SQL, list[Any]([_legs_json(members)])
+    if all(m.prepared.one_leg for m in members):
+        sql, args = _LEGS_SQL, list[Any]([legs_json([m.prepared for m in members])])
     else:
         sql, args = _flush_sql(len(members)), [*_balance_keys(members), *(a for m in members for a in m.prepared.args)]
     try:

@@ -16,6 +16,7 @@ is checked and the payload hashed there before the call, and a replayed answer i
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -176,6 +177,33 @@ class Prepared:
 
     def answer(self, row: Any) -> CommandResult | None:
         return answer(row, self.key, self.kind)
+
+    @property
+    def one_leg(self) -> bool:
+        """A command of one leg (receive, move, adjust, quarantine, release, scrap, ship): what
+        stockline_post_legs (m0019) posts set-based with others."""
+        return self.args[6] == "legs" and len(self.args[7]) == 1
+
+
+# A one-leg command as one member of stockline_post_legs (m0019): its stockline_post arguments at these
+# places, the leg's arrays by their one element.
+LEGS_MEMBER_FIELDS = (0, 1, 2, 3, 4, 5, (7,), (8,), (9,), (10,), (11,), (12,), (13,), (14,), (15,), (16,), (17,), 18,
+                      19, 29, 30, 31, 32)
+
+
+def legs_json(postings: Sequence[Prepared]) -> str:
+    """One-leg commands as stockline_post_legs reads them: a JSON array of their fields each (dates as ISO
+    text), in the order they are to post."""
+    rows = []
+    for p in postings:
+        assert p.one_leg, p.kind
+        a = p.args
+        row = [a[f[0]][0] if isinstance(f, tuple) else a[f] for f in LEGS_MEMBER_FIELDS]
+        row[4] = row[4].isoformat()
+        if row[18] is not None:
+            row[18] = row[18].isoformat()
+        rows.append(row)
+    return json.dumps(rows, separators=(",", ":"))
 
 
 def prepare(command: msgspec.Struct, *, key: str, kind: str, digest: str, actor: str,

@@ -19,6 +19,7 @@ from backend.domain.idempotency import check_key, payload_hash
 from backend.domain.ledger import _groupcommit, _onetrip
 from backend.domain.ledger._onetrip import AuditNote as AuditNote  # re-exported: sync replays name ledger.AuditNote
 from backend.domain.ledger._onetrip import Prepared as Prepared  # and ledger.Prepared
+from backend.domain.ledger._onetrip import legs_json as legs_json  # sync/inbox.py replays moves set-based
 from backend.domain.ledger.posting import CommandResult, Delta, Leg, Plan, post
 from backend.domain.locations.service import (
     LocationCode,
