@@ -113,18 +113,19 @@ async def test_batches_of_two_devices_crossing_the_same_rows_wait_in_lock_order(
         await item(sku)
         await receive(sku, 1000, B1)
     picker, a, b = await user("picker"), Handheld(), Handheld()
+    pairs = MOVES_TOGETHER_MAX // 2  # a batch's moves: one statement
 
     def moves(hh: Handheld, first: str, then: str) -> list[dict[str, object]]:
         return [hh.scan(picker, "move", from_bin=B1, items=[sku, 1], to_bin=B2)
-                for _ in range(MOVES_TOGETHER_MAX // 2) for sku in (first, then)]
+                for _ in range(pairs) for sku in (first, then)]
 
     rounds = 30  # without the lock, some of these deadlock (and are sent again) on most runs
     with statements.counting() as sent:
         for _ in range(rounds):  # a takes MUG's rows before TEA's, b the other way round, at the same time
             done = await asyncio.gather(a.send(*moves(a, "MUG", "TEA"), relay=picker),
                                         b.send(*moves(b, "TEA", "MUG"), relay=picker))
-            assert [r.status for results in done for r in results] == ["applied"] * 2 * MOVES_TOGETHER_MAX
-    moved = rounds * MOVES_TOGETHER_MAX
+            assert [r.status for results in done for r in results] == ["applied"] * 4 * pairs
+    moved = rounds * 2 * pairs
     assert (await on_hand("MUG", B2), await on_hand("TEA", B2)) == (moved, moved)
     if db.is_postgres():
         # Each statement locked all its rows first, sorted: none deadlocked and was sent again.
