@@ -32,6 +32,12 @@ What it does, in order:
 So a flush answers as if its members were posted one after the other, those set aside last. Its
 statements run with generic plans (plan_cache_mode): each is a fixed shape of index lookups and small
 in-memory joins, and planning them again for every flush cost more than running them.
+
+With `strict`, a member that would be set aside, or that stockline_post does not answer `replayed`,
+raises SL409 with its place as DETAIL instead (nothing is kept). `stockline_replay_legs(scans, members)`
+posts a batch's consecutive move scans that way (sync/inbox.py record_moves), then writes their inbox rows
+and advances their devices' seqs, one statement each for all of them; it replaces m0016's
+stockline_replay_move calls.
 """
 
 NAME = "post_legs_together"
