@@ -33,6 +33,10 @@ the key, derived from the count's own key and checked here, is claimed in the st
 the lines, with its answer; its payload hash is a digest of the posted lines computed there (Python never
 holds the lines). A key claimed before comes back as `fallback`, and the in-process path answers it here.
 
+A flush of one-leg commands (`stockline_post_legs`, ledger/_groupcommit.py, migration m0019) claims its
+members' keys the same way, all in one INSERT: a key already in the table, or twice in the flush, is left
+to `stockline_post` above, which answers `replayed` or `fallback` by these rules.
+
 Nothing else writes `command_log` (tests/unit/test_command_log_owner.py fails if something does).
 """
 

@@ -1,8 +1,8 @@
 """command_log has one owner: backend/domain/idempotency.py. Any other module that writes (or reads)
 the table in SQL, or through its Piccolo table, fails here, so a new command cannot grow its own
 idempotency again. The exceptions are the ledger's one-statement postings on PostgreSQL (migration m0012's
-`stockline_post`, m0017's `stockline_settle_count`), which claim a key inside their own statement by the
-module's rules."""
+`stockline_post`, m0017's `stockline_settle_count`, m0019's `stockline_post_legs`), which claim a key inside
+their own statement by the module's rules."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ SCANNED = ("backend", "sync", "jobs")
 OWNER = Path("backend/domain/idempotency.py")
 FAST_PATH = Path("backend/migrations/m0012_ledger_one_round_trip.py")
 COUNT_FAST_PATH = Path("backend/migrations/m0017_count_settle_on_server.py")
+LEGS_FAST_PATH = Path("backend/migrations/m0019_post_legs_together.py")
 _SQL_USE = re.compile(r"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM|FROM|JOIN|TRUNCATE(\s+TABLE)?)\s+command_log\b",
                       re.IGNORECASE)
 _TABLE_USE = re.compile(r"\bCommandLog\s*\.\s*(insert|update|delete|select|objects|raw|count|exists)\b")
@@ -31,7 +32,8 @@ def _uses() -> dict[Path, list[str]]:
 
 
 def test_only_the_idempotency_module_and_the_ledgers_fast_path_touch_command_log() -> None:
-    outside = {str(path): hits for path, hits in _uses().items() if path not in (OWNER, FAST_PATH, COUNT_FAST_PATH)}
+    outside = {str(path): hits for path, hits in _uses().items() if path not in (OWNER, FAST_PATH, COUNT_FAST_PATH,
+                                                                                  LEGS_FAST_PATH)}
     assert outside == {}, f"command_log is backend/domain/idempotency.py's: go through it ({outside})"
 
 
