@@ -57,11 +57,10 @@ DECLARE
   m_src bigint[];
   m_dst bigint[];
   m_qty bigint[];
-  m_src_side boolean[];
-  m_dst_side boolean[];
+  any_expiry boolean;
+  any_audit boolean;
   -- one side of a member at a stock-holding location: (member, balance row, its change)
-  s_m integer[]; s_item bigint[]; s_loc bigint[]; s_lot text[]; s_oh bigint[]; s_res bigint[]; s_q bigint[];
-  s_d bigint[];
+  s_m integer[]; s_item bigint[]; s_loc bigint[]; s_lot text[]; s_oh bigint[]; s_q bigint[]; s_d bigint[];
   dropped integer[] := '{}';
   breaking integer;
   accepted integer[];
@@ -72,60 +71,61 @@ DECLARE
   e_id bigint[]; e_item bigint[]; e_loc bigint[]; e_lot text[]; e_oh bigint[]; e_res bigint[]; e_q bigint[];
   e_d bigint[];
   -- net change per balance row of the accepted members: of a locked row (by id); of a new one, in lock order
-  u_id bigint[]; u_oh bigint[]; u_res bigint[]; u_q bigint[]; u_d bigint[];
-  n_item bigint[]; n_loc bigint[]; n_lot text[]; n_oh bigint[]; n_res bigint[]; n_q bigint[]; n_d bigint[];
+  u_id bigint[]; u_oh bigint[]; u_q bigint[]; u_d bigint[];
+  n_item bigint[]; n_loc bigint[]; n_lot text[]; n_oh bigint[]; n_q bigint[]; n_d bigint[];
   mem jsonb;
   posted record;
   i integer;
 BEGIN
-  -- 1. Resolve and check (read only).
-  SELECT array_agg(coalesce(r.ok, false) ORDER BY r.ord), array_agg(r.item ORDER BY r.ord),
-         array_agg(r.src ORDER BY r.ord), array_agg(r.dst ORDER BY r.ord), array_agg(r.qty ORDER BY r.ord),
-         array_agg(coalesce(r.src_side, false) ORDER BY r.ord), array_agg(coalesce(r.dst_side, false) ORDER BY r.ord)
-    INTO m_ok, m_item, m_src, m_dst, m_qty, m_src_side, m_dst_side
-    FROM (SELECT x.ord, x.item, x.src, x.dst, x.qty, x.src_side, x.dst_side,
-                 x.valid AND x.qty BETWEEN 1 AND qty_max AND NOT x.logged
-                   AND row_number() OVER (PARTITION BY x.key ORDER BY x.ord) = 1 AS ok
-            FROM (SELECT e.ord, e.m ->> 0 AS key, it.id AS item, s.id AS src, d.id AS dst,
-                         CASE WHEN (e.m ->> 9)::numeric BETWEEN 1 AND qty_max
-                                   AND (e.m ->> 9)::numeric * f.factor <= qty_max
-                              THEN (e.m ->> 9)::bigint * f.factor END AS qty,
-                         s.kind = ANY (stock_kinds) AS src_side, d.kind = ANY (stock_kinds) AS dst_side,
-                         it.active AND NOT it.is_kit AND f.factor IS NOT NULL
-                           AND (it.lot_tracked OR it.serial_tracked) = (e.m ->> 8 <> '')
-                           AND NOT (it.serial_tracked AND (e.m ->> 9)::numeric * f.factor <> 1)
-                           AND (NOT (e.m ->> 12)::boolean OR s.kind = ANY (stock_kinds))
-                           AND (NOT (e.m ->> 13)::boolean OR d.kind = ANY (stock_kinds))
-                           AND NOT ((e.m ->> 17)::boolean AND s.id = d.id) AS valid,
-                         coalesce((SELECT true FROM command_log c WHERE c.key = e.m ->> 0 LIMIT 1), false) AS logged
-                    FROM jsonb_array_elements(p_members) WITH ORDINALITY AS e(m, ord)
-                    LEFT JOIN LATERAL (SELECT i.id, i.active, i.is_kit, i.lot_tracked, i.serial_tracked, i.base_unit
-                                         FROM items i WHERE i.sku_key = e.m ->> 6 LIMIT 1) it ON true
-                    LEFT JOIN LATERAL (
-                      SELECT 1::bigint AS factor WHERE e.m ->> 7 = '' OR e.m ->> 7 = it.base_unit
-                      UNION ALL
-                      SELECT u.factor FROM item_units u
-                       WHERE u.item_id = it.id AND u.unit = e.m ->> 7 AND NOT (e.m ->> 7 = '' OR e.m ->> 7 = it.base_unit)
-                    ) f ON true
-                    LEFT JOIN LATERAL (SELECT l.id, l.kind FROM locations l WHERE l.code_key = e.m ->> 10 LIMIT 1) s ON true
-                    LEFT JOIN LATERAL (SELECT l.id, l.kind FROM locations l WHERE l.code_key = e.m ->> 11 LIMIT 1) d ON true
-                   ) x) r;
-
-  -- The resolved members' sides at stock-holding locations, with their signed changes.
-  SELECT coalesce(array_agg(v.m ORDER BY v.m, v.dir), '{}'), coalesce(array_agg(v.item ORDER BY v.m, v.dir), '{}'),
-         coalesce(array_agg(v.loc ORDER BY v.m, v.dir), '{}'), coalesce(array_agg(v.lot ORDER BY v.m, v.dir), '{}'),
-         coalesce(array_agg(v.oh ORDER BY v.m, v.dir), '{}'), coalesce(array_agg(v.res ORDER BY v.m, v.dir), '{}'),
-         coalesce(array_agg(v.q ORDER BY v.m, v.dir), '{}'), coalesce(array_agg(v.dm ORDER BY v.m, v.dir), '{}')
-    INTO s_m, s_item, s_loc, s_lot, s_oh, s_res, s_q, s_d
-    FROM (SELECT m.n AS m, side.dir, m_item[m.n] AS item, side.loc, p_members -> (m.n - 1) ->> 8 AS lot,
-                 side.sign * m_qty[m.n] AS oh, 0::bigint AS res,
-                 CASE WHEN side.state = 'quarantined' THEN side.sign * m_qty[m.n] ELSE 0 END AS q,
-                 CASE WHEN side.state = 'damaged' THEN side.sign * m_qty[m.n] ELSE 0 END AS dm
-            FROM generate_subscripts(m_ok, 1) AS m(n)
-            CROSS JOIN LATERAL (VALUES (0, m_src[m.n], -1, p_members -> (m.n - 1) ->> 14, m_src_side[m.n]),
-                                       (1, m_dst[m.n], 1, p_members -> (m.n - 1) ->> 15, m_dst_side[m.n]))
-                    AS side(dir, loc, sign, state, stocked)
-           WHERE m_ok[m.n] AND side.stocked) v;
+  -- 1. Resolve and check (read only); and the resolved members' sides at stock-holding locations, with
+  -- their signed changes.
+  WITH r AS (
+    SELECT x.ord::integer AS ord, x.item, x.src, x.dst, x.qty, x.lot, x.src_state, x.dst_state, x.src_side,
+           x.dst_side, x.has_expiry, x.has_audit,
+           coalesce(x.valid AND x.qty BETWEEN 1 AND qty_max AND NOT x.logged
+                    AND row_number() OVER (PARTITION BY x.key ORDER BY x.ord) = 1, false) AS ok
+      FROM (SELECT e.ord, e.m ->> 0 AS key, it.id AS item, s.id AS src, d.id AS dst, e.m ->> 8 AS lot,
+                   e.m ->> 14 AS src_state, e.m ->> 15 AS dst_state,
+                   CASE WHEN (e.m ->> 9)::numeric BETWEEN 1 AND qty_max AND (e.m ->> 9)::numeric * f.factor <= qty_max
+                        THEN (e.m ->> 9)::bigint * f.factor END AS qty,
+                   coalesce(s.kind = ANY (stock_kinds), false) AS src_side,
+                   coalesce(d.kind = ANY (stock_kinds), false) AS dst_side,
+                   it.active AND NOT it.is_kit AND f.factor IS NOT NULL
+                     AND (it.lot_tracked OR it.serial_tracked) = (e.m ->> 8 <> '')
+                     AND NOT (it.serial_tracked AND (e.m ->> 9)::numeric * f.factor <> 1)
+                     AND (NOT (e.m ->> 12)::boolean OR s.kind = ANY (stock_kinds))
+                     AND (NOT (e.m ->> 13)::boolean OR d.kind = ANY (stock_kinds))
+                     AND NOT ((e.m ->> 17)::boolean AND s.id = d.id) AS valid,
+                   coalesce((SELECT true FROM command_log c WHERE c.key = e.m ->> 0 LIMIT 1), false) AS logged,
+                   e.m ->> 18 IS NOT NULL AND e.m ->> 8 <> '' AS has_expiry, e.m ->> 20 IS NOT NULL AS has_audit
+              FROM jsonb_array_elements(p_members) WITH ORDINALITY AS e(m, ord)
+              LEFT JOIN LATERAL (SELECT i.id, i.active, i.is_kit, i.lot_tracked, i.serial_tracked, i.base_unit
+                                   FROM items i WHERE i.sku_key = e.m ->> 6 LIMIT 1) it ON true
+              LEFT JOIN LATERAL (
+                SELECT 1::bigint AS factor WHERE e.m ->> 7 = '' OR e.m ->> 7 = it.base_unit
+                UNION ALL
+                SELECT u.factor FROM item_units u
+                 WHERE u.item_id = it.id AND u.unit = e.m ->> 7 AND NOT (e.m ->> 7 = '' OR e.m ->> 7 = it.base_unit)
+              ) f ON true
+              LEFT JOIN LATERAL (SELECT l.id, l.kind FROM locations l WHERE l.code_key = e.m ->> 10 LIMIT 1) s ON true
+              LEFT JOIN LATERAL (SELECT l.id, l.kind FROM locations l WHERE l.code_key = e.m ->> 11 LIMIT 1) d ON true
+           ) x)
+  SELECT rm.*, rs.* INTO m_ok, m_item, m_src, m_dst, m_qty, any_expiry, any_audit, s_m, s_item, s_loc, s_lot, s_oh,
+                         s_q, s_d
+    FROM (SELECT array_agg(r.ok ORDER BY r.ord), array_agg(r.item ORDER BY r.ord), array_agg(r.src ORDER BY r.ord),
+                 array_agg(r.dst ORDER BY r.ord), array_agg(r.qty ORDER BY r.ord),
+                 bool_or(r.ok AND r.has_expiry), bool_or(r.ok AND r.has_audit) FROM r) rm,
+         (SELECT coalesce(array_agg(v.ord ORDER BY v.ord, v.dir), '{}'), coalesce(array_agg(v.item ORDER BY v.ord, v.dir), '{}'),
+                 coalesce(array_agg(v.loc ORDER BY v.ord, v.dir), '{}'), coalesce(array_agg(v.lot ORDER BY v.ord, v.dir), '{}'),
+                 coalesce(array_agg(v.oh ORDER BY v.ord, v.dir), '{}'), coalesce(array_agg(v.q ORDER BY v.ord, v.dir), '{}'),
+                 coalesce(array_agg(v.dm ORDER BY v.ord, v.dir), '{}')
+            FROM (SELECT r.ord, side.dir, r.item, side.loc, r.lot, side.sign * r.qty AS oh,
+                         CASE WHEN side.state = 'quarantined' THEN side.sign * r.qty ELSE 0 END AS q,
+                         CASE WHEN side.state = 'damaged' THEN side.sign * r.qty ELSE 0 END AS dm
+                    FROM r CROSS JOIN LATERAL (VALUES (0, r.src, -1, r.src_state, r.src_side),
+                                                      (1, r.dst, 1, r.dst_state, r.dst_side))
+                                           AS side(dir, loc, sign, state, stocked)
+                   WHERE r.ok AND side.stocked) v) rs;
 
   -- 2. Lock the existing rows, one after the other in lock order (each a lookup by the unique key), and
   -- read them.
@@ -143,20 +143,36 @@ BEGIN
                            FOR UPDATE) b;
 
   -- 3. The members that post one after the other; the first that would break a guard is set aside, again.
+  -- The same query gives, per balance row, the net change of the members it keeps: of a locked row by its
+  -- id, of a row not there yet in lock order.
   LOOP
-    SELECT min(w.m) INTO breaking
-      FROM (SELECT g.m,
-                   coalesce(b.on_hand, 0) + sum(g.oh) OVER run AS oh, coalesce(b.reserved, 0) + sum(g.res) OVER run AS res,
-                   coalesce(b.quarantined, 0) + sum(g.q) OVER run AS q, coalesce(b.damaged, 0) + sum(g.dm) OVER run AS dm
-              FROM (SELECT s.m, s.item, s.loc, s.lot, sum(s.oh) AS oh, sum(s.res) AS res, sum(s.q) AS q, sum(s.dm) AS dm
-                      FROM unnest(s_m, s_item, s_loc, s_lot, s_oh, s_res, s_q, s_d) AS s(m, item, loc, lot, oh, res, q, dm)
+    SELECT min(w.m) FILTER (WHERE w.oh < 0 OR w.res < 0 OR w.q < 0 OR w.dm < 0 OR w.oh - w.res - w.q - w.dm < 0),
+           coalesce(array_agg(w.id) FILTER (WHERE w.last AND w.id IS NOT NULL AND w.changes), '{}'),
+           coalesce(array_agg(w.net_oh) FILTER (WHERE w.last AND w.id IS NOT NULL AND w.changes), '{}'),
+           coalesce(array_agg(w.net_q) FILTER (WHERE w.last AND w.id IS NOT NULL AND w.changes), '{}'),
+           coalesce(array_agg(w.net_dm) FILTER (WHERE w.last AND w.id IS NOT NULL AND w.changes), '{}'),
+           coalesce(array_agg(w.item ORDER BY w.item, w.loc, w.lot COLLATE "C") FILTER (WHERE w.last AND w.id IS NULL AND w.changes), '{}'),
+           coalesce(array_agg(w.loc ORDER BY w.item, w.loc, w.lot COLLATE "C") FILTER (WHERE w.last AND w.id IS NULL AND w.changes), '{}'),
+           coalesce(array_agg(w.lot ORDER BY w.item, w.loc, w.lot COLLATE "C") FILTER (WHERE w.last AND w.id IS NULL AND w.changes), '{}'),
+           coalesce(array_agg(w.net_oh ORDER BY w.item, w.loc, w.lot COLLATE "C") FILTER (WHERE w.last AND w.id IS NULL AND w.changes), '{}'),
+           coalesce(array_agg(w.net_q ORDER BY w.item, w.loc, w.lot COLLATE "C") FILTER (WHERE w.last AND w.id IS NULL AND w.changes), '{}'),
+           coalesce(array_agg(w.net_dm ORDER BY w.item, w.loc, w.lot COLLATE "C") FILTER (WHERE w.last AND w.id IS NULL AND w.changes), '{}')
+      INTO breaking, u_id, u_oh, u_q, u_d, n_item, n_loc, n_lot, n_oh, n_q, n_d
+      FROM (SELECT g.m, b.id, g.item, g.loc, g.lot,
+                   coalesce(b.on_hand, 0) + sum(g.oh) OVER run AS oh, coalesce(b.reserved, 0) AS res,
+                   coalesce(b.quarantined, 0) + sum(g.q) OVER run AS q, coalesce(b.damaged, 0) + sum(g.dm) OVER run AS dm,
+                   sum(g.oh) OVER whole AS net_oh, sum(g.q) OVER whole AS net_q, sum(g.dm) OVER whole AS net_dm,
+                   g.m = max(g.m) OVER whole AS last,
+                   sum(g.oh) OVER whole <> 0 OR sum(g.q) OVER whole <> 0 OR sum(g.dm) OVER whole <> 0 AS changes
+              FROM (SELECT s.m, s.item, s.loc, s.lot, sum(s.oh) AS oh, sum(s.q) AS q, sum(s.dm) AS dm
+                      FROM unnest(s_m, s_item, s_loc, s_lot, s_oh, s_q, s_d) AS s(m, item, loc, lot, oh, q, dm)
                      WHERE NOT s.m = ANY (dropped)
                      GROUP BY s.m, s.item, s.loc, s.lot) g
-              LEFT JOIN unnest(e_item, e_loc, e_lot, e_oh, e_res, e_q, e_d) AS b(item_id, location_id, lot, on_hand,
-                                                                                 reserved, quarantined, damaged)
+              LEFT JOIN unnest(e_id, e_item, e_loc, e_lot, e_oh, e_res, e_q, e_d)
+                     AS b(id, item_id, location_id, lot, on_hand, reserved, quarantined, damaged)
                 ON b.item_id = g.item AND b.location_id = g.loc AND b.lot = g.lot
-            WINDOW run AS (PARTITION BY g.item, g.loc, g.lot ORDER BY g.m)) w
-     WHERE w.oh < 0 OR w.res < 0 OR w.q < 0 OR w.dm < 0 OR w.oh - w.res - w.q - w.dm < 0;
+            WINDOW run AS (PARTITION BY g.item, g.loc, g.lot ORDER BY g.m),
+                   whole AS (PARTITION BY g.item, g.loc, g.lot)) w;
     EXIT WHEN breaking IS NULL;
     IF p_strict THEN
       RAISE EXCEPTION USING ERRCODE = 'SL409', DETAIL = (breaking - 1)::text,
@@ -182,40 +198,18 @@ BEGIN
       RAISE EXCEPTION 'stockline_post_legs: a key was claimed meanwhile' USING ERRCODE = 'SL409';
     END IF;
 
-    -- 5. Balances: the net change per row of the accepted members. The rows locked in 2. get a guarded
+    -- 5. Balances: the net change per row of the kept members (3.). The rows locked in 2. get a guarded
     -- UPDATE (by id: an index lookup each); a row that was not there can only gain, and is upserted in lock
     -- order (another transaction may have added it meanwhile).
-    SELECT coalesce(array_agg(b.id) FILTER (WHERE b.id IS NOT NULL), '{}'),
-           coalesce(array_agg(g.oh) FILTER (WHERE b.id IS NOT NULL), '{}'),
-           coalesce(array_agg(g.res) FILTER (WHERE b.id IS NOT NULL), '{}'),
-           coalesce(array_agg(g.q) FILTER (WHERE b.id IS NOT NULL), '{}'),
-           coalesce(array_agg(g.dm) FILTER (WHERE b.id IS NOT NULL), '{}'),
-           coalesce(array_agg(g.item ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}'),
-           coalesce(array_agg(g.loc ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}'),
-           coalesce(array_agg(g.lot ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}'),
-           coalesce(array_agg(g.oh ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}'),
-           coalesce(array_agg(g.res ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}'),
-           coalesce(array_agg(g.q ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}'),
-           coalesce(array_agg(g.dm ORDER BY g.item, g.loc, g.lot COLLATE "C") FILTER (WHERE b.id IS NULL), '{}')
-      INTO u_id, u_oh, u_res, u_q, u_d, n_item, n_loc, n_lot, n_oh, n_res, n_q, n_d
-      FROM (SELECT s.item, s.loc, s.lot, sum(s.oh)::bigint AS oh, sum(s.res)::bigint AS res, sum(s.q)::bigint AS q,
-                   sum(s.dm)::bigint AS dm
-              FROM unnest(s_m, s_item, s_loc, s_lot, s_oh, s_res, s_q, s_d) AS s(m, item, loc, lot, oh, res, q, dm)
-             WHERE s.m = ANY (accepted)
-             GROUP BY s.item, s.loc, s.lot) g
-      LEFT JOIN unnest(e_id, e_item, e_loc, e_lot) AS b(id, item_id, location_id, lot)
-        ON b.item_id = g.item AND b.location_id = g.loc AND b.lot = g.lot
-     WHERE g.oh <> 0 OR g.res <> 0 OR g.q <> 0 OR g.dm <> 0;
     IF array_length(u_id, 1) > 0 THEN
       UPDATE balances b SET on_hand = b.on_hand + u_oh[array_position(u_id, b.id)],
-             reserved = b.reserved + u_res[array_position(u_id, b.id)],
              quarantined = b.quarantined + u_q[array_position(u_id, b.id)],
              damaged = b.damaged + u_d[array_position(u_id, b.id)]
        WHERE b.id = ANY (u_id)
-         AND b.on_hand + u_oh[array_position(u_id, b.id)] >= 0 AND b.reserved + u_res[array_position(u_id, b.id)] >= 0
-         AND b.quarantined + u_q[array_position(u_id, b.id)] >= 0 AND b.damaged + u_d[array_position(u_id, b.id)] >= 0
-         AND (b.on_hand + u_oh[array_position(u_id, b.id)]) - (b.reserved + u_res[array_position(u_id, b.id)])
-             - (b.quarantined + u_q[array_position(u_id, b.id)]) - (b.damaged + u_d[array_position(u_id, b.id)]) >= 0;
+         AND b.on_hand + u_oh[array_position(u_id, b.id)] >= 0 AND b.quarantined + u_q[array_position(u_id, b.id)] >= 0
+         AND b.damaged + u_d[array_position(u_id, b.id)] >= 0
+         AND (b.on_hand + u_oh[array_position(u_id, b.id)]) - b.reserved - (b.quarantined + u_q[array_position(u_id, b.id)])
+             - (b.damaged + u_d[array_position(u_id, b.id)]) >= 0;
       GET DIAGNOSTICS n_done = ROW_COUNT;
       IF n_done <> array_length(u_id, 1) THEN
         RAISE EXCEPTION 'stockline_post_legs: a guarded balance update found less than was locked';
@@ -223,12 +217,11 @@ BEGIN
     END IF;
     IF array_length(n_item, 1) > 0 THEN
       INSERT INTO balances AS b (item_id, location_id, lot, on_hand, reserved, quarantined, damaged)
-        SELECT g.item, g.loc, g.lot, g.oh, g.res, g.q, g.dm
-          FROM unnest(n_item, n_loc, n_lot, n_oh, n_res, n_q, n_d) WITH ORDINALITY AS g(item, loc, lot, oh, res, q, dm, ord)
+        SELECT g.item, g.loc, g.lot, g.oh, 0, g.q, g.dm
+          FROM unnest(n_item, n_loc, n_lot, n_oh, n_q, n_d) WITH ORDINALITY AS g(item, loc, lot, oh, q, dm, ord)
          ORDER BY g.ord
         ON CONFLICT (item_id, location_id, lot) DO UPDATE SET on_hand = b.on_hand + excluded.on_hand,
-           reserved = b.reserved + excluded.reserved, quarantined = b.quarantined + excluded.quarantined,
-           damaged = b.damaged + excluded.damaged;
+           quarantined = b.quarantined + excluded.quarantined, damaged = b.damaged + excluded.damaged;
     END IF;
 
     -- What the commands add: movements, lot expiry dates, audit rows.
@@ -237,16 +230,20 @@ BEGIN
       SELECT ids[a.n], (j.e ->> 0) || '#0', j.e ->> 0, m_item[a.m], j.e ->> 8, m_qty[a.m], m_src[a.m], m_dst[a.m],
              j.e ->> 14, j.e ->> 15, j.e ->> 16, j.e ->> 3, j.e ->> 5, NULL, (j.e ->> 4)::timestamptz
         FROM unnest(accepted) WITH ORDINALITY AS a(m, n), LATERAL (SELECT p_members -> (a.m - 1)) AS j(e);
-    INSERT INTO lots (item_id, lot, expiry)
-      SELECT m_item[a.m], j.e ->> 8, (j.e ->> 18)::date
-        FROM unnest(accepted) AS a(m), LATERAL (SELECT p_members -> (a.m - 1)) AS j(e)
-       WHERE j.e ->> 18 IS NOT NULL AND j.e ->> 8 <> ''
-      ON CONFLICT (item_id, lot) DO NOTHING;
-    INSERT INTO audit_log (at, actor, device, action, entity, entity_id, before, after)
-      SELECT (j.e ->> 4)::timestamptz, j.e ->> 3, j.e ->> 19, j.e ->> 20, 'command', j.e ->> 0, '',
-             replace(j.e ->> 21, j.e ->> 22, '[' || ids[a.n] || ']')
-        FROM unnest(accepted) WITH ORDINALITY AS a(m, n), LATERAL (SELECT p_members -> (a.m - 1)) AS j(e)
-       WHERE j.e ->> 20 IS NOT NULL;
+    IF any_expiry THEN
+      INSERT INTO lots (item_id, lot, expiry)
+        SELECT m_item[a.m], j.e ->> 8, (j.e ->> 18)::date
+          FROM unnest(accepted) AS a(m), LATERAL (SELECT p_members -> (a.m - 1)) AS j(e)
+         WHERE j.e ->> 18 IS NOT NULL AND j.e ->> 8 <> ''
+        ON CONFLICT (item_id, lot) DO NOTHING;
+    END IF;
+    IF any_audit THEN
+      INSERT INTO audit_log (at, actor, device, action, entity, entity_id, before, after)
+        SELECT (j.e ->> 4)::timestamptz, j.e ->> 3, j.e ->> 19, j.e ->> 20, 'command', j.e ->> 0, '',
+               replace(j.e ->> 21, j.e ->> 22, '[' || ids[a.n] || ']')
+          FROM unnest(accepted) WITH ORDINALITY AS a(m, n), LATERAL (SELECT p_members -> (a.m - 1)) AS j(e)
+         WHERE j.e ->> 20 IS NOT NULL;
+    END IF;
 
     RETURN QUERY
       SELECT a.m - 1, 'posted'::text, ARRAY[ids[a.n]], '{}'::bigint[],
