@@ -22,7 +22,7 @@ it resolves, locks, checks, claims and writes for the whole flush in a dozen set
 posts a member that would be refused at its place after the others, by stockline_post, so its answer
 (insufficient, with the stock as it is then) is the one it would get posted alone right after them.
 In bench/ledger.py (8 workers, flushes of about 4) PostgreSQL's CPU per posting went from 0.35-0.37 ms
-to 0.26-0.28 ms on the same machine.
+to 0.23-0.25 ms on the same machine (bench/RESULTS.md, third pass).
 
 Two flushes in flight per process (FLUSHES_IN_FLIGHT_MAX), what is queued shared evenly between the
 flushes that may start: with one, the callers moved in lock-step (PostgreSQL ran a flush while this
