@@ -16,26 +16,10 @@ from backend.migrations import m0017_count_settle_on_server as m0017
 
 NAME = "count_settle_linear"
 
-_LOCK = """  PERFORM count(*) FROM (
-    SELECT b.id FROM balances b
-     WHERE b.location_id = v_bin.id
-       AND (b.item_id, b.lot) IN (SELECT u.item_id, u.lot FROM unnest(v_lines) u
-                                   WHERE u.variance <> 0 AND (p_approved OR (abs(u.variance) <= p_units
-                                         AND abs(u.variance) * u.unit_cost <= p_value_cents)))
-     ORDER BY b.item_id, b.location_id, b.lot COLLATE "C"
-       FOR UPDATE OF b) AS locked;
-
-"""
-_JOINED = """      LEFT JOIN (
-        SELECT b.item_id, b.lot, b.on_hand, b.reserved + b.quarantined + b.damaged AS held
-          FROM balances b
-         WHERE b.location_id = v_bin.id
-           AND (b.item_id, b.lot) IN (SELECT u.item_id, u.lot FROM unnest(v_lines) u
-                                       WHERE u.variance <> 0 AND (p_approved OR (abs(u.variance) <= p_units
-                                             AND abs(u.variance) * u.unit_cost <= p_value_cents)))
-         ORDER BY b.item_id, b.location_id, b.lot COLLATE "C"
-           FOR UPDATE OF b) b ON b.item_id = x.item_id AND b.lot = x.lot
-"""
+# m0017's join of the lines to their locked rows: the subquery that locks them stays, as a statement of its
+# own before the lines are decided; the lines then look their rows up.
+_JOIN_START = "      LEFT JOIN (\n"
+_JOIN_END = ") b ON b.item_id = x.item_id AND b.lot = x.lot\n"
 _LOOKED_UP = """      LEFT JOIN LATERAL (
         SELECT b.item_id, b.on_hand, b.reserved + b.quarantined + b.damaged AS held
           FROM balances b
@@ -47,8 +31,13 @@ _SECOND_READ = "  v_lines := ARRAY(\n    SELECT ROW(x.id, x.item_id, x.lot, x.va
 
 def _settle() -> str:
     sql = m0017._SETTLE.strip()
-    assert sql.count(_JOINED) == 1 and sql.count(_SECOND_READ) == 1
-    sql = sql.replace(_JOINED, _LOOKED_UP).replace(_SECOND_READ, _LOCK + _SECOND_READ)
+    start = sql.index(_JOIN_START)
+    end = sql.index(_JOIN_END, start) + len(_JOIN_END)
+    locking = sql[start + len(_JOIN_START):end - len(_JOIN_END)]
+    assert sql.count(_JOIN_START) == 1 and "FOR UPDATE OF b" in locking and sql.count(_SECOND_READ) == 1
+    lock = f"  PERFORM count(*) FROM (\n{locking}) AS locked;\n\n"
+    sql = sql[:start] + _LOOKED_UP + sql[end:]
+    sql = sql.replace(_SECOND_READ, lock + _SECOND_READ)
     return sql.replace("CREATE FUNCTION stockline_settle_count(", "CREATE OR REPLACE FUNCTION stockline_settle_count(", 1)
 
 
