@@ -57,12 +57,11 @@ COUNT_BIN, SINGLES_BIN = "CNT-1", "ONE-1"
 
 async def seed(lines: int) -> list[str]:
     """LINES items, each stocked in both bench bins (set-based, as found stock); returns the SKUs."""
-    count_bins, single_bins = [COUNT_BIN], [SINGLES_BIN]
 
     async def places() -> None:
         await create_in_transaction(NewLocation(code="CWH", kind="warehouse"))
         await create_in_transaction(NewLocation(code="CWH-Z", kind="zone", parent="CWH"))
-        for n, code in enumerate(count_bins + single_bins, start=1):
+        for n, code in enumerate((COUNT_BIN, SINGLES_BIN), start=1):
             await create_in_transaction(NewLocation(code=code, kind="bin", parent="CWH-Z", walk_seq=n))
         await db.fetch("WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {})"
                        " INSERT INTO items (sku, sku_key, name, created_at)"
@@ -72,7 +71,7 @@ async def seed(lines: int) -> list[str]:
     await db.run_in_transaction(places)
     skus = [f"CNT-ITEM-{n}" for n in range(1, lines + 1)]
     stock = [(f"seed:{sku}:{b}", commands.Adjust(sku=sku, delta=OPENING_QTY, location=b, reason="found"))
-             for b in count_bins + single_bins for sku in skus]
+             for b in (COUNT_BIN, SINGLES_BIN) for sku in skus]
     for start in range(0, len(stock), SEED_CHUNK):
         chunk = stock[start:start + SEED_CHUNK]
 

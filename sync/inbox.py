@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 
 from backend import db
-from backend.domain.ledger.commands import Move, Prepared, legs_json
+from backend.domain.ledger.commands import Prepared, legs_json
 from sync.envelopes import Identity
 
 
@@ -91,7 +91,7 @@ _REPLAY_LEGS = ("SELECT json_agg(r ORDER BY r.place) AS done"
                 " FROM stockline_replay_legs(CAST($1 AS jsonb), CAST($2 AS jsonb)) AS r")
 
 
-async def record_moves(moves: Sequence[tuple[Claim, Move, Prepared]]) -> list[tuple[dict[str, Any], int]] | int:
+async def record_moves(moves: Sequence[tuple[Claim, Prepared]]) -> list[tuple[dict[str, Any], int]] | int:
     """PostgreSQL, outside any transaction: consecutive move scans of one batch, in seq order, in one
     statement (`stockline_replay_legs`, m0019): their ledger postings (each Move as `Prepared`, posted
     set-based after their balance rows are locked in the ledger's lock order), their inbox rows `applied`
@@ -103,9 +103,9 @@ async def record_moves(moves: Sequence[tuple[Claim, Move, Prepared]]) -> list[tu
     assert 0 < len(moves) <= MOVES_TOGETHER_MAX, len(moves)
     now = _now().isoformat()
     scans = [[c.identity.txn_id, c.identity.device_id, c.identity.seq, c.user_id, c.session_user_id, c.kind[:40],
-              c.digest, c.scanned_at[:64], now] for c, _, _ in moves]
+              c.digest, c.scanned_at[:64], now] for c, _ in moves]
     try:
-        row = await db.pg_fetchrow(_REPLAY_LEGS, json.dumps(scans), legs_json([posting for _, _, posting in moves]))
+        row = await db.pg_fetchrow(_REPLAY_LEGS, json.dumps(scans), legs_json([posting for _, posting in moves]))
     except asyncpg.PostgresError as exc:
         detail = str(getattr(exc, "detail", ""))
         if getattr(exc, "sqlstate", None) == ABORTED_SQLSTATE and detail.isdigit():

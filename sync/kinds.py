@@ -140,9 +140,9 @@ async def _scanning_user(scan: Scan, users_seen: UsersSeen | None, relay_id: int
 
 
 async def move_in_one_statement(scan: Scan, users_seen: UsersSeen,
-                                relay_id: int | None) -> tuple[ledger.Move, ledger.Prepared] | None:
-    """PostgreSQL: a move scan its user may make, as the command `_move` would post and its one ledger
-    statement (with its audit row), for the inbox to write beside it (inbox.record_moves). None:
+                                relay_id: int | None) -> ledger.Prepared | None:
+    """PostgreSQL: a move scan its user may make, as the one ledger statement (with its audit row) of the
+    command `_move` would post, for the inbox to write beside it (inbox.record_moves). None:
     apply_scan's path (another kind, a refusal, found stock), which gives the same answers."""
     env, p = scan.envelope, scan.payload
     if env.kind != "move" or not isinstance(p, Move | LegacyMove):
@@ -157,7 +157,7 @@ async def move_in_one_statement(scan: Scan, users_seen: UsersSeen,
                                          audited=ledger.AuditNote(actor))
     except (InvalidInput, UnknownReference):
         return None
-    return (command, posting) if posting is not None else None
+    return posting
 
 
 def _where(p: Payload) -> tuple[str, str]:

@@ -104,7 +104,6 @@ class _Move:
 
     item: _Incoming
     claim: inbox.Claim
-    command: ledger.Move
     posting: ledger.Prepared
 
 
@@ -118,9 +117,9 @@ async def _apply_in_order(ordered: list[_Incoming], seen: dict[str, inbox.Stored
     for item in ordered:
         claim = _claim(item, item.identity, relay_id) if item.identity is not None else None
         if claim is not None and item.scan is not None and db.is_postgres() and claim.identity.txn_id not in seen:
-            ready = await move_in_one_statement(item.scan, users_seen, relay_id)
-            if ready is not None:
-                run.append(_Move(item, claim, *ready))
+            posting = await move_in_one_statement(item.scan, users_seen, relay_id)
+            if posting is not None:
+                run.append(_Move(item, claim, posting))
                 if len(run) == inbox.MOVES_TOGETHER_MAX:
                     results += await _apply_together(run, thresholds, users_seen)
                     run = []
@@ -191,7 +190,7 @@ async def _apply_together(run: list[_Move], thresholds: counts.Thresholds, users
     gives it its own answer: found stock, rejected, duplicate...), then the moves after it."""
     if not run:
         return []
-    done = await inbox.record_moves([(m.claim, m.command, m.posting) for m in run])
+    done = await inbox.record_moves([(m.claim, m.posting) for m in run])
     if isinstance(done, list):
         results = []
         for m, (row, server_seq) in zip(run, done, strict=True):

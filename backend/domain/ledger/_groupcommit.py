@@ -52,7 +52,19 @@ import asyncpg
 import msgspec
 
 from backend import db
-from backend.domain.ledger._onetrip import POST_ARGS, POST_SQL, AuditNote, Prepared, legs_json, prepare
+from backend.domain.ledger._onetrip import (
+    ARG_DST,
+    ARG_LOT,
+    ARG_MODE,
+    ARG_SKU,
+    ARG_SRC,
+    POST_ARGS,
+    POST_SQL,
+    AuditNote,
+    Prepared,
+    legs_json,
+    prepare,
+)
 from backend.domain.ledger.posting import CommandResult
 
 # Enough to take up a pool's worth of workers at once; a statement of 32 calls has 1,056 parameters.
@@ -169,7 +181,6 @@ def _flush_sql(members: int) -> str:
 
 
 LOCK_ARGS = 3
-_MODE, _SKU, _LOT, _SRC, _DST = 6, 7, 9, 11, 12  # places in Prepared.args (_onetrip.prepare)
 
 
 def _balance_keys(members: list[_Member]) -> list[list[str]]:
@@ -181,10 +192,10 @@ def _balance_keys(members: list[_Member]) -> list[list[str]]:
     lots: list[str] = []
     for m in members:
         a = m.prepared.args
-        if a[_MODE] not in ("legs", "reserve"):
+        if a[ARG_MODE] not in ("legs", "reserve"):
             continue
-        for side in (_SRC, _DST):
-            for sku, lot, code in zip(a[_SKU] or [], a[_LOT] or [], a[side] or [], strict=False):
+        for side in (ARG_SRC, ARG_DST):
+            for sku, lot, code in zip(a[ARG_SKU] or [], a[ARG_LOT] or [], a[side] or [], strict=False):
                 skus.append(sku)
                 codes.append(code)
                 lots.append(lot)
@@ -218,8 +229,9 @@ async def _flush(members: list[_Member]) -> None:
     if len(members) == 1:
         await _alone(members[0])
         return
+    args: list[Any]
     if all(m.prepared.one_leg for m in members):
-        sql, args = _LEGS_SQL, list[Any]([legs_json([m.prepared for m in members])])
+        sql, args = _LEGS_SQL, [legs_json([m.prepared for m in members])]
     else:
         sql, args = _flush_sql(len(members)), [*_balance_keys(members), *(a for m in members for a in m.prepared.args)]
     try:

@@ -160,6 +160,8 @@ def _args_for(command: msgspec.Struct, now: datetime) -> _Args | None:
 
 
 POST_ARGS = 33
+# Places in Prepared.args (prepare below) that others read: the mode, and the legs' SKU keys, lots and bins.
+ARG_MODE, ARG_SKU, ARG_LOT, ARG_SRC, ARG_DST = 6, 7, 9, 11, 12
 POST_SQL = "SELECT * FROM stockline_post(" + ", ".join(f"${n}" for n in range(1, POST_ARGS + 1)) + ")"
 
 
@@ -182,7 +184,7 @@ class Prepared:
     def one_leg(self) -> bool:
         """A command of one leg (receive, move, adjust, quarantine, release, scrap, ship): what
         stockline_post_legs (m0019) posts set-based with others."""
-        return self.args[6] == "legs" and len(self.args[7]) == 1
+        return self.args[ARG_MODE] == "legs" and len(self.args[ARG_SKU]) == 1
 
 
 # A one-leg command as one member of stockline_post_legs (m0019): its stockline_post arguments at these
